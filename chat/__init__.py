@@ -1,0 +1,1 @@
+"""Parlor chat: protocol, server and client cores, and their views."""

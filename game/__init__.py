@@ -1,0 +1,1 @@
+"""Parlor games: the game interface, the registry, and one module per game."""
