@@ -1,0 +1,320 @@
+"""The client core, sans I/O and sans UI: what the user sees and what to send.
+
+Bytes from the server go in through `receive_data`; what the user typed goes in
+through `submit`; out come display `Entry` values, lines to send, and requests
+for the shell (quit, clear, reconnect).  Must not import socket, select or curses.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from chat import protocol as p
+from chat.width import sanitize
+
+# Entry kinds a view styles differently.
+CHAT, OWN, MENTION, NOTICE, INFO, ERROR = "chat", "own", "mention", "notice", "info", "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    kind: str
+    text: str
+    nick: str = ""
+    room: str = ""
+    time: float = field(default_factory=time.time)
+
+
+@dataclass(slots=True)
+class Panel:
+    """A side panel fed by the server (a game board): title, lines, status."""
+    room: str
+    key: str
+    title: str = ""
+    lines: list[str] = field(default_factory=list)
+    status: str = ""
+    turn: str = ""
+    over: bool = False
+
+
+LOCAL_HELP = [
+    "Client commands:",
+    "  /clear             empty the message pane",
+    "  /bell on|off       ring the bell when someone mentions you (on by default)",
+    "  /reconnect         connect again now",
+    "  /quit              leave Parlor (also /q, /logout, Ctrl-C)",
+]
+QUIT_COMMANDS = ("quit", "q", "logout", "exit")
+
+
+class ClientCore:
+    def __init__(self, address: str = "", room: str | None = None, nick: str | None = None) -> None:
+        self.address = address
+        self.decoder = p.LineDecoder()
+        self.connected = False
+        self.room: str | None = None
+        self.nick: str | None = None
+        self.members: list[str] = []  # most recent speakers first
+        self.want_room, self.want_nick = room, nick
+        self.bell = True
+        self.quitting = False
+        self.panels: dict[str, Panel] = {}
+        self.requests: list[str] = []  # for the shell: "clear", "reconnect", "bell"
+        self._entries: list[Entry] = []
+        self._out: list[bytes] = []
+        self._block: tuple[type, int, list] | None = None
+        self.handlers = {
+            p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
+            p.Joined: self._on_joined, p.Left: self._on_left, p.Renamed: self._on_renamed,
+            p.Here: self._on_here, p.RoomCount: self._on_block_start,
+            p.Members: self._on_block_start, p.Info: self._on_info, p.Error: self._on_error,
+            p.Bye: self._on_bye, p.Ping: self._on_ping,
+        }
+
+    # -------------------------------------------------------------- shell side
+    def take_entries(self) -> list[Entry]:
+        entries, self._entries = self._entries, []
+        return entries
+
+    def data_to_send(self) -> bytes:
+        data, self._out = b"".join(self._out), []
+        return data
+
+    def connection_made(self) -> None:
+        self.decoder = p.LineDecoder()
+        self._block = None
+        self.connected = True
+
+    def connection_lost(self, reason: str) -> None:
+        if not self.connected:
+            return
+        self.connected = False
+        if self.room:
+            self.want_room, self.want_nick = self.room, self.nick or self.want_nick
+        self.room = self.nick = None
+        self.members = []
+        self.panels.clear()
+        self._out = []
+        if not self.quitting:
+            self._add(ERROR, f"Lost the connection to {self.address}: {reason}.")
+
+    def receive_data(self, data: bytes) -> None:
+        for item in self.decoder.feed(data):
+            if isinstance(item, p.BadLine):
+                self._add(ERROR, f"The server sent something unreadable: {item.reason}.")
+                continue
+            try:
+                msg = p.parse_server_line(item)
+            except p.ProtocolError:
+                self._add(INFO, sanitize(item))
+                continue
+            self._dispatch(msg)
+
+    def _dispatch(self, msg: p.ServerMessage) -> None:
+        if self._block is not None and self._collect(msg):
+            return
+        handler = self.handlers.get(type(msg))
+        if handler is not None:
+            handler(msg)
+
+    # -------------------------------------------------------------- user side
+    def submit(self, text: str) -> None:
+        """One line the user typed (no newline)."""
+        if text.startswith("/") and not text.startswith("//"):
+            name, _, args = text[1:].partition(" ")
+            if self._local_command(name.lower(), args.strip()):
+                return
+            self._send_line(text)
+            return
+        if not text.strip():
+            return
+        for i, chunk in enumerate(split_text(text, p.MAX_TEXT)):
+            self._send_line("/" + chunk if i and chunk.startswith("/") else chunk)
+
+    def _send_line(self, line: str) -> None:
+        if not self.connected:
+            self._add(ERROR, "Not connected: the line was not sent. /reconnect tries again.")
+            return
+        self._out.append(line.encode("utf-8", "replace") + b"\n")
+
+    def _local_command(self, name: str, args: str) -> bool:
+        if name in QUIT_COMMANDS:
+            if self.connected and not self.quitting:
+                self._out.append(b"/quit\n")
+            self.quitting = True
+            return True
+        if name == "clear":
+            self.requests.append("clear")
+        elif name == "bell":
+            self._set_bell(args)
+        elif name == "reconnect":
+            self.requests.append("reconnect")
+        elif name == "help":
+            for line in LOCAL_HELP:
+                self._add(INFO, line)
+            return not self.connected
+        else:
+            return False
+        return True
+
+    def _set_bell(self, args: str) -> None:
+        if args.lower() not in ("on", "off"):
+            self._add(ERROR, f"/bell takes on or off; it is {'on' if self.bell else 'off'}.")
+            return
+        self.bell = args.lower() == "on"
+        self._add(INFO, f"Mention bell {'on' if self.bell else 'off'}.")
+
+    # -------------------------------------------------------------- server messages
+    def _on_hello(self, msg: p.Hello) -> None:
+        self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}).")
+        if self.want_room:
+            self._send_line(f"/join {self.want_room}")
+        else:
+            self._add(INFO, "Next: /list shows the rooms, /join ROOM enters one (or creates it), "
+                            "then /nick NAME picks your name. /help lists every command.")
+
+    def _on_reply(self, msg: p.Reply) -> None:
+        self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
+        if msg.code and msg.command == "join":
+            self.want_room = None  # autojoin failed: stay where we are
+        if msg.code and msg.command == "nick":
+            self.want_nick = None
+
+    def _on_here(self, msg: p.Here) -> None:
+        room = None if msg.room == p.NOBODY else msg.room
+        nick = None if msg.nick == p.NOBODY else msg.nick
+        if room != self.room:
+            self.members = []
+            self.panels = {k: v for k, v in self.panels.items() if v.room == room}
+        self.room, self.nick = room, nick
+        if room and room == self.want_room:
+            self.want_room = None
+            if nick is None and self.want_nick:
+                self._send_line(f"/nick {self.want_nick}")
+        if nick and nick == self.want_nick:
+            self.want_nick = None
+
+    def _on_chat(self, msg: p.Chat) -> None:
+        nick, text = sanitize(msg.nick), sanitize(msg.text)
+        if self.nick and msg.nick == self.nick:
+            kind = OWN
+        elif self.nick and mentions(text, self.nick):
+            kind = MENTION
+            if self.bell:
+                self.requests.append("bell")
+        else:
+            kind = CHAT
+        self._remember_speaker(msg.nick)
+        self._add(kind, text, nick=nick, room=sanitize(msg.room))
+
+    def _on_joined(self, msg: p.Joined) -> None:
+        if msg.nick not in self.members:
+            self.members.append(msg.nick)
+        if msg.nick != self.nick:
+            self._add(NOTICE, f"{sanitize(msg.nick)} joined {sanitize(msg.room)}")
+
+    def _on_left(self, msg: p.Left) -> None:
+        if msg.nick in self.members:
+            self.members.remove(msg.nick)
+        reason = "" if msg.reason == "left" else f" ({sanitize(msg.reason)})"
+        self._add(NOTICE, f"{sanitize(msg.nick)} left {sanitize(msg.room)}{reason}")
+
+    def _on_renamed(self, msg: p.Renamed) -> None:
+        self.members = [msg.new if n == msg.old else n for n in self.members]
+        who = "You are" if msg.new == self.nick else f"{sanitize(msg.old)} is"
+        self._add(NOTICE, f"{who} now known as {sanitize(msg.new)}")
+
+    def _on_info(self, msg: p.Info) -> None:
+        self._add(INFO, sanitize(msg.text))
+
+    def _on_error(self, msg: p.Error) -> None:
+        self._add(ERROR, _sentence(sanitize(msg.text)))
+
+    def _on_bye(self, msg: p.Bye) -> None:
+        self._add(NOTICE, f"Server says: {_sentence(sanitize(msg.text))}")
+
+    def _on_ping(self, msg: p.Ping) -> None:
+        self._out.append(f"/pong {msg.token}".encode("utf-8", "replace") + b"\n")
+
+    # -------------------------------------------------------------- counted blocks
+    def _on_block_start(self, msg: p.RoomCount | p.Members) -> None:
+        self._block = (type(msg), msg.count, [msg])
+        if msg.count == 0:
+            self._finish_block()
+
+    def _collect(self, msg: p.ServerMessage) -> bool:
+        start_type, remaining, items = self._block
+        wanted = p.RoomEntry if start_type is p.RoomCount else p.Member
+        if not isinstance(msg, wanted):
+            self._finish_block()
+            return False
+        items.append(msg)
+        self._block = (start_type, remaining - 1, items)
+        if remaining - 1 <= 0:
+            self._finish_block()
+        return True
+
+    def _finish_block(self) -> None:
+        start_type, _, items = self._block
+        self._block = None
+        if start_type is p.RoomCount:
+            self._show_rooms(items[1:])
+        else:
+            self._show_members(items[0], items[1:])
+
+    def _show_rooms(self, rooms: list[p.RoomEntry]) -> None:
+        if not rooms:
+            self._add(INFO, "No rooms yet: /join NAME creates one.")
+            return
+        listing = ", ".join(f"{sanitize(r.room)} ({r.members})" for r in rooms)
+        self._add(INFO, f"Rooms: {listing}. /join ROOM to enter one.")
+
+    def _show_members(self, head: p.Members, members: list[p.Member]) -> None:
+        nicks = [m.nick for m in members]
+        if head.room == self.room:
+            recent = [n for n in self.members if n in nicks]
+            self.members = recent + [n for n in nicks if n not in recent]
+        listing = ", ".join(sanitize(n) for n in nicks) or "nobody with a nick yet"
+        extra = f" ({sanitize(head.text)})" if head.text else ""
+        self._add(INFO, f"In {sanitize(head.room)}: {listing}{extra}")
+
+    # -------------------------------------------------------------- helpers
+    def _remember_speaker(self, nick: str) -> None:
+        if nick in self.members:
+            self.members.remove(nick)
+        self.members.insert(0, nick)
+
+    def _add(self, kind: str, text: str, nick: str = "", room: str = "") -> None:
+        self._entries.append(Entry(kind, text, nick, room))
+
+
+def mentions(text: str, nick: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(nick)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split chat text into pieces of at most `limit` UTF-8 bytes, at spaces if possible."""
+    chunks = []
+    while len(text.encode("utf-8", "replace")) > limit:
+        cut = _byte_prefix_len(text, limit)
+        space = text.rfind(" ", 0, cut)
+        if space > cut // 2:
+            cut = space
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip(" ")
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def _byte_prefix_len(text: str, limit: int) -> int:
+    """The number of characters of `text` whose UTF-8 encoding fits in `limit` bytes."""
+    return len(text.encode("utf-8", "replace")[:limit].decode("utf-8", "ignore"))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if text and text[0].islower():
+        text = text[0].upper() + text[1:]
+    return text if not text or text[-1] in ".!?" else text + "."

@@ -1,0 +1,117 @@
+"""The line-mode view: one select loop over the server socket and stdin (seed 004).
+
+Used with --plain, and whenever stdin or stdout is not a terminal.  All protocol
+and state handling is in chat.client; this module only moves lines.
+"""
+from __future__ import annotations
+
+import os
+import selectors
+import sys
+import time
+
+from chat import client as c
+from chat.net import ConnectError, Link
+
+QUIT_GRACE = 2.0  # seconds to wait for the server's goodbye after /quit
+
+
+def format_entry(entry: c.Entry) -> str:
+    if entry.kind in (c.CHAT, c.OWN, c.MENTION):
+        return f"[{entry.room}] {entry.nick}: {entry.text}"
+    if entry.kind == c.NOTICE:
+        return f"* {entry.text}"
+    if entry.kind == c.ERROR:
+        return f"! {entry.text}"
+    return entry.text
+
+
+class PlainClient:
+    def __init__(self, link: Link, core: c.ClientCore) -> None:
+        self.link, self.core = link, core
+        self.selector = selectors.DefaultSelector()
+        self.stdin_fd = sys.stdin.fileno()
+        self.stdin_tail = b""
+        self.stdin_open = True
+        self.quit_deadline: float | None = None
+
+    def run(self) -> int:
+        self.core.connection_made()
+        self.selector.register(self.link.sock, selectors.EVENT_READ, "net")
+        self.selector.register(self.stdin_fd, selectors.EVENT_READ, "stdin")
+        try:
+            return self._loop()
+        except KeyboardInterrupt:
+            self.core.submit("/quit")
+            self._pump()
+            return 0
+        finally:
+            self.link.close()
+
+    def _loop(self) -> int:
+        while True:
+            timeout = None if self.quit_deadline is None else self.quit_deadline - time.monotonic()
+            if timeout is not None and timeout <= 0:
+                return 0
+            for key, _ in self.selector.select(timeout):
+                if key.data == "stdin":
+                    self._read_stdin()
+                elif (status := self._read_net()) is not None:
+                    return status
+            self._pump()
+
+    def _read_net(self) -> int | None:
+        try:
+            data = self.link.recv()
+        except OSError as exc:
+            data, reason = b"", exc.strerror or str(exc)
+        else:
+            reason = "the server closed the connection"
+        if data is None:
+            return None
+        if data:
+            self.core.receive_data(data)
+            return None
+        self.core.connection_lost(reason)
+        self._print_entries()
+        return 0 if self.core.quitting else 1
+
+    def _read_stdin(self) -> None:
+        data = os.read(self.stdin_fd, 65536)
+        if not data:
+            self.selector.unregister(self.stdin_fd)
+            self.stdin_open = False
+            lines = [self.stdin_tail] if self.stdin_tail else []
+            self.stdin_tail = b""
+            lines.append(b"/quit")
+        else:
+            *lines, self.stdin_tail = (self.stdin_tail + data).split(b"\n")
+        for raw in lines:
+            self.core.submit(raw.rstrip(b"\r").decode("utf-8", "replace"))
+
+    def _pump(self) -> None:
+        """Send what the core queued and print what it has to show."""
+        data = self.core.data_to_send()
+        if data:
+            self.link.send(data)
+        self.link.flush()
+        self._print_entries()
+        if self.core.quitting and self.quit_deadline is None:
+            self.quit_deadline = time.monotonic() + QUIT_GRACE
+        self.core.requests.clear()
+
+    def _print_entries(self) -> None:
+        entries = self.core.take_entries()
+        if entries:
+            sys.stdout.write("".join(format_entry(e) + "\n" for e in entries))
+            sys.stdout.flush()
+
+
+def run(host: str, port: int, room: str | None, nick: str | None) -> int:
+    try:
+        link = Link.open(host, port)
+    except ConnectError as exc:
+        print(f"parlor: {exc}", file=sys.stderr)
+        return 1
+    core = c.ClientCore(f"{host}:{port}", room=room, nick=nick)
+    return PlainClient(link, core).run()

@@ -1,0 +1,8 @@
+#!/usr/bin/env python3
+"""Chat on a Parlor server: python3 client.py [--host H] [--port P] [--plain] [--serve]."""
+import sys
+
+from chat.app import main
+
+if __name__ == "__main__":
+    sys.exit(main())
