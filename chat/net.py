@@ -2,6 +2,8 @@
 non-blocking send buffer, friendly connection errors.  No chat logic here."""
 from __future__ import annotations
 
+import errno
+import os
 import socket
 
 
@@ -17,6 +19,7 @@ class Link:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         self.pending = b""
+        self.connecting = False
 
     @classmethod
     def open(cls, host: str, port: int, timeout: float = 5.0) -> "Link":
@@ -29,6 +32,31 @@ class Link:
         except OSError as exc:
             raise ConnectError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
         return cls(sock)
+
+    @classmethod
+    def start(cls, host: str, port: int) -> "Link":
+        """Begin a non-blocking connect; watch for writability, then call `finish_connect`."""
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise ConnectError(f"cannot find {host}: {exc.strerror or exc}") from None
+        family, type_, proto, _, addr = infos[0]
+        sock = socket.socket(family, type_, proto)
+        link = cls(sock)
+        link.connecting = True
+        err = sock.connect_ex(addr)
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+            sock.close()
+            raise ConnectError(_connect_failure(host, port, err))
+        return link
+
+    def finish_connect(self, host: str, port: int) -> None:
+        """After writability: raises ConnectError if the connect failed."""
+        self.connecting = False
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self.sock.close()
+            raise ConnectError(_connect_failure(host, port, err))
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -61,3 +89,9 @@ def refused_text(host: str, port: int) -> str:
     return (f"no Parlor server is listening at {host}:{port}. Start one with "
             f"'python3 server.py --port {port}', or host one and chat at once with "
             f"'python3 client.py --serve --port {port}'")
+
+
+def _connect_failure(host: str, port: int, err: int) -> str:
+    if err == errno.ECONNREFUSED:
+        return refused_text(host, port)
+    return f"cannot connect to {host}:{port}: {os.strerror(err)}"
