@@ -1,23 +1,89 @@
-"""The client's entry point: parse arguments, pick the curses or the line-mode view."""
+"""The client's entry point: parse arguments, host a server if asked, pick the view.
+
+The curses view is used on a terminal; line mode with --plain or when stdin or
+stdout is not a terminal.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import threading
 
 from chat import plain
+from chat.client import ClientCore
+from chat.net import ConnectError, Link
+
+HOST_LEAVING = "the host has left; the server is shutting down"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="client.py", description="Chat on a Parlor server.")
-    parser.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="server address (default 127.0.0.1); with --serve, the address to listen on")
     parser.add_argument("--port", type=int, default=5220, help="server port (default 5220)")
     parser.add_argument("--room", help="join ROOM right after connecting")
     parser.add_argument("--nick", help="use NICK in the room (with --room, or after your first /join)")
     parser.add_argument("--plain", action="store_true",
                         help="line mode instead of the full-screen view (automatic when not on a terminal)")
+    parser.add_argument("--serve", action="store_true",
+                        help="host mode: run a server in this process and chat on it; "
+                             "others connect with --host YOUR-ADDRESS (use --host 0.0.0.0 to serve your LAN)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return plain.run(args.host, args.port, args.room, args.nick)
+    use_plain = args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+    server, connect_host = None, args.host
+    if args.serve:
+        server = _start_server(args, quiet=not use_plain)
+        if server is None:
+            return 1
+        connect_host, args.port = _client_address(server.address)
+    if use_plain:
+        status = plain.run(connect_host, args.port, args.room, args.nick)
+        _stop_server(server)
+        return status
+    return _run_tui(connect_host, args, server)
+
+
+def _run_tui(host: str, args: argparse.Namespace, server) -> int:
+    try:
+        link = Link.open(host, args.port)
+    except ConnectError as exc:
+        print(f"parlor: {exc}", file=sys.stderr)
+        _stop_server(server)
+        return 1
+    from chat import tui  # curses is imported only when the full-screen view is used
+    core = ClientCore(f"{host}:{args.port}", room=args.room, nick=args.nick)
+    return tui.run(host, args.port, core, link, on_quit=lambda: _stop_server(server))
+
+
+def _start_server(args: argparse.Namespace, quiet: bool):
+    from chat.server import Server
+    logger = logging.getLogger("parlor")
+    if quiet:  # the curses screen is no place for log lines
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+    else:
+        logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s", level=logging.INFO)
+    try:
+        server = Server(args.host, args.port)
+    except OSError as exc:
+        print(f"parlor: cannot host on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    server.thread = threading.Thread(target=server.serve_forever, name="parlor-server", daemon=True)
+    server.thread.start()
+    return server
+
+
+def _client_address(address: tuple[str, int]) -> tuple[str, int]:
+    host, port = address
+    return ("127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host), port
+
+
+def _stop_server(server) -> None:
+    if server is not None:
+        server.stop(HOST_LEAVING)
+        server.thread.join(timeout=5)

@@ -99,6 +99,10 @@ class ClientCore:
         if not self.quitting:
             self._add(ERROR, f"Lost the connection to {self.address}: {reason}.")
 
+    def note(self, text: str, error: bool = False) -> None:
+        """A line from the shell itself (reconnecting, failures) for the message pane."""
+        self._add(ERROR if error else INFO, text)
+
     def receive_data(self, data: bytes) -> None:
         for item in self.decoder.feed(data):
             if isinstance(item, p.BadLine):
@@ -168,6 +172,8 @@ class ClientCore:
     # -------------------------------------------------------------- server messages
     def _on_hello(self, msg: p.Hello) -> None:
         self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}).")
+        if self.want_nick:
+            self._send_line(f"/nick {self.want_nick}")
         if self.want_room:
             self._send_line(f"/join {self.want_room}")
         else:
@@ -175,7 +181,9 @@ class ClientCore:
                             "then /nick NAME picks your name. /help lists every command.")
 
     def _on_reply(self, msg: p.Reply) -> None:
-        self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
+        if not (msg.code == 0 and msg.command == "nick" and self.want_room):
+            # (a nick stored in the lobby on the way to --room is not news)
+            self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
         if msg.code and msg.command == "join":
             self.want_room = None  # autojoin failed: stay where we are
         if msg.code and msg.command == "nick":
@@ -188,12 +196,8 @@ class ClientCore:
             self.members = []
             self.panels = {k: v for k, v in self.panels.items() if v.room == room}
         self.room, self.nick = room, nick
-        if room and room == self.want_room:
-            self.want_room = None
-            if nick is None and self.want_nick:
-                self._send_line(f"/nick {self.want_nick}")
-        if nick and nick == self.want_nick:
-            self.want_nick = None
+        if room:  # the server carries the wanted nick into the room, if it is free there
+            self.want_room = self.want_nick = None
 
     def _on_chat(self, msg: p.Chat) -> None:
         nick, text = sanitize(msg.nick), sanitize(msg.text)

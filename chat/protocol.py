@@ -331,7 +331,7 @@ def parse_server_line(line: str) -> ServerMessage:
 
 def _convert(value: str, typ: str, keyword: str) -> object:
     if typ == "int":
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):  # int() rejects '²', which isdigit() allows
             raise ProtocolError(f"{keyword} needs a number, got {value!r}")
         return int(value)
     return value

@@ -114,21 +114,27 @@ class ChatState:
         handler(session, msg.args, out)
 
     def _on_say(self, session: Session, text: str, out: Outbox) -> None:
-        problem = self._say_problem(session, text)
+        if not text.strip():
+            return  # a blank line is a no-op, in the lobby too
+        shown = sanitize(text)
+        problem = self._say_problem(session, text, shown)
         if problem:
             out.to(session.id, p.Error(problem))
-        elif text.strip():
-            out.to_room(session.room, p.Chat(session.room.name, session.nick, sanitize(text)))
+        else:
+            out.to_room(session.room, p.Chat(session.room.name, session.nick, shown))
 
     @staticmethod
-    def _say_problem(session: Session, text: str) -> str | None:
+    def _say_problem(session: Session, text: str, shown: str) -> str | None:
         if session.room is None:
             return "you are in the lobby: /join ROOM first (/list shows the rooms)"
         if session.nick is None:
             return f"pick a nick before you talk in {session.room.name}: /nick NAME"
-        size = len(text.encode("utf-8", "replace"))
+        # Measure what is relayed: sanitizing can grow the text (ESC -> '^['), and the
+        # relayed MSG line must still fit in MAX_LINE.
+        size = len(shown.encode("utf-8", "replace"))
         if size > p.MAX_TEXT:
-            return f"your message is {size} bytes; the limit is {p.MAX_TEXT}. It was not sent"
+            grown = "" if shown == text else " once its control characters are made visible"
+            return f"your message is {size} bytes{grown}; the limit is {p.MAX_TEXT}. It was not sent"
         return None
 
     # -------------------------------------------------------------- commands
@@ -171,10 +177,11 @@ class ChatState:
     def _on_nick(self, session: Session, args: str, out: Outbox) -> None:
         room = session.room
         problem = p.name_problem(args, "nick", p.MAX_NICK)
-        if room is None:
-            problem = "you are in the lobby: /join ROOM first, then /nick NAME"
         if problem:
             out.to(session.id, p.Reply("nick", 1, sanitize(problem)))
+        elif room is None:
+            session.wanted_nick = args
+            out.to(session.id, p.Reply("nick", 0, f"you will be {args} in the room you join next"))
         elif session.nick == args:
             out.to(session.id, p.Reply("nick", 0, f"you are already {args} in {room.name}"))
         elif room.nicks.get(key(args), session) is not session:
@@ -198,11 +205,16 @@ class ChatState:
             out.to_room(room, p.Renamed(room.name, old, nick))
 
     def _on_who(self, session: Session, args: str, out: Outbox) -> None:
-        room = self.rooms.get(key(args.lstrip("#"))) if args else session.room
+        if not args:
+            room, problem = session.room, "you are in the lobby: /who ROOM, or /join ROOM first"
+        else:
+            # Validate before echoing: the name comes back in the reply, which must fit a line.
+            name = args[1:] if args.startswith("#") else args
+            problem = p.name_problem(name, "room", p.MAX_ROOM)
+            room = None if problem else self.rooms.get(key(name))
+            problem = problem or f"there is no room {name!r}"
         if room is None:
-            text = (f"there is no room {sanitize(args)!r}" if args
-                    else "you are in the lobby: /who ROOM, or /join ROOM first")
-            out.to(session.id, p.Reply("who", 1, text))
+            out.to(session.id, p.Reply("who", 1, sanitize(problem)))
             return
         self._send_members(session, room, out)
 

@@ -1,0 +1,488 @@
+"""The curses view: the only module that imports curses.
+
+Draws the client core's state (message pane, optional side panel, status bar,
+input line) and turns keys into editor actions.  One loop: select over the socket,
+the terminal and a signal wake-up pipe (on Windows: the socket, then poll keys).
+"""
+from __future__ import annotations
+
+import curses
+import locale
+import os
+import re
+import select
+import signal
+import sys
+import time
+import zlib
+
+from chat import client as c
+from chat import scrollback as sb
+from chat.lineedit import LineEditor
+from chat.net import ConnectError, Link
+from chat.width import clip, sanitize, text_width
+
+WINDOWS = sys.platform == "win32"
+BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
+COMMANDS = ["/list", "/join", "/nick", "/who", "/leave", "/quit", "/help", "/clear", "/bell",
+            "/reconnect", "/game", "/games", "/accept", "/decline", "/move", "/resign", "/rematch"]
+MOVE_COMMANDS = ("/move ", "/m ", "/guess ")
+PANEL_MIN_SIDE = 64   # narrower than this, the panel goes on top
+MAX_READ_PER_TURN = 1 << 20  # bytes read from the server before the screen is painted again
+_EMPHASIS = re.compile(r"\*([^*]+)\*")
+
+
+# ------------------------------------------------------------------ styles
+class Styles:
+    """Style names (from the scrollback and the view) to curses attributes."""
+    NICK_COLOURS = ("CYAN", "GREEN", "YELLOW", "MAGENTA", "BLUE", "RED")
+
+    def __init__(self) -> None:
+        self.colour = curses.has_colors()
+        base = {"time": curses.A_DIM, "text": curses.A_NORMAL, "system": curses.A_DIM,
+                "notice": curses.A_DIM, "info": curses.A_NORMAL, "error": curses.A_BOLD,
+                "own": curses.A_BOLD, "mention": curses.A_BOLD | curses.A_REVERSE,
+                "status": curses.A_REVERSE, "prompt": curses.A_BOLD,
+                "emphasis": curses.A_BOLD | curses.A_REVERSE, "panel": curses.A_NORMAL,
+                "nick": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE}
+        self.attrs = base
+        self.nick_attrs = [curses.A_BOLD]
+        if self.colour:
+            self._init_colours()
+
+    def _init_colours(self) -> None:
+        curses.start_color()
+        try:
+            curses.use_default_colors()
+            background = -1
+        except curses.error:
+            background = curses.COLOR_BLACK
+        for i, name in enumerate(self.NICK_COLOURS, start=1):
+            curses.init_pair(i, getattr(curses, f"COLOR_{name}"), background)
+        self.nick_attrs = [curses.color_pair(i) | curses.A_BOLD for i in range(1, 7)]
+        curses.init_pair(7, curses.COLOR_RED, background)
+        curses.init_pair(8, curses.COLOR_BLACK, curses.COLOR_CYAN)
+        self.attrs["error"] = curses.color_pair(7) | curses.A_BOLD
+        self.attrs["status"] = curses.color_pair(8)
+
+    def attr(self, style: str) -> int:
+        if style.startswith("nick:"):
+            return self.nick_attr(style[5:])
+        return self.attrs.get(style, curses.A_NORMAL)
+
+    def nick_attr(self, nick: str) -> int:
+        """A stable colour per nick: the same for every client and every run."""
+        return self.nick_attrs[zlib.crc32(nick.casefold().encode()) % len(self.nick_attrs)]
+
+
+def to_scroll_entry(entry: c.Entry) -> sb.Entry:
+    hhmm = time.strftime("%H:%M", time.localtime(entry.time))
+    if entry.kind in (c.CHAT, c.OWN, c.MENTION):
+        nick_style = "own" if entry.kind == c.OWN else f"nick:{entry.nick}"
+        text_style = "mention" if entry.kind == c.MENTION else "text"
+        segments = ((entry.nick, nick_style), (": ", "text"), (entry.text, text_style))
+        return sb.Entry(hhmm, segments, entry.kind, 2)
+    marks = {c.NOTICE: ("* ", "notice"), c.ERROR: ("! ", "error")}
+    mark, style = marks.get(entry.kind, ("", "info"))
+    return sb.Entry(hhmm, ((mark, style), (entry.text, style)), entry.kind, 1)
+
+
+# ------------------------------------------------------------------ layout
+class Layout:
+    """Where everything goes for a screen of h x w and an optional panel."""
+
+    def __init__(self, h: int, w: int, panel_lines: list[str] | None) -> None:
+        self.h, self.w = h, w
+        self.status_y, self.input_y = h - 2, h - 1
+        self.pane = (0, 0, max(h - 2, 0), w)  # y, x, height, width
+        self.panel: tuple[int, int, int, int] | None = None
+        if panel_lines:
+            self._place_panel(panel_lines)
+
+    def _place_panel(self, lines: list[str]) -> None:
+        y, x, ph, pw = self.pane
+        need_w = max(text_width(line) for line in lines) + 2
+        if self.w >= PANEL_MIN_SIDE and need_w + 20 <= self.w:
+            self.panel = (0, self.w - need_w, ph, need_w)
+            self.pane = (0, 0, ph, self.w - need_w - 1)
+        elif ph - len(lines) - 1 >= 3:
+            self.panel = (0, 0, len(lines) + 1, self.w)
+            self.pane = (len(lines) + 1, 0, ph - len(lines) - 1, self.w)
+
+
+# ------------------------------------------------------------------ the view
+class Tui:
+    def __init__(self, screen, core: c.ClientCore, host: str, port: int,
+                 link: Link | None, on_quit=None) -> None:
+        self.screen, self.core, self.host, self.port = screen, core, host, port
+        self.link = link
+        self.on_quit = on_quit
+        self.styles = Styles()
+        self.scroll = sb.Scrollback()
+        self.editor = LineEditor()
+        self.done = False
+        self.attempt = 0
+        self.retry_at: float | None = None
+        self.resized = False
+        self._wake_r, self._wake_w = (None, None) if WINDOWS else os.pipe()
+
+    # -------------------------------------------------------------- setup
+    def run(self) -> int:
+        curses.raw()
+        curses.noecho()
+        self.screen.keypad(True)
+        self.screen.nodelay(True)
+        self._install_resize_signal()
+        if self.link is not None:
+            self.core.connection_made()
+        try:
+            while not self.done:
+                self._absorb()
+                self.paint()
+                self._wait()
+        except KeyboardInterrupt:
+            pass
+        self._quit()
+        return 0
+
+    def _install_resize_signal(self) -> None:
+        if WINDOWS:
+            return
+        os.set_blocking(self._wake_w, False)
+        os.set_blocking(self._wake_r, False)
+        signal.set_wakeup_fd(self._wake_w)
+        signal.signal(signal.SIGWINCH, self._on_sigwinch)
+
+    def _on_sigwinch(self, *_: object) -> None:
+        self.resized = True
+
+    def _quit(self) -> None:
+        if self.link is not None and self.core.connected:
+            self.core.submit("/quit")
+            self._send()
+        if self.on_quit is not None:
+            self.on_quit()
+
+    # -------------------------------------------------------------- the loop
+    def _wait(self) -> None:
+        timeout = None if self.retry_at is None else max(0.0, self.retry_at - time.monotonic())
+        reads, writes = [], []
+        if self.link is not None:
+            reads.append(self.link.sock)
+            if self.link.connecting or self.link.pending:
+                writes.append(self.link.sock)
+        if WINDOWS:
+            timeout = 0.03 if timeout is None else min(timeout, 0.03)
+        else:
+            reads += [sys.stdin.fileno(), self._wake_r]
+        ready_r, ready_w, _ = select.select(reads, writes, [], timeout) if reads or writes \
+            else (time.sleep(timeout or 0.03) or [], [], [])
+        self._on_ready(ready_r, ready_w)
+
+    def _on_ready(self, ready_r: list, ready_w: list) -> None:
+        if self._wake_r is not None and self._wake_r in ready_r:
+            try:
+                os.read(self._wake_r, 512)
+            except BlockingIOError:
+                pass
+        if self.resized:
+            self._resize()
+        if self.link is not None and self.link.sock in ready_w:
+            self._on_writable()
+        if self.link is not None and self.link.sock in ready_r:
+            self._on_readable()
+        self._read_keys()
+        if self.retry_at is not None and time.monotonic() >= self.retry_at:
+            self._reconnect()
+        self._send()
+
+    def _on_writable(self) -> None:
+        if self.link.connecting:
+            try:
+                self.link.finish_connect(self.host, self.port)
+            except ConnectError as exc:
+                self._connect_failed(str(exc))
+                return
+            self.attempt = 0
+            self.core.connection_made()
+        else:
+            self._flush()
+
+    def _on_readable(self) -> None:
+        total = 0
+        while self.link is not None and total < MAX_READ_PER_TURN:
+            try:
+                data = self.link.recv()
+            except OSError as exc:
+                self._lost(exc.strerror or str(exc))
+                return
+            if data is None:
+                return
+            if not data:
+                self._lost("the server closed the connection")
+                return
+            total += len(data)
+            self.core.receive_data(data)
+
+    def _send(self) -> None:
+        data = self.core.data_to_send()
+        if data and self.link is not None and not self.link.connecting:
+            self.link.pending += data
+        self._flush()
+        if self.core.quitting and (self.link is None or not self.link.pending):
+            self.done = True
+
+    def _flush(self) -> None:
+        if self.link is None or self.link.connecting:
+            return
+        try:
+            self.link.flush()
+        except OSError as exc:
+            self._lost(exc.strerror or str(exc))
+
+    # -------------------------------------------------------------- connection
+    def _lost(self, reason: str) -> None:
+        self.link.close()
+        self.link = None
+        self.core.connection_lost(reason)
+        if self.core.quitting:
+            self.done = True
+            return
+        self._schedule_retry()
+
+    def _schedule_retry(self) -> None:
+        delay = BACKOFF[min(self.attempt, len(BACKOFF) - 1)]
+        self.attempt += 1
+        self.retry_at = time.monotonic() + delay
+        self.core.note(f"Reconnecting in {delay} s (or type /reconnect).")
+
+    def _reconnect(self) -> None:
+        self.retry_at = None
+        if self.link is not None:
+            self.link.close()
+        try:
+            self.link = Link.start(self.host, self.port)
+        except ConnectError as exc:
+            self.link = None
+            self._connect_failed(str(exc))
+
+    def _connect_failed(self, reason: str) -> None:
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+        self.core.note(f"Could not reconnect: {reason}.", error=True)
+        self._schedule_retry()
+
+    # -------------------------------------------------------------- keys
+    def _read_keys(self) -> None:
+        while True:
+            try:
+                key = self.screen.get_wch()
+            except curses.error:
+                return
+            self._on_key(key)
+            if self.done:
+                return
+
+    def _on_key(self, key: str | int) -> None:
+        action = KEYS.get(key)
+        if action is not None:
+            action(self)
+        elif isinstance(key, str) and key.isprintable():
+            self.editor.insert(key)
+            self.scroll.scroll_to_bottom()
+
+    def key_enter(self) -> None:
+        line = self.editor.submit()
+        self.scroll.scroll_to_bottom()
+        if line.strip():
+            self.core.submit(line)
+            self._absorb()
+
+    def key_tab(self) -> None:
+        text = self.editor.text
+        if text.startswith(MOVE_COMMANDS):
+            words = self.core.completion_words()[1:] if hasattr(self.core, "completion_words") else []
+            ok = self.editor.complete([], words)
+        else:
+            nicks = [n for n in self.core.members if n != self.core.nick]
+            ok = self.editor.complete(COMMANDS, nicks)
+        if not ok:
+            curses.beep()
+
+    def key_quit(self) -> None:
+        self.done = True
+
+    def key_redraw(self) -> None:
+        self.screen.clear()
+
+    def key_page_up(self) -> None:
+        self.scroll.page_up()
+
+    def key_page_down(self) -> None:
+        self.scroll.page_down()
+
+    def key_end(self) -> None:
+        if not self.editor.text or self.editor.cursor == len(self.editor.text):
+            self.scroll.scroll_to_bottom()
+        self.editor.end()
+
+    def _resize(self) -> None:
+        self.resized = False
+        if not WINDOWS:
+            size = os.get_terminal_size(sys.stdout.fileno())
+            curses.resizeterm(size.lines, size.columns)
+        else:
+            curses.resize_term(0, 0)
+        self.screen.clear()
+
+    def key_resize(self) -> None:
+        if WINDOWS:
+            curses.resize_term(0, 0)
+        self.screen.clear()
+
+    # -------------------------------------------------------------- core output
+    def _absorb(self) -> None:
+        """Move the core's new entries into the scrollback; act on its requests."""
+        entries = self.core.take_entries()
+        if entries:
+            self.scroll.extend(to_scroll_entry(e) for e in entries)
+        for request in self.core.requests:
+            if request == "clear":
+                self.scroll.clear()
+            elif request == "bell":
+                curses.beep()
+            elif request == "reconnect":
+                self.attempt = 0
+                self._reconnect()
+        self.core.requests.clear()
+        if self.core.quitting and not self.core.connected:
+            self.done = True
+
+    # -------------------------------------------------------------- painting
+    def paint(self) -> None:
+        self._absorb()
+        h, w = self.screen.getmaxyx()
+        self.screen.erase()
+        if h < 3 or w < 12:
+            self._put(0, 0, "window too small", "error", w)
+        else:
+            panel = self._panel()
+            layout = Layout(h, w, panel.lines if panel else None)
+            self._paint_pane(layout)
+            if panel and layout.panel:
+                self._paint_panel(layout, panel)
+            self._paint_status(layout, panel is not None and layout.panel is None)
+            self._paint_input(layout)
+        self.screen.noutrefresh()
+        curses.doupdate()
+
+    def _panel(self):
+        return self.core.game_panel() if hasattr(self.core, "game_panel") else None
+
+    def _paint_pane(self, layout: Layout) -> None:
+        y0, x0, ph, pw = layout.pane
+        lines = self.scroll.visible(pw, ph)
+        top = y0 + ph - len(lines)
+        for i, line in enumerate(lines):
+            x = x0
+            for text, style in line:
+                self._put(top + i, x, text, style, x0 + pw - x)
+                x += text_width(text)
+
+    def _paint_panel(self, layout: Layout, panel) -> None:
+        y0, x0, ph, pw = layout.panel
+        if x0 > 0:
+            for y in range(y0, y0 + ph):
+                self._put(y, x0 - 1, "|", "time", 1)
+        for i, line in enumerate(panel.lines[:ph]):
+            self._put_emphasised(y0 + i, x0 + 1, sanitize(line), pw - 1)
+
+    def _put_emphasised(self, y: int, x: int, line: str, width: int) -> None:
+        pos = 0
+        for match in _EMPHASIS.finditer(line):
+            plain = line[pos:match.start()]
+            self._put(y, x, plain, "panel", width)
+            x, width = x + text_width(plain), width - text_width(plain)
+            marked = f" {match.group(1)} "
+            self._put(y, x, marked, "emphasis", width)
+            x, width = x + text_width(marked), width - text_width(marked)
+            pos = match.end()
+        self._put(y, x, line[pos:], "panel", width)
+
+    def _paint_status(self, layout: Layout, panel_hidden: bool) -> None:
+        parts = [] if self.core.connected else [self._connection_state()]
+        if not self.scroll.at_bottom:
+            parts.append(f"MORE BELOW ({self.scroll.unread} new)" if self.scroll.unread
+                         else "scrolled back")
+        parts.append(f"#{self.core.room}" if self.core.room else "lobby")
+        if self.core.room:
+            parts.append(self.core.nick or "no nick yet")
+            parts.append(f"{len(self.core.members)} here")
+        game = self.core.game_status() if hasattr(self.core, "game_status") else ""
+        if game:
+            parts.append(game + (" (widen the window for the board)" if panel_hidden else ""))
+        if self.core.connected:
+            parts.append("connected")
+        parts.append(f"{self.host}:{self.port}")
+        text = " " + " | ".join(sanitize(p) for p in parts)
+        pad = max(layout.w - text_width(text), 0)
+        self._put(layout.status_y, 0, text + " " * pad, "status", layout.w)
+
+    def _connection_state(self) -> str:
+        if self.core.connected:
+            return "connected"
+        if self.link is not None and self.link.connecting:
+            return "connecting..."
+        return "DISCONNECTED"
+
+    def _paint_input(self, layout: Layout) -> None:
+        room, nick = self.core.room, self.core.nick
+        prompt = (f"#{room} {nick}> " if nick else f"#{room}> ") if room else "lobby> "
+        prompt = clip(sanitize(prompt), max(layout.w // 2, 1))
+        self._put(layout.input_y, 0, prompt, "prompt", layout.w)
+        offset = text_width(prompt)
+        shown, col = self.editor.view(max(layout.w - offset - 1, 1))
+        self._put(layout.input_y, offset, shown, "text", layout.w - offset)
+        try:
+            curses.curs_set(1)
+        except curses.error:
+            pass
+        self.screen.move(layout.input_y, min(offset + col, layout.w - 1))
+
+    def _put(self, y: int, x: int, text: str, style: str, width: int) -> None:
+        if width <= 0 or not text:
+            return
+        try:
+            self.screen.addstr(y, x, clip(text, width), self.styles.attr(style))
+        except curses.error:
+            pass  # writing the bottom-right cell moves the cursor off screen: harmless
+
+
+def _editor_key(name: str):
+    return lambda tui: getattr(tui.editor, name)()
+
+
+KEYS = {
+    "\n": Tui.key_enter, "\r": Tui.key_enter, curses.KEY_ENTER: Tui.key_enter,
+    "\t": Tui.key_tab, "\x03": Tui.key_quit, "\x0c": Tui.key_redraw,
+    curses.KEY_RESIZE: Tui.key_resize,
+    curses.KEY_PPAGE: Tui.key_page_up, curses.KEY_NPAGE: Tui.key_page_down,
+    curses.KEY_END: Tui.key_end, "\x05": Tui.key_end,
+    curses.KEY_LEFT: _editor_key("left"), "\x02": _editor_key("left"),
+    curses.KEY_RIGHT: _editor_key("right"), "\x06": _editor_key("right"),
+    curses.KEY_HOME: _editor_key("home"), "\x01": _editor_key("home"),
+    curses.KEY_BACKSPACE: _editor_key("backspace"), "\x7f": _editor_key("backspace"),
+    "\x08": _editor_key("backspace"),
+    curses.KEY_DC: _editor_key("delete"), "\x04": _editor_key("delete"),
+    "\x15": _editor_key("kill_to_start"), "\x0b": _editor_key("kill_to_end"),
+    "\x17": _editor_key("kill_word"),
+    curses.KEY_UP: _editor_key("history_prev"), "\x10": _editor_key("history_prev"),
+    curses.KEY_DOWN: _editor_key("history_next"), "\x0e": _editor_key("history_next"),
+}
+
+
+def run(host: str, port: int, core: c.ClientCore, link: Link, on_quit=None) -> int:
+    locale.setlocale(locale.LC_ALL, "")
+    os.environ.setdefault("ESCDELAY", "25")
+    return curses.wrapper(lambda screen: Tui(screen, core, host, port, link, on_quit).run())
