@@ -123,6 +123,7 @@ class Tui:
         self.done = False
         self.attempt = 0
         self.retry_at: float | None = None
+        self.last_failure: str | None = None
         self.resized = False
         self._wake_r, self._wake_w = (None, None) if WINDOWS else os.pipe()
 
@@ -203,7 +204,7 @@ class Tui:
             except ConnectError as exc:
                 self._connect_failed(str(exc))
                 return
-            self.attempt = 0
+            self.attempt, self.last_failure = 0, None
             self.core.connection_made()
         else:
             self._flush()
@@ -254,7 +255,9 @@ class Tui:
         delay = BACKOFF[min(self.attempt, len(BACKOFF) - 1)]
         self.attempt += 1
         self.retry_at = time.monotonic() + delay
-        self.core.note(f"Reconnecting in {delay} s (or type /reconnect).")
+        if self.attempt == 1:
+            self.core.note("Reconnecting by itself, waiting longer after each failure "
+                           "(or type /reconnect).")
 
     def _reconnect(self) -> None:
         self.retry_at = None
@@ -270,7 +273,9 @@ class Tui:
         if self.link is not None:
             self.link.close()
             self.link = None
-        self.core.note(f"Could not reconnect: {reason}.", error=True)
+        if reason != self.last_failure:  # the same failure every few seconds is not news
+            self.core.note(f"Could not reconnect: {reason}.", error=True)
+            self.last_failure = reason
         self._schedule_retry()
 
     # -------------------------------------------------------------- keys
@@ -434,7 +439,7 @@ class Tui:
             return "connected"
         if self.link is not None and self.link.connecting:
             return "connecting..."
-        return "DISCONNECTED"
+        return "DISCONNECTED, retrying" if self.retry_at else "DISCONNECTED"
 
     def _paint_input(self, layout: Layout) -> None:
         room, nick = self.core.room, self.core.nick
