@@ -15,6 +15,7 @@ from chat.width import sanitize
 
 # Entry kinds a view styles differently.
 CHAT, OWN, MENTION, NOTICE, INFO, ERROR = "chat", "own", "mention", "notice", "info", "error"
+BOARD = "board"  # one row of a game board, after the move in words (a NOTICE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class Panel:
     status: str = ""
     turn: str = ""
     over: bool = False
+    hints: list[str] = field(default_factory=list)  # moves `turn` could play now
+    updated: int = 0  # larger = changed more recently
 
 
 LOCAL_HELP = [
@@ -64,12 +67,16 @@ class ClientCore:
         self._entries: list[Entry] = []
         self._out: list[bytes] = []
         self._block: tuple[type, int, list] | None = None
+        self.board_entries = True  # also show each board as BOARD entries (the line-mode view)
+        self._tick = 0
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
             p.Joined: self._on_joined, p.Left: self._on_left, p.Renamed: self._on_renamed,
             p.Here: self._on_here, p.RoomCount: self._on_block_start,
             p.Members: self._on_block_start, p.Info: self._on_info, p.Error: self._on_error,
             p.Bye: self._on_bye, p.Ping: self._on_ping,
+            p.GameState: self._on_game_state, p.Turn: self._on_turn, p.Board: self._on_block_start,
+            p.GameNote: self._on_game_note, p.GameOver: self._on_game_over,
         }
 
     # -------------------------------------------------------------- shell side
@@ -242,15 +249,14 @@ class ClientCore:
         self._out.append(f"/pong {msg.token}".encode("utf-8", "replace") + b"\n")
 
     # -------------------------------------------------------------- counted blocks
-    def _on_block_start(self, msg: p.RoomCount | p.Members) -> None:
+    def _on_block_start(self, msg: p.RoomCount | p.Members | p.Board) -> None:
         self._block = (type(msg), msg.count, [msg])
         if msg.count == 0:
             self._finish_block()
 
     def _collect(self, msg: p.ServerMessage) -> bool:
         start_type, remaining, items = self._block
-        wanted = p.RoomEntry if start_type is p.RoomCount else p.Member
-        if not isinstance(msg, wanted):
+        if not isinstance(msg, _BLOCK_ITEMS[start_type]):
             self._finish_block()
             return False
         items.append(msg)
@@ -264,6 +270,8 @@ class ClientCore:
         self._block = None
         if start_type is p.RoomCount:
             self._show_rooms(items[1:])
+        elif start_type is p.Board:
+            self._show_board(items[0], items[1:])
         else:
             self._show_members(items[0], items[1:])
 
@@ -283,6 +291,90 @@ class ClientCore:
         extra = f" ({sanitize(head.text)})" if head.text else ""
         self._add(INFO, f"In {sanitize(head.room)}: {listing}{extra}")
 
+    # -------------------------------------------------------------- games
+    def game_panel(self) -> Panel | None:
+        """The most recently updated game of my room; a finished one stays until another starts."""
+        return max((panel for panel in self.panels.values() if panel.room == self.room),
+                   key=lambda panel: panel.updated, default=None)
+
+    @property
+    def my_turn(self) -> bool:
+        return self._move_panel() is not None
+
+    def game_status(self) -> str:
+        """Short text for a status bar: 'tictactoe: your move', '...: bob to move', '...: over'."""
+        panel = self.game_panel()
+        if panel is None:
+            return ""
+        if panel.over:
+            state = "over"
+        elif panel.turn == p.NOBODY:
+            state = "anyone may move"
+        elif panel.turn == self.nick:
+            state = "your move"
+        else:
+            state = f"{sanitize(panel.turn)} to move"
+        return f"{panel.title}: {state}"
+
+    def completion_words(self) -> list[str]:
+        """'/move' and, when it is my turn, the moves I could play (for Tab); [] with no game."""
+        if not any(panel.room == self.room and not panel.over for panel in self.panels.values()):
+            return []
+        panel = self._move_panel()
+        return ["/move", *(panel.hints if panel else [])]
+
+    def _move_panel(self) -> Panel | None:
+        """The game waiting for my move: one whose turn is mine, else an open one with hints."""
+        running = [panel for panel in self.panels.values()
+                   if panel.room == self.room and not panel.over]
+        mine = [panel for panel in running if self.nick and panel.turn == self.nick]
+        if mine:
+            return max(mine, key=lambda panel: panel.updated)
+        shown = self.game_panel()
+        if shown in running and shown.turn == p.NOBODY and shown.hints:
+            return shown
+        return None
+
+    def _touch(self, room: str, game_id: str) -> Panel | None:
+        """The panel of a game in my room (a new one replaces finished ones), now freshest."""
+        if room != self.room:
+            return None
+        panel = self.panels.get(game_id)
+        if panel is None:
+            self.panels = {k: v for k, v in self.panels.items() if not v.over}
+            panel = self.panels[game_id] = Panel(room, game_id)
+        self._tick += 1
+        panel.updated = self._tick
+        return panel
+
+    def _on_game_state(self, msg: p.GameState) -> None:
+        panel = self._touch(msg.room, msg.game_id)
+        if panel is not None:
+            panel.title, panel.status = sanitize(msg.game), sanitize(msg.text)
+
+    def _on_turn(self, msg: p.Turn) -> None:
+        panel = self._touch(msg.room, msg.game_id)
+        if panel is not None:
+            panel.turn, panel.hints = msg.nick, msg.text.split()
+
+    def _show_board(self, head: p.Board, rows: list[p.BoardRow]) -> None:
+        panel = self._touch(head.room, head.game_id)
+        if panel is None:
+            return
+        panel.lines = [sanitize(row.text) for row in rows]
+        if self.board_entries:
+            for line in panel.lines:
+                self._add(BOARD, line, room=sanitize(head.room))
+
+    def _on_game_note(self, msg: p.GameNote) -> None:
+        self._add(NOTICE, sanitize(msg.text), room=sanitize(msg.room))
+
+    def _on_game_over(self, msg: p.GameOver) -> None:
+        panel = self._touch(msg.room, msg.game_id)
+        if panel is not None:
+            panel.over, panel.hints = True, []
+        self._add(NOTICE, f"Game over: {sanitize(msg.text)}", room=sanitize(msg.room))
+
     # -------------------------------------------------------------- helpers
     def _remember_speaker(self, nick: str) -> None:
         if nick in self.members:
@@ -291,6 +383,9 @@ class ClientCore:
 
     def _add(self, kind: str, text: str, nick: str = "", room: str = "") -> None:
         self._entries.append(Entry(kind, text, nick, room))
+
+
+_BLOCK_ITEMS = {p.RoomCount: p.RoomEntry, p.Members: p.Member, p.Board: p.BoardRow}
 
 
 def mentions(text: str, nick: str) -> bool:

@@ -23,6 +23,8 @@ def format_entry(entry: c.Entry) -> str:
         return f"* {entry.text}"
     if entry.kind == c.ERROR:
         return f"! {entry.text}"
+    if entry.kind == c.BOARD:
+        return f"    {entry.text}"  # indented under the move in words
     return entry.text
 
 

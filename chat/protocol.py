@@ -251,7 +251,7 @@ class GameState:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """Whose move it is in a game (`-` when nobody's or anybody's)."""
+    """Whose move it is in a game (`*` when nobody's or anybody's); `text`: the moves it has."""
     room: str
     game_id: str
     nick: str

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from chat import protocol as p
+from chat.gamehost import GameHost
 from chat.state import ChatState, Outbox
 
 log = logging.getLogger("parlor.server")
@@ -46,7 +47,10 @@ class Server:
     def __init__(self, host: str = "127.0.0.1", port: int = 5220,
                  limits: Limits | None = None, state: ChatState | None = None) -> None:
         self.limits = limits or Limits()
-        self.state = state or ChatState()
+        if state is None:
+            state = ChatState()
+            GameHost(state)  # the default server has games
+        self.state = state
         self.listener = socket.create_server((host, port), backlog=1024)
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
@@ -149,7 +153,7 @@ class Server:
         out = Outbox()
         for item in conn.decoder.feed(data):
             self._handle_line(conn, item, out)
-            if conn.closing or conn in self._doomed:
+            if conn.id in out.closes:  # /quit: the rest of this read is moot too
                 break
         self._apply(out)
 

@@ -61,6 +61,9 @@ def key(name: str) -> str:
     return name.casefold()
 
 
+Handler = Callable[[Session, str, Outbox], None]  # a command: (session, args, out)
+
+
 class ChatState:
     """All sessions and rooms.  Hooks let the game host (#4) join in without this
     module knowing any game: `on_leave_hooks` run whenever a nick leaves a room."""
@@ -68,7 +71,7 @@ class ChatState:
     def __init__(self) -> None:
         self.sessions: dict[int, Session] = {}
         self.rooms: dict[str, Room] = {}
-        self.commands: dict[str, Callable[[Session, str, Outbox], None]] = {
+        self.commands: dict[str, Handler] = {
             "list": self._on_list, "join": self._on_join, "nick": self._on_nick,
             "who": self._on_who, "leave": self._on_leave, "part": self._on_leave,
             "quit": self._on_quit, "q": self._on_quit, "logout": self._on_quit,
@@ -76,6 +79,10 @@ class ChatState:
         }
         self.help_lines: list[str] = list(HELP)
         self.on_leave_hooks: list[Callable[[Session, Room, str, Outbox], None]] = []
+        # For commands that are not in `commands` (the game host's `/5`): each
+        # resolver returns a handler for (session, name), or None.
+        self.command_resolvers: list[Callable[[Session, str], Handler | None]] = []
+        self.reserved_nicks: set[str] = set()  # casefolded nicks nobody may pick ("bot")
 
     # -------------------------------------------------------------- lifecycle
     def connect(self, session_id: int, addr: str, out: Outbox) -> None:
@@ -105,13 +112,20 @@ class ChatState:
         if isinstance(msg, p.Say):
             self._on_say(session, msg.text, out)
             return
-        handler = self.commands.get(msg.name)
+        handler = self.commands.get(msg.name) or self._resolve(session, msg.name)
         if handler is None:
             name = msg.name if p.is_valid_name(msg.name, 20) else "unknown"
             out.to(session_id, p.Reply(name, 1, f"there is no command /{sanitize(msg.name[:20])}; "
                                                  "/help lists the commands"))
             return
         handler(session, msg.args, out)
+
+    def _resolve(self, session: Session, name: str) -> Handler | None:
+        for resolver in self.command_resolvers:
+            handler = resolver(session, name)
+            if handler is not None:
+                return handler
+        return None
 
     def _on_say(self, session: Session, text: str, out: Outbox) -> None:
         if not text.strip():
@@ -177,6 +191,8 @@ class ChatState:
     def _on_nick(self, session: Session, args: str, out: Outbox) -> None:
         room = session.room
         problem = p.name_problem(args, "nick", p.MAX_NICK)
+        if problem is None and key(args) in self.reserved_nicks:
+            problem = f"{args!r} is reserved"
         if problem:
             out.to(session.id, p.Reply("nick", 1, sanitize(problem)))
         elif room is None:

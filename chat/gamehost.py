@@ -1,0 +1,572 @@
+"""The game host, sans I/O: challenges, running games, moves, the bot and scores, per room.
+
+`GameHost(state)` installs itself into a ChatState (commands, /help lines, the leave
+hook, the reserved nick "bot") and drives games only through game.registry and the
+Game interface: it never names a game.  Must not import socket, selectors, select,
+curses or threading.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import game  # noqa: F401  (importing the package registers the built-in games)
+from chat import protocol as p
+from chat.state import ChatState, Handler, Outbox, Room, Session, key
+from chat.width import sanitize
+from game import registry
+from game.base import Game, GameError
+
+BOT = "bot"
+MAX_BOT_MOVES = 64  # consecutive bot moves in one step: a guard against a game that loops
+MAX_REPLY = 400  # characters of a game's error sentence echoed back
+
+HELP = [
+    "Games (a game's board and moves are shown to the whole room):",
+    "  /game              the games you can play, and how to start one",
+    "  /game NAME NICK    challenge NICK (/game NAME alone: anyone here; NAME bot: the bot)",
+    "  /accept [NICK]     accept a challenge (/decline [NICK] refuses, or withdraws yours)",
+    "  /move TEXT         make a move (also /m, /guess; /5 is /move 5)",
+    "  /resign            give up the game you are playing",
+    "  /rematch           play your last game again, the other side starting",
+    "  /games             the games running here, with their boards",
+]
+
+
+@dataclass(eq=False, slots=True)
+class Match:
+    """A game being played in a room; `id` is its token on the wire."""
+    id: str
+    room: Room
+    game: Game
+    bot: bool = False
+
+    def seats(self, nick: str) -> bool:
+        return not self.game.is_over() and nick in self.game.players
+
+
+@dataclass(eq=False, slots=True)
+class Challenge:
+    """A duel waiting for an answer; `target` None is open to anyone in the room."""
+    id: str
+    room: Room
+    cls: type[Game]
+    challenger: str
+    target: str | None
+    challenger_first: bool = True
+    rematch: bool = False
+
+    def involves(self, nick: str) -> bool:
+        return key(nick) in (key(self.challenger), key(self.target or ""))
+
+    def is_for(self, nick: str, open_ok: bool = True) -> bool:
+        if self.target is None:
+            return open_ok and key(nick) != key(self.challenger)
+        return key(nick) == key(self.target)
+
+    def players(self, acceptor: str) -> tuple[str, str]:
+        pair = (self.challenger, acceptor)
+        return pair if self.challenger_first else (acceptor, self.challenger)
+
+    def describe(self) -> str:
+        return f"{self.challenger}'s challenge to {self.target or 'anyone'} ({self.cls.name})"
+
+
+@dataclass(slots=True)
+class Score:
+    """Wins per casefolded nick and draws, for one pair and one game in one room."""
+    wins: dict[str, int] = field(default_factory=dict)
+    draws: int = 0
+
+    def line(self, names: tuple[str, ...]) -> str:
+        parts = [f"{n} {self.wins.get(key(n), 0)}" for n in names]
+        if self.draws:
+            parts.append(f"{self.draws} draw{'' if self.draws == 1 else 's'}")
+        return "score: " + ", ".join(parts)
+
+
+class GameHost:
+    def __init__(self, state: ChatState, rng: random.Random | None = None) -> None:
+        self.state = state
+        self.rng = rng or random.Random()
+        self.matches: list[Match] = []  # running games, oldest first
+        self.challenges: list[Challenge] = []
+        self.finished: dict[tuple[str, str], Match] = {}  # (room, nick) -> their last game
+        self.scores: dict[tuple, Score] = {}
+        self._ids = itertools.count(1)
+        self._chat_nick: Handler = state.commands["nick"]
+        self._install(state)
+
+    def _install(self, state: ChatState) -> None:
+        state.commands.update({
+            "game": self._on_game, "games": self._on_games, "accept": self._on_accept,
+            "decline": self._on_decline, "move": self._on_move, "m": self._on_move,
+            "guess": self._on_move, "resign": self._on_resign, "rematch": self._on_rematch,
+            "nick": self._on_nick,
+        })
+        state.help_lines.extend(HELP)
+        state.on_leave_hooks.append(self._on_leave_room)
+        state.command_resolvers.append(self._resolve_digits)
+        state.reserved_nicks.add(key(BOT))
+
+    # -------------------------------------------------------------- lookups
+    def _match_of(self, room: Room, nick: str) -> Match | None:
+        """The running game `nick` plays in `room` (at most one)."""
+        return next((m for m in self.matches if m.room is room and m.seats(nick)), None)
+
+    def _open_match(self, room: Room) -> Match | None:
+        """The room's running game for everyone (not a duel), if any."""
+        return next((m for m in self.matches if m.room is room and not m.game.duel), None)
+
+    def _route(self, session: Session) -> Match | None:
+        """The game a move from `session` goes to: their own, else the room's open game."""
+        if session.room is None or session.nick is None:
+            return None
+        return self._match_of(session.room, session.nick) or self._open_match(session.room)
+
+    def _new_id(self) -> str:
+        return f"g{next(self._ids)}"
+
+    # -------------------------------------------------------------- /game
+    def _on_game(self, session: Session, args: str, out: Outbox) -> None:
+        if not args:
+            self._list_games(session, out)
+            return
+        name, _, rest = args.partition(" ")
+        try:
+            cls = registry.get(name)
+        except GameError as exc:
+            _refuse(session, "game", str(exc), out)
+            return
+        problem = _where_problem(session) or self._busy_problem(session)
+        if problem:
+            _refuse(session, "game", problem, out)
+        elif cls.duel:
+            self._challenge(session, cls, rest.strip(), out)
+        else:
+            self._start_open(session, cls, rest, out)
+
+    def _list_games(self, session: Session, out: Outbox) -> None:
+        out.to(session.id, p.Info("Games you can play:"))
+        for cls in registry.available():
+            out.to(session.id, p.Info(_fit_text(f"  {cls.name}: {cls.summary}. {_how_to_start(cls)}")))
+        out.to(session.id, p.Info("Then /move TEXT (also /m, /guess, /5) plays; /games shows "
+                                  "what is running here."))
+
+    def _busy_problem(self, session: Session) -> str | None:
+        match = self._match_of(session.room, session.nick)
+        if match is None:
+            return None
+        return f"you are already playing {match.game.name}: finish it or /resign first"
+
+    def _challenge(self, session: Session, cls: type[Game], target: str, out: Outbox) -> None:
+        if key(target) == BOT:
+            self._start_bot(session, cls, out)
+            return
+        other = None
+        if target:
+            other, problem = self._opponent(session, cls, target)
+            if problem:
+                _refuse(session, "game", problem, out)
+                return
+        me, room = session.nick, session.room
+        self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} made a new challenge", out)
+        challenge = Challenge(self._new_id(), room, cls, me, other)
+        self.challenges.append(challenge)
+        if other:
+            note = f"{me} challenges {other} to {cls.name}: {other}, type /accept or /decline"
+        else:
+            note = f"{me} challenges anyone in {room.name} to {cls.name}: type /accept to play"
+        _note(room, challenge.id, note, out)
+
+    def _opponent(self, session: Session, cls: type[Game], target: str) -> tuple[str | None, str]:
+        """The nick `target` names in the room, or a sentence saying why not."""
+        room = session.room
+        problem = p.name_problem(target, "nick", p.MAX_NICK)
+        if problem:
+            return None, f"{problem}; usage: /game {cls.name} [NICK|bot]"
+        if key(target) == key(session.nick):
+            return None, f"you can't challenge yourself; /game {cls.name} bot plays the bot" \
+                if cls.has_bot else "you can't challenge yourself"
+        other = room.nicks.get(key(target))
+        if other is None:
+            return None, f"there is no {target} in {room.name}; /who lists who is here"
+        busy = self._match_of(room, other.nick)
+        if busy:
+            return None, f"{other.nick} is already playing {busy.game.name}"
+        return other.nick, ""
+
+    def _start_bot(self, session: Session, cls: type[Game], out: Outbox) -> None:
+        if not cls.has_bot:
+            _refuse(session, "game", f"{cls.name} has no bot; challenge someone with "
+                                     f"/game {cls.name} NICK", out)
+            return
+        self._start(session.room, cls, (session.nick, BOT), "", out, bot=True)
+
+    def _start_open(self, session: Session, cls: type[Game], setup: str, out: Outbox) -> None:
+        """A game for the whole room, started at once; `setup` is never echoed (a secret word)."""
+        running = self._open_match(session.room)
+        if running:
+            _refuse(session, "game", f"{running.game.name} is already running in "
+                                     f"{session.room.name}: join in with /move", out)
+            return
+        problem = self._start(session.room, cls, (session.nick,), setup, out)
+        if problem:
+            _refuse(session, "game", _redact(problem, setup), out)
+
+    # -------------------------------------------------------------- starting and ending
+    def _start(self, room: Room, cls: type[Game], players: tuple[str, ...], setup: str,
+               out: Outbox, bot: bool = False, match_id: str | None = None) -> str | None:
+        """Start and announce a game; returns the game's sentence if it refused the setup."""
+        try:
+            started = cls.start(players, setup, self.rng)
+        except GameError as exc:
+            return str(exc)
+        match = Match(match_id or self._new_id(), room, started, bot)
+        self.matches.append(match)
+        for nick in players:
+            self._cancel(room, lambda c, n=nick: c.involves(n), f"{nick} is playing now", out)
+        self._broadcast(match, self._start_note(match), out)
+        self._bot_moves(match, out)
+        return None
+
+    def _start_note(self, match: Match) -> str:
+        game = match.game
+        if not game.duel:
+            return f"{game.players[0]} starts {game.name} for everyone here: {game.move_help}"
+        note = f"{game.name} starts: {' vs '.join(game.players)}"
+        if game.to_move:
+            note += f", {game.to_move} moves first"
+        score = self.scores.get(_score_key(match.room, game.name, game.players))
+        if score:
+            note += f" ({score.line(game.players)})"
+        return f"{note}. {game.move_help}"
+
+    def _broadcast(self, match: Match, note: str, out: Outbox) -> None:
+        """The room sees what happened, then the game's state and board; then the end."""
+        room = match.room
+        _note(room, match.id, note, out)
+        for msg in self._view(match):
+            out.to_room(room, msg)
+        outcome = match.game.outcome()
+        if outcome is not None:
+            out.to_room(room, _fit(p.GameOver(room.name, match.id, sanitize(outcome.summary))))
+            self._finish(match, out)
+
+    def _view(self, match: Match) -> list[p.ServerMessage]:
+        """GAME, TURN and the counted BOARD block for one game."""
+        room, gid, game = match.room.name, match.id, match.game
+        rows = [sanitize(row) for row in game.render()]
+        hints = " ".join(sanitize(h) for h in self._hints(match))
+        msgs = [p.GameState(room, gid, game.name, sanitize(game.status())),
+                p.Turn(room, gid, game.to_move or p.NOBODY, hints),
+                p.Board(room, gid, len(rows)),
+                *(p.BoardRow(room, gid, row) for row in rows)]
+        return [_fit(msg) for msg in msgs]
+
+    def _hints(self, match: Match) -> list[str]:
+        """Moves for the side to move; when anyone may move, for someone here who can."""
+        game = match.game
+        nick = game.to_move or next(
+            (n for n in match.room.member_nicks() if game.can_move(n)), None)
+        return game.hint_moves(nick) if nick else []
+
+    def _finish(self, match: Match, out: Outbox) -> None:
+        self.matches.remove(match)
+        game, room = match.game, match.room
+        for nick in game.players:
+            if not (match.bot and nick == BOT):
+                self.finished[(key(room.name), key(nick))] = match
+        if game.duel:
+            line = self._record(match)
+            _note(room, match.id, f"{line}; /rematch to play again", out)
+
+    def _record(self, match: Match) -> str:
+        game = match.game
+        score = self.scores.setdefault(_score_key(match.room, game.name, game.players), Score())
+        winners = game.outcome().winners
+        for nick in winners:
+            score.wins[key(nick)] = score.wins.get(key(nick), 0) + 1
+        if not winners:
+            score.draws += 1
+        return score.line(game.players)
+
+    def _bot_moves(self, match: Match, out: Outbox) -> None:
+        """The bot answers at once, each of its moves announced on its own."""
+        for _ in range(MAX_BOT_MOVES):
+            game = match.game
+            if not match.bot or game.is_over() or game.to_move != BOT:
+                return
+            text = game.bot_move(self.rng)
+            if text is None:
+                return
+            self._broadcast(match, game.play(BOT, text), out)
+
+    # -------------------------------------------------------------- /accept, /decline, /rematch
+    def _on_accept(self, session: Session, args: str, out: Outbox) -> None:
+        problem = _where_problem(session) or self._busy_problem(session)
+        if problem:
+            _refuse(session, "accept", problem, out)
+            return
+        challenge = self._pick(session, args, "accept", True, out)
+        if challenge is not None:
+            self._take(session, challenge, "accept", out)
+
+    def _take(self, session: Session, challenge: Challenge, command: str, out: Outbox) -> None:
+        busy = self._match_of(session.room, challenge.challenger)
+        if busy:
+            _refuse(session, command, f"{challenge.challenger} is playing {busy.game.name} "
+                                      "now; try again when it is over", out)
+            return
+        self.challenges.remove(challenge)
+        players = challenge.players(session.nick)
+        self._start(session.room, challenge.cls, players, "", out, match_id=challenge.id)
+
+    def _pick(self, session: Session, args: str, command: str, open_ok: bool,
+              out: Outbox) -> Challenge | None:
+        """The one challenge to `session` that `args` (a challenger, or nothing) means."""
+        room, nick = session.room, session.nick
+        mine = [c for c in self.challenges if c.room is room and c.is_for(nick, open_ok)]
+        if args:
+            mine = [c for c in mine if key(c.challenger) == key(args)]
+        if len(mine) == 1:
+            return mine[0]
+        if mine:
+            names = ", ".join(c.challenger for c in mine)
+            _refuse(session, command, f"several challenges wait for you (from {names}): "
+                                      f"/{command} NICK", out)
+        elif args and not p.name_problem(args, "nick", p.MAX_NICK):
+            _refuse(session, command, f"{args} has not challenged you", out)
+        else:
+            _refuse(session, command, f"nobody has challenged you in {room.name}", out)
+        return None
+
+    def _on_decline(self, session: Session, args: str, out: Outbox) -> None:
+        problem = _where_problem(session)
+        if problem:
+            _refuse(session, "decline", problem, out)
+            return
+        room, nick = session.room, session.nick
+        own = [c for c in self.challenges if c.room is room and key(c.challenger) == key(nick)]
+        waiting = [c for c in self.challenges if c.room is room and c.is_for(nick, False)]
+        if own and not waiting and not args:
+            self._drop(own[0], f"{nick} withdraws {own[0].describe()}", out)
+            return
+        challenge = self._pick(session, args, "decline", False, out)
+        if challenge is not None:
+            self._drop(challenge, f"{nick} declines {challenge.describe()}", out)
+
+    def _on_rematch(self, session: Session, args: str, out: Outbox) -> None:
+        problem = _where_problem(session) or self._busy_problem(session)
+        if problem:
+            _refuse(session, "rematch", problem, out)
+            return
+        room, nick = session.room, session.nick
+        asked = [c for c in self.challenges if c.room is room and c.rematch and c.is_for(nick)]
+        if asked:
+            self._take(session, asked[0], "rematch", out)
+            return
+        last = self.finished.get((key(room.name), key(nick)))
+        problem = _rematch_problem(last, room)
+        if problem:
+            _refuse(session, "rematch", problem, out)
+            return
+        players = tuple(reversed(last.game.players))
+        if last.bot:
+            self._start(room, type(last.game), players, "", out, bot=True)
+        else:
+            self._ask_rematch(session, last, players, out)
+
+    def _ask_rematch(self, session: Session, last: Match, players: tuple[str, ...],
+                     out: Outbox) -> None:
+        room, me, name = session.room, session.nick, last.game.name
+        other = next(n for n in players if n != me)
+        nick, problem = self._opponent(session, type(last.game), other)
+        if problem:
+            _refuse(session, "rematch", problem, out)
+            return
+        self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} asked for a rematch", out)
+        challenge = Challenge(self._new_id(), room, type(last.game), me, nick,
+                              challenger_first=players[0] == me, rematch=True)
+        self.challenges.append(challenge)
+        score = self.scores[_score_key(room, name, players)].line(players)
+        _note(room, challenge.id, f"{me} wants a rematch of {name} with {nick} ({score}), "
+                                  f"{players[0]} moving first: {nick}, type /rematch or /accept, "
+                                  "or /decline", out)
+
+    def _drop(self, challenge: Challenge, note: str, out: Outbox) -> None:
+        self.challenges.remove(challenge)
+        _note(challenge.room, challenge.id, note, out)
+
+    def _cancel(self, room: Room, which: Callable[[Challenge], bool], why: str,
+                out: Outbox) -> None:
+        for challenge in [c for c in self.challenges if c.room is room and which(c)]:
+            self._drop(challenge, f"{challenge.describe()} is off: {why}", out)
+
+    # -------------------------------------------------------------- /move, /resign, /games
+    def _on_move(self, session: Session, args: str, out: Outbox) -> None:
+        match = self._route(session)
+        if match is None:
+            _refuse(session, "move", self._no_route(session), out)
+            return
+        if not args.strip():
+            _refuse(session, "move", f"what is your move? {match.game.move_help}", out)
+            return
+        try:
+            sentence = match.game.play(session.nick, args)
+        except GameError as exc:
+            _refuse(session, "move", str(exc), out)
+            return
+        self._broadcast(match, sentence, out)
+        self._bot_moves(match, out)
+
+    def _no_route(self, session: Session) -> str:
+        problem = _where_problem(session)
+        if problem:
+            return problem
+        room = session.room
+        if not any(m.room is room for m in self.matches):
+            return f"no game is running in {room.name}; /game lists the games you can start"
+        return "you are not playing; /games shows who is"
+
+    def _resolve_digits(self, session: Session, name: str) -> Handler | None:
+        """`/5` is `/move 5` for someone with a game to move in."""
+        if not (name.isascii() and name.isdigit()) or self._route(session) is None:
+            return None
+        return lambda s, args, out: self._on_move(s, f"{name} {args}".strip(), out)
+
+    def _on_resign(self, session: Session, args: str, out: Outbox) -> None:
+        problem = _where_problem(session)
+        match = None if problem else self._match_of(session.room, session.nick)
+        if match is None:
+            _refuse(session, "resign", problem or "you are not playing a game here", out)
+            return
+        match.game.resign(session.nick)
+        note = (f"{session.nick} resigns" if match.game.is_over()
+                else f"{session.nick} gives up on {match.game.name}; play goes on")
+        self._broadcast(match, note, out)
+
+    def _on_games(self, session: Session, args: str, out: Outbox) -> None:
+        room = session.room
+        if room is None:
+            _refuse(session, "games", "you are in the lobby: /join ROOM first", out)
+            return
+        running = [m for m in self.matches if m.room is room]
+        waiting = [c for c in self.challenges if c.room is room]
+        if not running and not waiting:
+            out.to(session.id, p.Info(f"No games are running in {room.name}: /game lists "
+                                      "the games you can start."))
+        for match in running:
+            text = f"{match.game.name} ({match.id}): {sanitize(match.game.status())}"
+            out.to(session.id, _fit(p.Info(text)))
+        for challenge in waiting:
+            out.to(session.id, p.Info(f"{challenge.describe()} waits for an answer"))
+        for match in running:
+            out.to(session.id, *self._view(match))
+
+    # -------------------------------------------------------------- leaving and renaming
+    def _on_leave_room(self, session: Session, room: Room, reason: str, out: Outbox) -> None:
+        """A player who leaves forfeits; their challenges are off."""
+        nick = session.nick
+        if nick is None:
+            return
+        match = self._match_of(room, nick)
+        if match is not None:
+            match.game.forfeit(nick)
+            self._broadcast(match, _left_note(nick, match.game), out)
+        self._cancel(room, lambda c: c.involves(nick), f"{nick} left", out)
+        self.finished.pop((key(room.name), key(nick)), None)
+        if set(room.sessions) <= {session.id}:  # the room is about to go away
+            self.matches = [m for m in self.matches if m.room is not room]
+            self.challenges = [c for c in self.challenges if c.room is not room]
+
+    def _on_nick(self, session: Session, args: str, out: Outbox) -> None:
+        """Games know players by nick, so a player keeps theirs until the game ends."""
+        match = self._route(session)
+        if match is not None and match.seats(session.nick):
+            _refuse(session, "nick", f"you are playing {match.game.name}: finish it or "
+                                     "/resign before you change your nick", out)
+            return
+        old, room = session.nick, session.room
+        self._chat_nick(session, args, out)
+        if old is not None and session.nick != old:
+            self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
+            self.finished.pop((key(room.name), key(old)), None)
+
+
+# ------------------------------------------------------------------ helpers
+def _where_problem(session: Session) -> str | None:
+    if session.room is None:
+        return "you are in the lobby: /join ROOM first, then /nick NAME"
+    if session.nick is None:
+        return f"pick a nick first: /nick NAME (you are in {session.room.name})"
+    return None
+
+
+def _rematch_problem(last: Match | None, room: Room) -> str | None:
+    if last is None:
+        return f"you have no finished game in {room.name} to play again"
+    if not last.game.duel:
+        name = last.game.name
+        return f"/rematch is for two-player games: start a new {name} with /game {name}"
+    return None
+
+
+def _how_to_start(cls: type[Game]) -> str:
+    if not cls.duel:
+        return f"/game {cls.name} [SETUP] starts it for everyone here"
+    bot = f", /game {cls.name} bot plays the bot" if cls.has_bot else ""
+    return f"/game {cls.name} NICK challenges NICK, /game {cls.name} challenges anyone{bot}"
+
+
+def _left_note(nick: str, game: Game) -> str:
+    outcome = game.outcome()
+    if outcome is None:
+        return f"{nick} left; play goes on"
+    winners = " and ".join(outcome.winners)
+    if not winners:
+        return f"{nick} left: nobody wins"
+    return f"{nick} left: {winners} win{'s' if len(outcome.winners) == 1 else ''}"
+
+
+def _score_key(room: Room, name: str, players: tuple[str, ...]) -> tuple:
+    return key(room.name), name, frozenset(key(n) for n in players)
+
+
+def _redact(text: str, secret: str) -> str:
+    """`text` without `secret` in it: a game's setup (a secret word) is never echoed."""
+    secret = secret.strip()
+    if not secret:
+        return text
+    return re.sub(rf"(?<!\w)'?{re.escape(secret)}'?(?!\w)", "that", text, flags=re.IGNORECASE)
+
+
+def _refuse(session: Session, command: str, text: str, out: Outbox) -> None:
+    out.to(session.id, p.Reply(command, 1, _fit_text(sanitize(text), MAX_REPLY)))
+
+
+def _note(room: Room, game_id: str, text: str, out: Outbox) -> None:
+    out.to_room(room, _fit(p.GameNote(room.name, game_id, sanitize(text))))
+
+
+def _fit_text(text: str, limit: int = p.MAX_TEXT) -> str:
+    """`text` cut (at a space if it can be) to at most `limit` UTF-8 bytes."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    cut = data[:limit - 3].decode("utf-8", "ignore")
+    return (cut.rpartition(" ")[0] or cut) + "..."
+
+
+def _fit(msg: p.ServerMessage) -> p.ServerMessage:
+    """`msg` with its free text shortened so the line stays within MAX_LINE."""
+    excess = len(p.encode(msg)) - p.MAX_LINE
+    if excess <= 0:
+        return msg
+    text = _fit_text(msg.text, len(msg.text.encode("utf-8")) - excess)
+    if isinstance(msg, p.Turn):  # whole hints only, no '...'
+        text = text.removesuffix("...").rpartition(" ")[0]
+    return replace(msg, text=text)

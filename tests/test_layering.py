@@ -1,0 +1,53 @@
+"""The pure cores import no I/O: read their imports with ast and check them.
+
+protocol, state and client must exist; the other pure modules are checked when
+they exist, found by listing the tree rather than by a fixed list of files.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = {"socket", "selectors", "select", "curses", "threading", "subprocess"}
+SHELLS = {"chat.server", "chat.net", "chat.plain", "chat.app", "chat.tui"}  # imports point inward
+REQUIRED = {"protocol", "state", "client"}
+PURE_CHAT = REQUIRED | {"lineedit", "scrollback", "width", "gamehost"}
+
+PURE_FILES = sorted(
+    [path for path in ROOT.glob("chat/*.py") if path.stem in PURE_CHAT] + list(ROOT.glob("game/*.py"))
+)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every absolute module name the file imports, anywhere in it (also inside functions)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_layering_required_modules_exist():
+    assert REQUIRED <= {path.stem for path in PURE_FILES}
+
+
+@pytest.mark.parametrize("path", PURE_FILES, ids=[str(p.relative_to(ROOT)) for p in PURE_FILES])
+def test_layering_pure_module_imports_no_io(path):
+    names = imported_modules(path)
+    io = sorted(n for n in names if n.split(".")[0] in FORBIDDEN)
+    shells = sorted(n for n in names if any(n == s or n.startswith(s + ".") for s in SHELLS))
+    assert not io, f"{path.relative_to(ROOT)} imports {io}"
+    assert not shells, f"{path.relative_to(ROOT)} imports the shell modules {shells}"
+
+
+def test_layering_checker_sees_every_import_form(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os, socket as s\nfrom select import select\n"
+                      "from . import sibling\ndef f():\n    import curses.ascii\n")
+    assert imported_modules(sample) == {"os", "socket", "select", "select.select", "curses.ascii"}

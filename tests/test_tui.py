@@ -1,0 +1,328 @@
+"""End-to-end tests of the curses client: the real client.py in a pseudo-terminal
+(pexpect, window size set before exec), its screen read through a terminal
+emulator (pyte), against a real server.py subprocess.
+
+Every wait has a deadline and fails with the screen dumped; nothing sleeps.
+"""
+from __future__ import annotations
+
+import socket
+import termios
+
+import pytest
+
+from pty_harness import (CTRL_C, CTRL_E, CTRL_U, CTRL_W, ENTER, LEFT, RMCUP, SMCUP, TAB, UP,
+                         RawPeer, ServerProcess, Terminal, free_port)
+
+NATO = ("alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima "
+        "mike november oscar papa quebec romeo sierra tango uniform victor whiskey "
+        "xray yankee zulu")
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture
+def servers():
+    """servers(port=0) -> a real `server.py` subprocess; all stopped at teardown."""
+    started: list[ServerProcess] = []
+
+    def start(port: int = 0) -> ServerProcess:
+        server = ServerProcess(port)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def chat_server(servers) -> ServerProcess:
+    return servers()
+
+
+@pytest.fixture
+def terminals():
+    """terminals(*args, rows=24, cols=80) -> a client.py in a pty; all closed at teardown."""
+    started: list[Terminal] = []
+
+    def spawn(*args: str, rows: int = 24, cols: int = 80) -> Terminal:
+        term = Terminal(list(args), rows, cols)
+        started.append(term)
+        return term
+
+    yield spawn
+    for term in started:
+        term.close()
+
+
+def join(terminals, port: int, nick: str, *, room: str = "general", others: int = 0,
+         rows: int = 24, cols: int = 80) -> Terminal:
+    """A client in `room` as `nick`, once its screen says it is there with `others` more."""
+    term = terminals("--port", str(port), "--room", room, "--nick", nick, rows=rows, cols=cols)
+    prompt = f"#{room} {nick}> "
+
+    def inside(t: Terminal) -> None:
+        assert f"{others + 1} here" in t.status()
+        assert t.input_line() == prompt.rstrip() and t.cursor == (rows - 1, len(prompt))
+    term.wait_until(inside)
+    return term
+
+
+def pane(term: Terminal) -> list[str]:
+    """The message pane's rows (everything above the status bar), no panel here."""
+    return term.lines()[:term.rows - 2]
+
+
+# ------------------------------------------------------------------ 1. two clients
+def test_tui_two_clients_chat_while_a_line_is_half_typed(chat_server, terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    bob = join(terminals, chat_server.port, "bob", others=1)
+    alice.wait_for("bob joined general")
+
+    prompt = "#general alice> half typed"
+    alice.send("half typed")
+    alice.wait_for(lambda t: t.input_line() == prompt, why=prompt)
+    bob.send("hi alice" + ENTER)
+
+    def message_above_the_draft(t: Terminal) -> None:
+        assert "bob: hi alice" in t.text()
+        assert t.input_line() == prompt
+        assert t.cursor == (23, len(prompt))
+        assert not any("half typed" in row for row in pane(t))
+    alice.wait_until(message_above_the_draft)
+
+    alice.send(" and done" + ENTER)
+    bob.wait_for("alice: half typed and done")
+
+    def sent(t: Terminal) -> None:
+        assert "alice: half typed and done" in t.text()
+        assert t.input_line() == "#general alice>" and t.cursor == (23, 16)
+    alice.wait_until(sent)
+
+
+# ------------------------------------------------------------------ 2. status bar
+def test_tui_status_bar_shows_room_nick_and_count(chat_server, terminals):
+    port = chat_server.port
+    alice = join(terminals, port, "alice")
+
+    def status(expected: str):
+        def check(t: Terminal) -> None:
+            assert t.status() == " " + expected
+            # drawn in its own colours across the whole row, so it stands out
+            bar = t.screen.buffer[t.rows - 2]
+            assert all(bar[x].bg != "default" or bar[x].reverse for x in range(t.cols))
+        return check
+
+    alice.wait_until(status(f"#general | alice | 1 here | connected | 127.0.0.1:{port}"))
+    join(terminals, port, "bob", others=1)
+    alice.wait_until(status(f"#general | alice | 2 here | connected | 127.0.0.1:{port}"))
+
+    lobby = terminals("--port", str(port))
+    lobby.wait_until(status(f"lobby | connected | 127.0.0.1:{port}"))
+    lobby.wait_for(lambda t: t.input_line() == "lobby>" and t.cursor == (23, 7), why="lobby> ")
+
+
+# ------------------------------------------------------------------ 3. resize
+def test_tui_resize_relays_out_and_rewraps(chat_server, terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    alice.send(NATO + ENTER)
+    alice.wait_until(wrapped("alice: ", NATO))
+
+    alice.resize(20, 60)
+
+    def relaid(t: Terminal) -> None:
+        assert "#general | alice | 1 here | connected" in t.row(18)
+        assert t.row(19) == "#general alice>" and t.cursor == (19, 16)
+        wrapped("alice: ", NATO)(t)
+    alice.wait_until(relaid)
+
+    alice.send("still typing")  # the input line works in the new size
+    alice.wait_for(lambda t: t.row(19) == "#general alice> still typing"
+                   and t.cursor == (19, len("#general alice> still typing")), why="typed text")
+
+
+def wrapped(head: str, text: str):
+    """A check: `text` is on screen, word-wrapped greedily to the terminal's width:
+    every word whole and in order, each row broken only where the next word did not
+    fit, nothing past the last column."""
+    words = text.split()
+
+    def check(term: Terminal) -> None:
+        rows = pane(term)
+        starts = [i for i, row in enumerate(rows) if head + words[0] in row]
+        assert len(starts) == 1, f"{head + words[0]!r} is on {len(starts)} rows"
+        first = starts[0]
+        shown, block = [], []
+        for row in rows[first:]:
+            block.append(row)
+            shown += (row.split(head, 1)[1] if len(block) == 1 else row).split()
+            if len(shown) >= len(words):
+                break
+        assert shown == words, "words cut, lost or out of order"
+        for row, following in zip(block, block[1:]):
+            assert len(row) + 1 + len(following.split()[0]) > term.cols, \
+                f"{row!r} had room for {following.split()[0]!r}"
+        assert len(block) > 1 and all(len(row) <= term.cols for row in block)
+    return check
+
+
+# ------------------------------------------------------------------ 4. hostile text
+def test_tui_escape_sequences_from_a_peer_are_shown_harmlessly(chat_server, terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    alice.send("before the attack" + ENTER)
+    alice.wait_for("alice: before the attack")
+
+    mallory = RawPeer(chat_server.port)
+    try:
+        mallory.expect(b"HELLO")
+        mallory.send(b"/join general\n/nick mallory\n")
+        mallory.expect(b"REPLY nick 0")
+        mallory.send(b"clear\x1b[2Jtitle\x1b]0;pwned\x07bell\x07end\n")
+
+        def harmless(t: Terminal) -> None:
+            assert "mallory: clear^[[2Jtitle^[]0;pwned^Gbell^Gend" in t.text()
+            assert "alice: before the attack" in t.text()  # the screen was not cleared
+            assert_unharmed(t)
+        alice.wait_until(harmless)
+    finally:
+        mallory.close()
+
+
+def test_tui_escape_sequences_from_a_hostile_server_are_shown_harmlessly(terminals):
+    """The client's own defence: a fake server that sanitizes nothing."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        alice = terminals("--port", str(listener.getsockname()[1]))
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"HELLO parlor/1 hi\nHERE general alice\n"
+                         b"MSG general alice before the attack\n"
+                         b"MSG general mal\x1b[2Jlory clear\x1b[2Jtitle\x1b]0;pwned\x07end\n"
+                         b"INFO \x1b[H\x1b[2Jinfo\x1b]2;pwned\x1b\\end\n"
+                         + "INFO c1 \u009b2J bidi \u202edne\n".encode())
+
+            def harmless(t: Terminal) -> None:
+                assert "alice: before the attack" in t.text()
+                assert "mal^[[2Jlory: clear^[[2Jtitle^[]0;pwned^Gend" in t.text()
+                assert "^[[H^[[2Jinfo^[]2;pwned^[\\end" in t.text()
+                assert "c1 <U+009B>2J bidi <U+202E>dne" in t.text()
+                assert_unharmed(t)
+            alice.wait_until(harmless)
+
+
+def assert_unharmed(t: Terminal) -> None:
+    assert t.screen.title != "pwned" and "pwned" not in t.screen.icon_name
+    assert "#general | alice" in t.status()
+    assert t.input_line() == "#general alice>" and t.cursor == (23, 16)
+
+
+# ------------------------------------------------------------------ 5. Ctrl-C
+def test_tui_ctrl_c_restores_the_terminal_and_exits_0(chat_server, terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    assert alice.screen.alternate, "curses did not switch to the alternate screen"
+    assert not alice.local_modes() & (termios.ICANON | termios.ECHO | termios.ISIG)
+
+    alice.send(CTRL_C)
+    assert alice.wait_eof() == 0, alice.dump()
+
+    # Restored, checked two ways that do not depend on ncurses' exact byte order:
+    # the terminal was told to leave the alternate screen after it last entered it
+    # (endwin writes rmcup; the emulator's flag agrees), and the pty is back in
+    # cooked mode (line editing, echo, Ctrl-C as a signal), read through the
+    # master side after the child has gone.
+    raw = bytes(alice.raw)
+    assert raw.rfind(RMCUP) > raw.rfind(SMCUP) >= 0, raw[-200:]
+    assert not alice.screen.alternate
+    modes = alice.local_modes()
+    assert modes & termios.ICANON and modes & termios.ECHO and modes & termios.ISIG
+
+
+# ------------------------------------------------------------------ 6. host mode
+def test_tui_host_mode_serves_a_guest_and_says_goodbye(terminals):
+    # Port 0 would hide the port from the guest, so take one that was free a moment
+    # ago.  Racy: another process could grab it in between (very unlikely on loopback).
+    port = free_port()
+    host = terminals("--serve", "--port", str(port), "--room", "general", "--nick", "host")
+    host.wait_for(lambda t: "#general | host | 1 here" in t.status(), why="the host in #general")
+    guest = join(terminals, port, "guest", others=1)
+
+    guest.send("hello host" + ENTER)
+    host.wait_for("guest: hello host")
+    host.send("welcome guest" + ENTER)
+    guest.wait_for("host: welcome guest")
+
+    host.send("/quit" + ENTER)
+    assert host.wait_eof() == 0, host.dump()
+
+    def told(t: Terminal) -> None:
+        assert "The host has left; the server is shutting down" in t.text()
+        assert "DISCONNECTED" in t.status()
+    guest.wait_until(told)
+
+
+# ------------------------------------------------------------------ 7. editing
+def test_tui_input_editing_keys(chat_server, terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    prompt = "#general alice> "
+
+    def shows(text: str, cursor: int | None = None) -> None:
+        at = len(prompt) + (len(text) if cursor is None else cursor)
+        alice.wait_for(lambda t: t.input_line() == (prompt + text).rstrip()
+                       and t.cursor == (23, at), why=f"input {text!r} with the cursor at {at}")
+
+    alice.send("hello world")
+    shows("hello world")
+    alice.send(CTRL_W)
+    shows("hello ")
+    alice.send("there" + LEFT * 5 + "big ")
+    shows("hello big there", cursor=len("hello big "))
+    alice.send(CTRL_U)
+    shows("there", cursor=0)
+    alice.send(CTRL_E + CTRL_U)  # to the end, then kill it all
+    shows("")
+
+    alice.send("first line" + ENTER)
+    alice.wait_for("alice: first line")
+    shows("")
+    alice.send(UP)
+    shows("first line")
+    alice.send(CTRL_U + "/jo" + TAB)
+    shows("/join ")
+
+
+# ------------------------------------------------------------------ 8. reconnect
+def test_tui_survives_a_server_crash_and_rejoins(chat_server, servers, terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    port = chat_server.port
+    chat_server.kill()
+
+    def lost(t: Terminal) -> None:
+        assert "DISCONNECTED" in t.status()
+        assert "Lost the connection" in t.text() and "Reconnecting" in t.text()
+        assert t.input_line() == "lobby>"
+    alice.wait_until(lost)
+    assert alice.child.isalive()
+
+    servers(port)  # the same port, as a restarted server would be
+
+    def back(t: Terminal) -> None:
+        assert t.status() == f" #general | alice | 1 here | connected | 127.0.0.1:{port}"
+        assert t.input_line() == "#general alice>" and t.cursor == (23, 16)
+    alice.wait_until(back, timeout=12)
+
+
+# ------------------------------------------------------------------ 9. small window
+def test_tui_is_usable_at_40x10(chat_server, terminals):
+    alice = join(terminals, chat_server.port, "alice", rows=10, cols=40)
+    bob = join(terminals, chat_server.port, "bob", others=1)
+    message = "a message that needs more than one row at forty columns"
+    bob.send(message + ENTER)
+
+    def usable(t: Terminal) -> None:
+        assert message in " ".join(" ".join(pane(t)).split())
+        assert t.status().startswith(" #general | alice | 2 here")
+        assert t.row(9) == "#general alice>" and t.cursor == (9, 16)
+    alice.wait_until(usable)
+    alice.send("typed")
+    alice.wait_for(lambda t: t.row(9) == "#general alice> typed" and t.cursor == (9, 21),
+                   why="typed text")
