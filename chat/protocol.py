@@ -237,7 +237,9 @@ class Bye:
 
 @dataclass(frozen=True, slots=True)
 class Ping:
+    """Are you there?  Any line answers; clients send `/pong TOKEN`."""
     token: str
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,46 +1,73 @@
 """The server shell: one thread, one selectors loop, non-blocking sockets.
 
-Owns sockets, per-connection input decoders and output buffers, limits and
-shutdown.  All chat behaviour is in chat.state; this module only moves bytes.
+Owns sockets, per-connection input decoders and output buffers, and every limit:
+line size, pending output, flood rate, client count, registration and ping
+timeouts, shutdown.  All chat behaviour is in chat.state; this module moves bytes.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import selectors
 import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from chat import protocol as p
 from chat.gamehost import GameHost
 from chat.state import ChatState, Outbox
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
 log = logging.getLogger("parlor.server")
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECV_SIZE = 65536
+ACCEPT_PAUSE = 0.5  # seconds to stop accepting when the process is out of file descriptors
+CLOSE_GRACE = 5.0   # seconds a closing connection gets to take its last lines
+MIN_LINE = 64       # --max-line below this would refuse the server's own short commands
 
 
 @dataclass
 class Limits:
-    max_line: int = p.MAX_LINE
-    max_pending: int = 1 << 20  # unsent bytes per connection before it is cut off
+    """Every limit the server enforces; each is a command-line setting (see build_parser)."""
+    max_line: int = p.MAX_LINE        # bytes per line, delimiter included
+    max_pending: int = 1 << 20        # unsent bytes per connection before it is cut off
+    max_clients: int = 1000           # connections at once; more are told "full" and closed
+    max_rate: float = 5.0             # lines per second a connection may send, on average...
+    burst: int = 20                   # ...after a burst of this many; 0 rate = no limit
+    max_queue: int = 100              # lines held back by the rate limit before a flood is cut off
+    register_timeout: float = 60.0    # seconds a connection may stay silent from the start
+    ping_interval: float = 60.0       # seconds of silence before a PING
+    ping_timeout: float = 60.0        # seconds after that PING before the connection is dropped
 
 
 class Connection:
-    __slots__ = ("sock", "id", "decoder", "out", "out_size", "closing", "writing")
+    __slots__ = ("sock", "id", "decoder", "out", "out_size", "closing", "events",
+                 "heard", "spoke", "pinged", "tokens", "stamp", "held", "warned", "deadline")
 
-    def __init__(self, sock: socket.socket, conn_id: int, max_line: int) -> None:
+    def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
         self.id = conn_id
-        self.decoder = p.LineDecoder(max_line)
+        self.decoder = p.LineDecoder(limits.max_line)
         self.out: list[bytes] = []
         self.out_size = 0
-        self.closing = False  # flush what is queued, then close
-        self.writing = False  # registered for EVENT_WRITE
+        self.closing = False   # flush what is queued, then close
+        self.events = READ     # what the selector watches for
+        self.heard = now       # when its last line arrived (or it connected)
+        self.spoke = False     # has it sent a single line yet
+        self.pinged = False    # a PING is waiting for an answer
+        self.tokens = float(limits.burst)  # the flood limit's token bucket...
+        self.stamp = now                   # ...as of this moment
+        self.held: list[str | p.BadLine] = []  # lines waiting for tokens
+        self.warned = False    # told it is flooding
+        self.deadline = 0.0    # once closing: when to give up flushing and just close
 
 
 class Server:
@@ -51,6 +78,7 @@ class Server:
             state = ChatState()
             GameHost(state)  # the default server has games
         self.state = state
+        _raise_fd_limit(self.limits.max_clients + 64)
         self.listener = socket.create_server((host, port), backlog=1024)
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
@@ -63,8 +91,14 @@ class Server:
         self._next_id = 1
         self._dirty: set[Connection] = set()
         self._doomed: dict[Connection, str] = {}
+        self._throttled: set[Connection] = set()
+        self._reasons: dict[int, str] = {}  # why a closing connection is being closed
         self._stopping = False
         self.shutdown_reason = "the server is shutting down"
+        self.now = time.monotonic()
+        self._next_sweep = self.now
+        self._accept_paused_until: float | None = None
+        self._ping_count = 0
 
     @property
     def address(self) -> tuple[str, int]:
@@ -74,8 +108,10 @@ class Server:
     def serve_forever(self) -> None:
         try:
             while not self._stopping:
-                for key, mask in self.selector.select(timeout=None):
+                for key, mask in self.selector.select(self._timeout()):
                     key.data(key.fileobj, mask)
+                self.now = time.monotonic()
+                self._on_timers()
                 self._settle()
             self._shutdown()
         finally:
@@ -108,6 +144,58 @@ class Server:
                 if conn.id in self.conns:
                     self._write(conn)
 
+    # -------------------------------------------------------------- timers
+    def _timeout(self) -> float | None:
+        """How long select may wait: until the next sweep or the next flood token."""
+        waits = []
+        if self.conns:
+            waits.append(self._next_sweep - time.monotonic())
+        if self._throttled:
+            rate = self.limits.max_rate
+            waits.append(min(c.stamp + (1.0 - c.tokens) / rate for c in self._throttled)
+                         - time.monotonic())
+        if self._accept_paused_until is not None:
+            waits.append(self._accept_paused_until - time.monotonic())
+        return max(0.0, min(waits)) if waits else None
+
+    def _on_timers(self) -> None:
+        for conn in list(self._throttled):
+            if conn.id in self.conns:
+                self._release(conn)
+            else:
+                self._throttled.discard(conn)
+        if self._accept_paused_until is not None and self.now >= self._accept_paused_until:
+            self._accept_paused_until = None
+            self.selector.register(self.listener, READ, self._accept)
+        if self.conns and self.now >= self._next_sweep:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Ping the silent, drop the dead and those that never said a word."""
+        lim, now = self.limits, self.now
+        self._next_sweep = now + _sweep_interval(lim)
+        for conn in self.conns.values():
+            silent = now - conn.heard
+            if conn.closing:
+                if now >= conn.deadline:
+                    self._doomed[conn] = self._reasons.get(conn.id, "quit")
+            elif not conn.spoke:
+                if silent >= lim.register_timeout:
+                    self._doomed[conn] = f"said nothing for {lim.register_timeout:g} s"
+                elif silent >= lim.register_timeout / 2 and not conn.pinged:
+                    self._ping(conn)
+            elif conn.pinged:
+                if silent >= lim.ping_interval + lim.ping_timeout:
+                    self._doomed[conn] = f"no answer to PING for {lim.ping_timeout:g} s"
+            elif silent >= lim.ping_interval:
+                self._ping(conn)
+
+    def _ping(self, conn: Connection) -> None:
+        self._ping_count += 1
+        conn.pinged = True
+        self._queue(conn, p.encode(p.Ping(str(self._ping_count),
+                                          "are you there? any line answers")))
+
     # -------------------------------------------------------------- accept / read
     def _accept(self, listener: socket.socket, mask: int) -> None:
         for _ in range(64):
@@ -116,14 +204,24 @@ class Server:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                log.warning("accept failed: %s", exc)
+                self._accept_failed(exc)
                 return
+            if len(self.conns) >= self.limits.max_clients:
+                _turn_away(sock, self.limits.max_clients)
+                continue
             self._add(sock, f"{addr[0]}:{addr[1]}")
+
+    def _accept_failed(self, exc: OSError) -> None:
+        log.warning("accept failed: %s", exc.strerror or exc)
+        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+            # The listener stays readable while we cannot accept: stop watching it a moment.
+            self.selector.unregister(self.listener)
+            self._accept_paused_until = time.monotonic() + ACCEPT_PAUSE
 
     def _add(self, sock: socket.socket, addr: str) -> None:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Connection(sock, self._next_id, self.limits.max_line)
+        conn = Connection(sock, self._next_id, self.limits, self.now)
         self._next_id += 1
         self.conns[conn.id] = conn
         self.selector.register(sock, READ, lambda _sock, mask, c=conn: self._on_event(c, mask))
@@ -149,13 +247,79 @@ class Server:
             self._doomed[conn] = "disconnected"
             return
         if conn.closing:
-            return  # it said /quit; what it sends after that is moot
+            return  # it said /quit, or is being cut off; what it sends now is moot
+        lines = conn.decoder.feed(data)
+        if not lines:
+            return
+        conn.heard, conn.spoke, conn.pinged = self.now, True, False
+        if conn.held:
+            conn.held.extend(lines)
+            self._check_flood(conn)
+        else:
+            self._consume(conn, lines)
+
+    def _consume(self, conn: Connection, lines: list[str | p.BadLine]) -> None:
+        """Handle lines while the flood limit allows; hold the rest."""
+        limited = self.limits.max_rate > 0
+        if limited:
+            self._refill(conn)
         out = Outbox()
-        for item in conn.decoder.feed(data):
+        for i, item in enumerate(lines):
+            if limited:
+                if conn.tokens < 1.0:
+                    conn.held = lines[i:]
+                    self._throttled.add(conn)
+                    self._check_flood(conn)
+                    break
+                conn.tokens -= 1.0
             self._handle_line(conn, item, out)
-            if conn.id in out.closes:  # /quit: the rest of this read is moot too
+            if conn.id in out.closes:  # /quit: the rest is moot
                 break
         self._apply(out)
+
+    def _refill(self, conn: Connection) -> None:
+        lim = self.limits
+        conn.tokens = min(float(lim.burst), conn.tokens + (self.now - conn.stamp) * lim.max_rate)
+        conn.stamp = self.now
+
+    def _release(self, conn: Connection) -> None:
+        """A throttled connection's tokens came back: handle what it may now."""
+        self._refill(conn)
+        if conn.tokens < 1.0 and conn.held:
+            return
+        held, conn.held = conn.held, []
+        if held and not conn.closing:
+            self._consume(conn, held)
+        if not conn.held:
+            self._throttled.discard(conn)
+            conn.warned = False
+
+    def _check_flood(self, conn: Connection) -> None:
+        lim, waiting = self.limits, len(conn.held)
+        if waiting > lim.max_queue:
+            conn.held = []
+            self._throttled.discard(conn)
+            self._cut_off(conn, f"flooding: more than {lim.max_queue} lines waiting "
+                                f"(the limit is {lim.max_rate:g} lines a second)")
+        elif waiting > lim.max_queue // 2 and not conn.warned:
+            conn.warned = True
+            self._queue(conn, p.encode(p.Error(
+                f"you are sending more than {lim.max_rate:g} lines a second: {waiting} of your "
+                f"lines are waiting; past {lim.max_queue} you will be disconnected")))
+
+    def _cut_off(self, conn: Connection, reason: str) -> None:
+        """Tell it why, flush that, then close; its room hears the reason."""
+        log.info("cutting off #%d: %s", conn.id, reason)
+        self._reasons[conn.id] = reason
+        self._queue(conn, p.encode(p.Bye(reason)))
+        self._close_soon(conn)
+
+    def _close_soon(self, conn: Connection) -> None:
+        """Close once what is queued is sent, or after CLOSE_GRACE if it is not read."""
+        if not conn.closing:
+            conn.closing = True
+            conn.deadline = self.now + CLOSE_GRACE
+        self._dirty.add(conn)
 
     def _handle_line(self, conn: Connection, item: str | p.BadLine, out: Outbox) -> None:
         try:
@@ -176,8 +340,7 @@ class Server:
         for target in out.closes:
             conn = conns.get(target)
             if conn is not None:
-                conn.closing = True
-                self._dirty.add(conn)
+                self._close_soon(conn)
 
     def _queue(self, conn: Connection, data: bytes) -> None:
         conn.out.append(data)
@@ -202,26 +365,27 @@ class Server:
             conn.out = [data[sent:]] if sent < len(data) else []
             conn.out_size = len(data) - sent
         if conn.out:
-            self._want_write(conn, True)
+            self._watch(conn, READ | WRITE)
         elif conn.closing:
-            self._doomed[conn] = "quit"
+            self._doomed[conn] = self._reasons.get(conn.id, "quit")
         else:
-            self._want_write(conn, False)
+            self._watch(conn, READ)
 
-    def _want_write(self, conn: Connection, on: bool) -> None:
-        if conn.writing != on:
-            conn.writing = on
-            self.selector.modify(conn.sock, READ | WRITE if on else READ,
-                                 self.selector.get_key(conn.sock).data)
+    def _watch(self, conn: Connection, events: int) -> None:
+        if conn.events != events:
+            conn.events = events
+            self.selector.modify(conn.sock, events, self.selector.get_key(conn.sock).data)
 
     # -------------------------------------------------------------- teardown
     def _drop(self, conn: Connection, reason: str) -> None:
         if self.conns.pop(conn.id, None) is None:
             return
         self._dirty.discard(conn)
+        self._throttled.discard(conn)
         self.selector.unregister(conn.sock)
         conn.sock.close()
         out = Outbox()
+        self._reasons.pop(conn.id, None)
         self.state.disconnect(conn.id, reason, out)
         self._apply(out)
 
@@ -232,7 +396,8 @@ class Server:
         self.state.shutdown(self.shutdown_reason, out)
         self._apply(out)
         self._settle()
-        self.selector.unregister(self.listener)
+        if self._accept_paused_until is None:
+            self.selector.unregister(self.listener)
         end = time.monotonic() + 2.0
         while self.conns and time.monotonic() < end:
             for key, mask in self.selector.select(timeout=end - time.monotonic()):
@@ -249,7 +414,49 @@ class Server:
         self._wake_w.close()
 
 
+def _sweep_interval(lim: Limits) -> float:
+    """Check timeouts a few times per shortest timeout, at most once a second."""
+    shortest = min(lim.register_timeout / 2, lim.ping_interval, lim.ping_timeout)
+    return max(0.02, min(1.0, shortest / 4))
+
+
+def _turn_away(sock: socket.socket, limit: int) -> None:
+    """Over --max-clients: one line saying so, then close (never block on it)."""
+    try:
+        sock.setblocking(False)
+        sock.send(p.encode(p.Bye(f"the server is full ({limit} connections); try again later")))
+    except OSError:
+        pass
+    sock.close()
+
+
+def _raise_fd_limit(wanted: int) -> None:
+    """Lift the soft limit on open files toward `wanted` (never past the hard limit)."""
+    if resource is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open-file limit to %d: %s", target, exc)
+
+
 # ------------------------------------------------------------------ entry point
+_FLAGS = {  # Limits field -> (metavar, help)
+    "max_line": ("BYTES", "longest line accepted, newline included"),
+    "max_pending": ("BYTES", "unsent output per client before it is cut off as not reading"),
+    "max_clients": ("N", "connections at once; more are told the server is full"),
+    "max_rate": ("LINES", "lines per second a client may send on average (0: no limit)"),
+    "burst": ("LINES", "lines a client may send at once before --max-rate applies"),
+    "max_queue": ("LINES", "lines held back by --max-rate before a client is cut off as flooding"),
+    "register_timeout": ("SECONDS", "a connection that sends nothing this long is dropped"),
+    "ping_interval": ("SECONDS", "silence before the server sends PING"),
+    "ping_timeout": ("SECONDS", "silence after a PING before the connection is dropped"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="server.py", description="Run a Parlor chat server.")
     parser.add_argument("--host", default="127.0.0.1",
@@ -257,9 +464,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=5220,
                         help="port to listen on (default 5220; 0 picks a free one)")
     parser.add_argument("--quiet", action="store_true", help="no log lines on stderr")
-    parser.add_argument("--max-pending", type=int, default=Limits.max_pending, metavar="BYTES",
-                        help="unsent output per client before it is cut off (default %(default)s)")
+    limits = parser.add_argument_group("limits")
+    for field in fields(Limits):
+        metavar, text = _FLAGS[field.name]
+        limits.add_argument("--" + field.name.replace("_", "-"), type=_positive(field.type),
+                            default=field.default, metavar=metavar,
+                            help=f"{text} (default {field.default:g})")
     return parser
+
+
+def _positive(type_name: str):
+    convert = float if type_name == "float" else int
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+        return value
+    return parse
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    limits = Limits(**{f.name: getattr(args, f.name) for f in fields(Limits)})
+    limits.max_line = max(limits.max_line, MIN_LINE)
+    return limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
                         level=logging.WARNING if args.quiet else logging.INFO)
     try:
-        server = Server(args.host, args.port, Limits(max_pending=args.max_pending))
+        server = Server(args.host, args.port, limits_from_args(args))
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -146,7 +146,8 @@ def test_server_long_line_in_pieces(server, connect):
     assert ann.next() == p.Chat("red", "ann", "after")
 
 
-def test_server_survives_binary_junk(server, connect):
+def test_server_survives_binary_junk(start_server, connect):
+    server = start_server(Limits(max_rate=0))  # ~200 lines at once: past the flood limit
     ann, bob = connect(server), connect(server)
     ann.enter("red", "ann")
     bob.enter("red", "bob")
@@ -160,7 +161,7 @@ def test_server_survives_binary_junk(server, connect):
 
 
 def test_server_cuts_off_a_peer_that_never_reads(start_server, connect):
-    server = start_server(Limits(max_pending=64 * 1024))
+    server = start_server(Limits(max_pending=64 * 1024, max_rate=0))
     talker, listener = connect(server), connect(server)
     talker.enter("red", "talker")
     listener.enter("red", "listener")
