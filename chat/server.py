@@ -181,12 +181,12 @@ class Server:
                     self._doomed[conn] = self._reasons.get(conn.id, "quit")
             elif not conn.spoke:
                 if silent >= lim.register_timeout:
-                    self._doomed[conn] = f"said nothing for {lim.register_timeout:g} s"
+                    self._hang_up(conn, f"said nothing for {lim.register_timeout:g} s")
                 elif silent >= lim.register_timeout / 2 and not conn.pinged:
                     self._ping(conn)
             elif conn.pinged:
                 if silent >= lim.ping_interval + lim.ping_timeout:
-                    self._doomed[conn] = f"no answer to PING for {lim.ping_timeout:g} s"
+                    self._hang_up(conn, f"no answer to PING for {lim.ping_timeout:g} s")
             elif silent >= lim.ping_interval:
                 self._ping(conn)
 
@@ -313,6 +313,12 @@ class Server:
         self._reasons[conn.id] = reason
         self._queue(conn, p.encode(p.Bye(reason)))
         self._close_soon(conn)
+
+    def _hang_up(self, conn: Connection, reason: str) -> None:
+        """Drop a peer that is probably gone: one try to say why, then close."""
+        self._queue(conn, p.encode(p.Bye(reason)))
+        self._write(conn)
+        self._doomed[conn] = reason
 
     def _close_soon(self, conn: Connection) -> None:
         """Close once what is queued is sent, or after CLOSE_GRACE if it is not read."""

@@ -1,0 +1,287 @@
+"""The server's limits over real loopback sockets: flood rate, client count,
+registration and ping timeouts, connection storms, a slow consumer's memory, and
+SIGTERM in the middle of traffic.  Every wait has a deadline; nothing sleeps.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import struct
+import time
+
+import pytest
+
+from chat import protocol as p
+from chat.server import Limits, build_parser, limits_from_args
+
+from conftest import TIMEOUT, Peer
+
+
+def is_chat(text: str):
+    return lambda m: isinstance(m, p.Chat) and m.text == text
+
+
+def chats(peer: Peer, nick: str) -> list[str]:
+    return [m.text for m in peer.seen if isinstance(m, p.Chat) and m.nick == nick]
+
+
+def wait_for(condition, what: str, timeout: float = TIMEOUT) -> None:
+    """Poll `condition` (cheap, side-effect free) until it holds; fail with `what`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)  # polling a condition, not synchronising on time
+
+
+# ------------------------------------------------------------------ settings
+def test_limits_every_setting_is_a_flag_with_its_default():
+    args = build_parser().parse_args([])
+    assert limits_from_args(args) == Limits()
+    args = build_parser().parse_args(["--max-rate", "2.5", "--burst", "3", "--max-clients", "7",
+                                      "--max-line", "2048", "--ping-interval", "9"])
+    limits = limits_from_args(args)
+    assert (limits.max_rate, limits.burst, limits.max_clients, limits.max_line,
+            limits.ping_interval) == (2.5, 3, 7, 2048, 9)
+
+
+def test_limits_help_shows_the_defaults(spawn):
+    proc = spawn.process("server.py", "--help")
+    assert proc.wait() == 0
+    text = "\n".join(proc.stdout.read_rest())
+    for flag in ("--max-rate", "--burst", "--max-queue", "--max-clients", "--max-line",
+                 "--max-pending", "--register-timeout", "--ping-interval", "--ping-timeout"):
+        assert flag in text
+    assert "(default 5)" in text and "(default 1000)" in text
+
+
+# ------------------------------------------------------------------ flood
+def test_limits_flood_is_cut_off_and_the_room_goes_on(start_server, connect):
+    server = start_server(Limits(max_rate=5, burst=10, max_queue=40))
+    ann, bob = connect(server), connect(server)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    ann.send("".join(f"flood {i}\n" for i in range(30)).encode())
+    warning = ann.expect(p.Error)  # throttled, and past half the queue: warned
+    assert "lines a second" in warning.text and "disconnected" in warning.text
+    ann.send("".join(f"flood {i}\n" for i in range(30, 200)).encode())
+    bye = ann.expect(p.Bye)
+    assert "flooding" in bye.text and "5 lines a second" in bye.text
+    ann.expect_closed()
+    # What was relayed of the flood came in order, with no gap, before ann left.
+    got = bob.lines_until(lambda m: isinstance(m, p.Left) and m.nick == "ann")
+    assert "flooding" in got[-1].reason
+    relayed = chats(bob, "ann")
+    assert 5 <= len(relayed) < 200  # the burst (less /join and /nick), then what trickled
+    assert relayed == [f"flood {i}" for i in range(len(relayed))]
+    bob.say("the room goes on")
+
+
+def test_limits_a_burst_under_the_queue_is_delayed_not_lost(start_server, connect):
+    server = start_server(Limits(max_rate=40, burst=5, max_queue=50))
+    ann, bob = connect(server), connect(server)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    start = time.monotonic()
+    ann.send("".join(f"paste {i}\n" for i in range(25)).encode())
+    bob.lines_until(is_chat("paste 24"))
+    # 20 lines past the burst at 40 a second cannot all be through in under half a second.
+    assert time.monotonic() - start >= 20 / 40 * 0.9
+    assert chats(bob, "ann") == [f"paste {i}" for i in range(25)]
+    assert not any(isinstance(m, (p.Error, p.Bye)) for m in ann.seen)
+
+
+def test_limits_past_half_the_queue_warns_once(start_server, connect):
+    server = start_server(Limits(max_rate=50, burst=2, max_queue=20))
+    ann = connect(server)
+    ann.enter("red", "ann")
+    ann.send("".join(f"w {i}\n" for i in range(20)).encode())
+    got = ann.lines_until(is_chat("w 19"))
+    warnings = [m for m in got if isinstance(m, p.Error)]
+    assert len(warnings) == 1 and "past 20 you will be disconnected" in warnings[0].text
+    assert chats(ann, "ann") == [f"w {i}" for i in range(20)]
+
+
+def test_limits_a_flooder_does_not_slow_the_others(start_server, connect):
+    server = start_server(Limits(max_rate=2, burst=2, max_queue=1000))
+    ann, bob, cy = connect(server), connect(server), connect(server)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    cy.enter("red", "cy")
+    ann.send("".join(f"slow {i}\n" for i in range(300)).encode())  # 150 s of held lines
+    bob.lines_until(is_chat("slow 1"))
+    # bob's own budget is untouched: his lines are relayed at once, ann's keep waiting.
+    bob.say("me first")
+    assert cy.expect(lambda m: isinstance(m, p.Chat) and m.nick == "bob").text == "me first"
+    assert len(chats(cy, "ann")) < 10
+
+
+# ------------------------------------------------------------------ client count
+def test_limits_max_clients_turns_the_next_one_away(start_server, connect):
+    server = start_server(Limits(max_clients=3))
+    peers = [connect(server) for _ in range(3)]
+    extra = connect(server, hello=False)
+    bye = extra.next()
+    assert isinstance(bye, p.Bye) and "full" in bye.text and "3" in bye.text
+    extra.expect_closed()
+    peers[0].send("/quit")
+    peers[0].expect_closed()
+    wait_for(lambda: len(server.conns) == 2, "the server to forget the one that quit")
+    assert isinstance(connect(server, hello=False).next(), p.Hello)
+
+
+# ------------------------------------------------------------------ timeouts
+def test_limits_a_silent_connection_is_pinged_then_dropped(start_server, connect):
+    server = start_server(Limits(register_timeout=0.4))
+    mute = connect(server)
+    assert isinstance(mute.next(), p.Ping)
+    bye = mute.next()
+    assert isinstance(bye, p.Bye) and "said nothing" in bye.text
+    mute.expect_closed()
+
+
+def test_limits_answering_the_ping_keeps_a_new_connection(start_server, connect):
+    server = start_server(Limits(register_timeout=0.3, ping_interval=30))
+    shy = connect(server)
+    ping = shy.expect(p.Ping)
+    shy.send(f"/pong {ping.token}")
+    mute = connect(server)
+    mute.expect_closed()  # a later connection that never answers comes and goes...
+    shy.send("/list")     # ...while the one that answered is still served
+    assert isinstance(shy.expect(p.RoomCount), p.RoomCount)
+
+
+def test_limits_a_dead_peer_is_noticed_by_ping(start_server, connect):
+    server = start_server(Limits(ping_interval=0.3, ping_timeout=0.3))
+    ann, bob = connect(server), connect(server)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    # bob answers every PING; ann has gone quiet (a dead peer looks the same).
+    pings = 0
+    while True:
+        msg = bob.next()
+        if isinstance(msg, p.Ping):
+            pings += 1
+            bob.send(f"/pong {msg.token}")
+        elif isinstance(msg, p.Left):
+            break
+    assert msg.nick == "ann" and "no answer to PING" in msg.reason
+    assert pings >= 1
+    bye = ann.expect(p.Bye)
+    assert "no answer to PING" in bye.text
+    ann.expect_closed()
+    bob.say("still here")
+
+
+# ------------------------------------------------------------------ connection storms
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _rst(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def _storm(address, rounds: int) -> None:
+    """Connects and abrupt ends of every kind: RST at once, RST mid-line, RST after
+    picking a nick, FIN without reading, and a half-close (shutdown of our side)."""
+    for i in range(rounds):
+        sock = socket.create_connection(address, timeout=TIMEOUT)
+        kind = i % 5
+        if kind == 1:
+            sock.sendall(b"/join storm\n/nick half-a-li")
+        elif kind == 2:
+            sock.sendall(f"/join storm\n/nick s{i}\nhello from s{i}\n".encode())
+        elif kind == 4:
+            sock.sendall(b"/join storm\n")
+            sock.shutdown(socket.SHUT_WR)
+            sock.close()
+            continue
+        if kind == 3:
+            sock.close()
+        else:
+            _rst(sock)
+
+
+def test_limits_connection_storm_leaks_no_fd_and_no_nick(spawn, connect):
+    proc = spawn.server("--max-rate", "0")
+    watcher = connect(proc.address)
+    watcher.enter("storm", "watcher")
+    baseline = _open_fds(proc.popen.pid)
+    _storm(proc.address, 1500)
+    wait_for(lambda: _open_fds(proc.popen.pid) <= baseline, "the server to close every storm socket")
+    watcher.send("/who")
+    members = watcher.expect(p.Members)
+    nicks = [watcher.next().nick for _ in range(members.count)]
+    assert nicks == ["watcher"]
+    watcher.say("calm again")
+
+
+def test_limits_idle_connections_are_reclaimed(spawn, connect):
+    proc = spawn.server("--register-timeout", "0.5")
+    baseline = _open_fds(proc.popen.pid)
+    idle = [socket.create_connection(proc.address, timeout=TIMEOUT) for _ in range(200)]
+    wait_for(lambda: _open_fds(proc.popen.pid) >= baseline + 200, "the idle connections to arrive")
+    wait_for(lambda: _open_fds(proc.popen.pid) <= baseline, "the idle connections to be dropped")
+    for sock in idle:
+        sock.close()
+
+
+# ------------------------------------------------------------------ slow consumer memory
+def _rss_kib(pid: int, field: str = "VmRSS") -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def test_limits_slow_consumer_memory_stays_flat(spawn, connect):
+    max_pending = 256 * 1024
+    proc = spawn.server("--max-rate", "0", "--max-pending", str(max_pending))
+    talker, listener = connect(proc.address), connect(proc.address)
+    talker.enter("red", "talker")
+    listener.enter("red", "listener")
+    slow = connect(proc.address, rcvbuf=4096)
+    slow.enter("red", "slow")  # from here on it never reads
+    listener.expect(lambda m: m == p.Joined("red", "slow"))
+    before = _rss_kib(proc.popen.pid)
+    payload = "m" * 900
+    left = None
+    for batch in range(400):  # up to ~12 MB through the room
+        lines = [f"{batch}-{i} {payload}" for i in range(32)]
+        talker.send("".join(line + "\n" for line in lines).encode())
+        listener.lines_until(is_chat(lines[-1]))
+        talker.lines_until(is_chat(lines[-1]))
+        left = left or next((m for m in listener.seen if isinstance(m, p.Left)), None)
+        if left and batch >= 200:
+            break
+    assert left is not None and left.nick == "slow" and "not reading" in left.reason
+    peak = _rss_kib(proc.popen.pid, "VmHWM")
+    after = _rss_kib(proc.popen.pid)
+    # The server holds at most max_pending for the slow peer plus buffers for the
+    # readers: a generous bound that a leak of the ~12 MB sent would break.
+    assert peak - before < 8 * 1024, (before, peak, after)
+    assert after - before < 4 * 1024, (before, peak, after)
+
+
+# ------------------------------------------------------------------ shutdown
+def test_limits_sigterm_mid_traffic_flushes_what_was_accepted(spawn, connect):
+    proc = spawn.server("--max-rate", "0")
+    ann, bob = connect(proc.address), connect(proc.address)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    ann.send("".join(f"n {i}\n" for i in range(2000)).encode())
+    bob.lines_until(is_chat("n 100"))
+    proc.popen.send_signal(signal.SIGTERM)
+    for peer in (ann, bob):
+        peer.lines_until(p.Bye)
+        peer.expect_closed()
+    assert proc.wait() == 0
+    # Every message the server relayed reached both, in order, with no gap.
+    seen_by_ann, seen_by_bob = chats(ann, "ann"), chats(bob, "ann")
+    assert seen_by_bob == seen_by_ann
+    assert seen_by_bob == [f"n {i}" for i in range(len(seen_by_bob))]
+    assert len(seen_by_bob) > 100
