@@ -1,0 +1,174 @@
+"""The reliability report of the README: what is thrown at a real server.py, and what
+happened.  Each part starts its own server process (port 0) with default limits
+unless said otherwise, and prints one row of a markdown table.
+
+    python3 bench/reliability.py            # about a minute
+    python3 bench/reliability.py --big      # ten times the streams and connections
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hostile  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServerProc:
+    def __init__(self, *flags: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", "0",
+                                      "--quiet", *flags],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        host, _, port = line.removeprefix("listening on ").rpartition(":")
+        self.address = (host, int(port))
+
+    def fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def kib(self, field: str = "VmRSS") -> int:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+    def settle_fds(self, target: int, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while self.fds() > target and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.fds() - target
+
+    def stop(self) -> dict:
+        alive = self.proc.poll() is None
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=10)
+        return {"alive": alive, "exit": self.proc.returncode, "tracebacks": err.count("Traceback")}
+
+
+def _line(sock: socket.socket, buffer: bytearray, prefix: bytes, timeout: float = 10) -> bytes:
+    deadline = time.monotonic() + timeout
+    while True:
+        while b"\n" in buffer:
+            i = buffer.index(b"\n")
+            line = bytes(buffer[:i])
+            del buffer[:i + 1]
+            if line.startswith(prefix):
+                return line
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed")
+        buffer += data
+
+
+def fuzz(streams: int) -> dict:
+    server = ServerProc("--max-rate", "2000", "--burst", "500")
+    fds = server.fds()
+    result = hostile.attack(server.address, streams=streams, seed=11, parallel=16, messages=500)
+    result["fds_leaked"] = server.settle_fds(fds)
+    result.update(server.stop())
+    return result
+
+
+def storm(connections: int) -> dict:
+    """Connects ended every way: RST at once or mid-line, after a nick, FIN, idle."""
+    server = ServerProc("--max-rate", "0")
+    watcher = socket.create_connection(server.address)
+    buf = bytearray()
+    watcher.sendall(b"/join storm\n/nick watcher\n")
+    _line(watcher, buf, b"JOIN storm watcher")
+    fds = server.fds()
+    idle, refused = [], 0
+    for i in range(connections):
+        if len(idle) >= 500:  # connect-and-idle ones, a few hundred at a time
+            for sock in idle:
+                sock.close()
+            idle = []
+        sock = socket.create_connection(server.address)
+        try:
+            refused += _end_abruptly(sock, i, idle)
+        except OSError:  # the server already hung up on it
+            refused += 1
+            sock.close()
+    for sock in idle:
+        sock.close()
+    leaked = server.settle_fds(fds)
+    watcher.sendall(b"/who\n")
+    count = int(_line(watcher, buf, b"MEMBERS storm").split()[2])
+    watcher.close()
+    return {"connections": connections, "hung_up_early": refused, "fds_leaked": leaked, "stale_nicks": count - 1,
+            **server.stop()}
+
+
+def _end_abruptly(sock: socket.socket, i: int, idle: list) -> int:
+    kind = i % 6
+    if kind == 1:
+        sock.sendall(b"/join storm\n/nick half-a-li")
+    elif kind == 2:
+        sock.sendall(f"/join storm\n/nick s{i}\nhello\n".encode())
+    elif kind == 4:
+        sock.sendall(b"/join storm\n")
+        sock.shutdown(socket.SHUT_WR)
+    if kind == 5:
+        idle.append(sock)  # connect-and-idle: closed later
+        return 0
+    if kind in (0, 1, 2):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    return 0
+
+
+def slow_consumer(megabytes: int) -> dict:
+    """One member never reads while another sends `megabytes` through the room."""
+    server = ServerProc("--max-rate", "0")
+    talker = socket.create_connection(server.address)
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(server.address)
+    tbuf = bytearray()
+    slow.sendall(b"/join red\n/nick slow\n")
+    talker.sendall(b"/join red\n/nick talker\n")
+    _line(talker, tbuf, b"JOIN red talker")
+    before = server.kib()
+    payload = "p" * 900
+    sent, batch, cut_at = 0, 0, None
+    while sent < megabytes << 20:
+        lines = "".join(f"{batch}-{i} {payload}\n" for i in range(32)).encode()
+        talker.sendall(lines)
+        sent += len(lines)
+        last = f"MSG red talker {batch}-31 ".encode()
+        while True:
+            line = _line(talker, tbuf, b"")
+            if line.startswith(b"PART red slow") and cut_at is None:
+                cut_at = sent
+            if line.startswith(last):
+                break
+        batch += 1
+    peak, after = server.kib("VmHWM"), server.kib()
+    talker.close()
+    slow.close()
+    return {"sent_mib": megabytes, "cut_off_after_kib": (cut_at or 0) >> 10,
+            "rss_before_kib": before, "rss_peak_growth_kib": peak - before,
+            "rss_after_growth_kib": after - before, **server.stop()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--big", action="store_true")
+    args = ap.parse_args()
+    scale = 10 if args.big else 1
+    parts = [("fuzz", fuzz, 500), ("storm", storm, 2000), ("slow consumer", slow_consumer, 20)]
+    for name, run, size in parts:
+        row = run(size * scale)
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
