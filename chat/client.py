@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from chat import protocol as p
-from chat.width import sanitize
+from chat.width import sanitize, text_width
 
 # Entry kinds a view styles differently.
 CHAT, OWN, MENTION, NOTICE, INFO, ERROR = "chat", "own", "mention", "notice", "info", "error"
@@ -39,6 +39,13 @@ class Panel:
     over: bool = False
     hints: list[str] = field(default_factory=list)  # moves `turn` could play now
     updated: int = 0  # larger = changed more recently
+    width: int = 0  # the widest line so far: a view keeps the panel this wide
+    mine: bool = False  # I play in it: it named me to move, or a note told my move
+
+    def my_turn(self, nick: str | None) -> bool:
+        if self.over or not nick:
+            return False
+        return self.turn == nick or (self.turn == p.NOBODY and self.mine and bool(self.hints))
 
 
 LOCAL_HELP = [
@@ -59,10 +66,12 @@ class ClientCore:
         self.room: str | None = None
         self.nick: str | None = None
         self.members: list[str] = []  # most recent speakers first
+        self.unnamed = 0  # others here without a nick, as of the last listing of my room
         self.want_room, self.want_nick = room, nick
         self.bell = True
         self.quitting = False
         self.panels: dict[str, Panel] = {}
+        self._my_games: set[str] = set()  # ids of games a note said I acted in
         self.requests: list[str] = []  # for the shell: "clear", "reconnect", "bell"
         self._entries: list[Entry] = []
         self._out: list[bytes] = []
@@ -100,8 +109,9 @@ class ClientCore:
         if self.room:
             self.want_room, self.want_nick = self.room, self.nick or self.want_nick
         self.room = self.nick = None
-        self.members = []
+        self.members, self.unnamed = [], 0
         self.panels.clear()
+        self._my_games.clear()
         self._out = []
         if not self.quitting:
             self._add(ERROR, f"Lost the connection to {self.address}: {reason}.")
@@ -161,9 +171,10 @@ class ClientCore:
             self._set_bell(args)
         elif name == "reconnect":
             self.requests.append("reconnect")
-        elif name == "help":
+        elif name == "help":  # connected, the server's help lists /quit too
             for line in LOCAL_HELP:
-                self._add(INFO, line)
+                if not (self.connected and line.lstrip().startswith("/quit")):
+                    self._add(INFO, line)
             return not self.connected
         else:
             return False
@@ -200,7 +211,7 @@ class ClientCore:
         room = None if msg.room == p.NOBODY else msg.room
         nick = None if msg.nick == p.NOBODY else msg.nick
         if room != self.room:
-            self.members = []
+            self.members, self.unnamed = [], 0
             self.panels = {k: v for k, v in self.panels.items() if v.room == room}
         self.room, self.nick = room, nick
         if room:  # the server carries the wanted nick into the room, if it is free there
@@ -223,6 +234,7 @@ class ClientCore:
         if msg.nick not in self.members:
             self.members.append(msg.nick)
         if msg.nick != self.nick:
+            self.unnamed = max(self.unnamed - 1, 0)  # most likely one of them picked a nick
             self._add(NOTICE, f"{sanitize(msg.nick)} joined {sanitize(msg.room)}")
 
     def _on_left(self, msg: p.Left) -> None:
@@ -233,8 +245,8 @@ class ClientCore:
 
     def _on_renamed(self, msg: p.Renamed) -> None:
         self.members = [msg.new if n == msg.old else n for n in self.members]
-        who = "You are" if msg.new == self.nick else f"{sanitize(msg.old)} is"
-        self._add(NOTICE, f"{who} now known as {sanitize(msg.new)}")
+        if msg.new != self.nick:  # my own change was told by the reply to /nick
+            self._add(NOTICE, f"{sanitize(msg.old)} is now known as {sanitize(msg.new)}")
 
     def _on_info(self, msg: p.Info) -> None:
         self._add(INFO, sanitize(msg.text))
@@ -284,18 +296,44 @@ class ClientCore:
 
     def _show_members(self, head: p.Members, members: list[p.Member]) -> None:
         nicks = [m.nick for m in members]
-        if head.room == self.room:
+        counted = _UNNAMED.match(head.text)
+        unnamed = int(counted.group(1)) if counted else 0
+        names = [sanitize(n) for n in nicks]
+        mine = head.room == self.room
+        if mine:
             recent = [n for n in self.members if n in nicks]
             self.members = recent + [n for n in nicks if n not in recent]
-        listing = ", ".join(sanitize(n) for n in nicks) or "nobody with a nick yet"
-        extra = f" ({sanitize(head.text)})" if head.text else ""
-        self._add(INFO, f"In {sanitize(head.room)}: {listing}{extra}")
+            unnamed = self.unnamed = max(unnamed - (self.nick is None), 0)
+        if unnamed:
+            names.append(f"{unnamed} without a nick yet")
+        elif head.text and not counted:
+            names.append(sanitize(head.text))
+        if mine and self.nick is None:
+            names = [*names[:-1], f"{names[-1]}, and you (no nick yet)"] if names else []
+        listing = ", ".join(names) or ("nobody else yet" if mine else "nobody with a nick yet")
+        self._add(INFO, f"In {sanitize(head.room)}: {listing}")
+
+    def here_count(self) -> int:
+        """How many are in my room: the nicks, the others without one, and me."""
+        return len(self.members) + self.unnamed + (self.room is not None and self.nick is None)
+
+    def place(self) -> tuple[str | None, str | None, str]:
+        """(room, nick, state) for a view: where I am, or (state 'offline' or 'joining')
+        the room and nick the client will be back in once it has rejoined."""
+        if self.room or not self.want_room:
+            return self.room, self.nick, "" if self.connected else "offline"
+        return self.want_room, self.want_nick, "joining" if self.connected else "offline"
 
     # -------------------------------------------------------------- games
     def game_panel(self) -> Panel | None:
-        """The most recently updated game of my room; a finished one stays until another starts."""
+        """The game of my room to show: one waiting for me by name, else one I may move in,
+        else one I play, else the most recently updated; a finished one stays until
+        another starts."""
+        def rank(panel: Panel) -> tuple[bool, bool, bool, int]:
+            named = panel.turn == self.nick and not panel.over
+            return named, panel.my_turn(self.nick), panel.mine and not panel.over, panel.updated
         return max((panel for panel in self.panels.values() if panel.room == self.room),
-                   key=lambda panel: panel.updated, default=None)
+                   key=rank, default=None)
 
     @property
     def my_turn(self) -> bool:
@@ -342,7 +380,7 @@ class ClientCore:
         panel = self.panels.get(game_id)
         if panel is None:
             self.panels = {k: v for k, v in self.panels.items() if not v.over}
-            panel = self.panels[game_id] = Panel(room, game_id)
+            panel = self.panels[game_id] = Panel(room, game_id, mine=game_id in self._my_games)
         self._tick += 1
         panel.updated = self._tick
         return panel
@@ -356,17 +394,23 @@ class ClientCore:
         panel = self._touch(msg.room, msg.game_id)
         if panel is not None:
             panel.turn, panel.hints = msg.nick, msg.text.split()
+            panel.mine = panel.mine or bool(self.nick) and msg.nick == self.nick
 
     def _show_board(self, head: p.Board, rows: list[p.BoardRow]) -> None:
         panel = self._touch(head.room, head.game_id)
         if panel is None:
             return
         panel.lines = [sanitize(row.text) for row in rows]
+        panel.width = max([panel.width, *map(text_width, panel.lines)])
         if self.board_entries:
             for line in panel.lines:
                 self._add(BOARD, line, room=sanitize(head.room))
 
     def _on_game_note(self, msg: p.GameNote) -> None:
+        if self.nick and msg.text.startswith(self.nick + " "):  # "alice guesses E: ..."
+            self._my_games.add(msg.game_id)
+            if msg.game_id in self.panels:
+                self.panels[msg.game_id].mine = True
         self._add(NOTICE, sanitize(msg.text), room=sanitize(msg.room))
 
     def _on_game_over(self, msg: p.GameOver) -> None:
@@ -386,6 +430,7 @@ class ClientCore:
 
 
 _BLOCK_ITEMS = {p.RoomCount: p.RoomEntry, p.Members: p.Member, p.Board: p.BoardRow}
+_UNNAMED = re.compile(r"(\d+) without a nick")  # the count in a MEMBERS line's text
 
 
 def mentions(text: str, nick: str) -> bool:

@@ -121,11 +121,27 @@ class GameHost:
         """The room's running game for everyone (not a duel), if any."""
         return next((m for m in self.matches if m.room is room and not m.game.duel), None)
 
-    def _route(self, session: Session) -> Match | None:
-        """The game a move from `session` goes to: their own, else the room's open game."""
-        if session.room is None or session.nick is None:
-            return None
-        return self._match_of(session.room, session.nick) or self._open_match(session.room)
+    def _route(self, session: Session, text: str) -> tuple[Match | None, str, str]:
+        """(game, move text, problem) for a move: a game named by its id or name first
+        (`/move g2 E`), else the one whose parser and rules take the text, else ask."""
+        nick, room = session.nick, session.room
+        games = [m for m in self.matches if m.room is room and nick is not None
+                 and (m.seats(nick) or not m.game.duel)]
+        if not games:
+            return None, text, self._no_route(session)
+        first, _, rest = text.strip().partition(" ")
+        named = [m for m in games if key(first) in (key(m.id), key(m.game.name))]
+        if len(named) == 1 and rest.strip():
+            return named[0], rest.strip(), ""
+        fits = {m.id: _fitness(m.game, nick, text) for m in games}
+        best = [m for m in games if fits[m.id] == max(fits.values())]
+        if len(best) == 1:
+            return best[0], text, ""
+        if not fits[best[0].id][0]:  # legal in none of them: say why, game by game
+            return None, text, "; ".join(f"{m.game.name} ({m.id}): "
+                                         f"{_why_not(m.game, nick, text)}" for m in best)
+        return None, text, "which game? " + ", or ".join(
+            f"/move {m.id} {text.strip()} for {m.game.name} ({m.id})" for m in best)
 
     def _new_id(self) -> str:
         return f"g{next(self._ids)}"
@@ -408,9 +424,9 @@ class GameHost:
 
     # -------------------------------------------------------------- /move, /resign, /games
     def _on_move(self, session: Session, args: str, out: Outbox) -> None:
-        match = self._route(session)
+        match, args, problem = self._route(session, args)
         if match is None:
-            _refuse(session, "move", self._no_route(session), out)
+            _refuse(session, "move", problem, out)
             return
         if not args.strip():
             _refuse(session, "move", f"what is your move? {match.game.move_help}", out)
@@ -433,8 +449,8 @@ class GameHost:
         return "you are not playing; /games shows who is"
 
     def _resolve_digits(self, session: Session, name: str) -> Handler | None:
-        """`/5` is `/move 5` for someone with a game to move in."""
-        if not (name.isascii() and name.isdigit()) or self._route(session) is None:
+        """`/5` is `/move 5` in a room (where no game runs, /move says so)."""
+        if not (name.isascii() and name.isdigit()) or session.room is None:
             return None
         return lambda s, args, out: self._on_move(s, f"{name} {args}".strip(), out)
 
@@ -473,8 +489,8 @@ class GameHost:
         nick = session.nick
         if nick is None:
             return
-        match = self._match_of(room, nick)
-        if match is not None:
+        # Every game they sit in: a duel player may also be guessing in the room game.
+        for match in [m for m in self.matches if m.room is room and m.seats(nick)]:
             match.game.forfeit(nick)
             self._broadcast(match, _left_note(nick, match.game), out)
         self._cancel(room, lambda c: c.involves(nick), f"{nick} left", out)
@@ -485,8 +501,8 @@ class GameHost:
 
     def _on_nick(self, session: Session, args: str, out: Outbox) -> None:
         """Games know players by nick, so a player keeps theirs until the game ends."""
-        match = self._route(session)
-        if match is not None and match.seats(session.nick):
+        match = self._match_of(session.room, session.nick) if session.nick else None
+        if match is not None:
             _refuse(session, "nick", f"you are playing {match.game.name}: finish it or "
                                      "/resign before you change your nick", out)
             return
@@ -517,9 +533,27 @@ def _rematch_problem(last: Match | None, room: Room) -> str | None:
 
 def _how_to_start(cls: type[Game]) -> str:
     if not cls.duel:
-        return f"/game {cls.name} [SETUP] starts it for everyone here"
+        return f"/game {cls.name} [{cls.setup_help}] starts it for everyone here"
     bot = f", /game {cls.name} bot plays the bot" if cls.has_bot else ""
     return f"/game {cls.name} NICK challenges NICK, /game {cls.name} challenges anyone{bot}"
+
+
+def _fitness(game: Game, nick: str, text: str) -> tuple[bool, bool, bool, bool]:
+    """How well a move fits a game, best first: legal, parses, nick may move, plays it."""
+    try:
+        move = game.parse_move(text)
+    except GameError:
+        return False, False, game.can_move(nick), nick in game.players
+    return game.is_legal(nick, move), True, game.can_move(nick), nick in game.players
+
+
+def _why_not(game: Game, nick: str, text: str) -> str:
+    """The game's sentence refusing `text` as `nick`'s move."""
+    try:
+        game.check_move(nick, game.parse_move(text))
+    except GameError as exc:
+        return str(exc)
+    return "it would be legal"
 
 
 def _left_note(nick: str, game: Game) -> str:

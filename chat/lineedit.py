@@ -15,8 +15,8 @@ from chat.width import char_width, clip, text_width
 __all__ = [
     "HISTORY_LIMIT", "Completion", "LineEditor", "apply_choice", "backspace", "complete",
     "completions", "delete", "insert", "kill_to_end", "kill_to_start", "kill_word",
-    "move_end", "move_home", "move_left", "move_right", "scroll_view", "word_left",
-    "word_right",
+    "kill_word_right", "move_end", "move_home", "move_left", "move_right", "scroll_view",
+    "word_left", "word_right",
 ]
 
 HISTORY_LIMIT = 500
@@ -124,6 +124,12 @@ def word_right(text: str, cursor: int) -> tuple[str, int]:
     """Alt-f: to the end of this or the next word."""
     i = _skip_forward(text, _skip_forward(text, cursor, lambda ch: not _is_word(ch)), _is_word)
     return text, i
+
+
+def kill_word_right(text: str, cursor: int) -> tuple[str, int]:
+    """Alt-d: from the cursor to the end of this or the next word."""
+    end = word_right(text, cursor)[1]
+    return text[:cursor] + text[end:], cursor
 
 
 # --- completion -------------------------------------------------------------
@@ -271,6 +277,7 @@ class LineEditor:
     kill_word = _key(kill_word)
     word_left = _key(word_left)
     word_right = _key(word_right)
+    kill_word_right = _key(kill_word_right)
 
     # history
 

@@ -44,6 +44,7 @@ class PlainClient:
         try:
             return self._loop()
         except KeyboardInterrupt:
+            sys.stdout.write("\n")  # after the terminal's ^C, so the shell prompt starts a line
             self.core.submit("/quit")
             self._pump()
             return 0

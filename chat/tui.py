@@ -17,7 +17,9 @@ import time
 import zlib
 
 from chat import client as c
+from chat import keys
 from chat import scrollback as sb
+from chat.layout import Layout, fit_status, prompt, status_parts
 from chat.lineedit import LineEditor
 from chat.net import ConnectError, Link
 from chat.width import clip, sanitize, text_width
@@ -27,7 +29,6 @@ BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
 COMMANDS = ["/list", "/join", "/nick", "/who", "/leave", "/quit", "/help", "/clear", "/bell",
             "/reconnect", "/game", "/games", "/accept", "/decline", "/move", "/resign", "/rematch"]
 MOVE_COMMANDS = ("/move ", "/m ", "/guess ")
-PANEL_MIN_SIDE = 64   # narrower than this, the panel goes on top
 MAX_READ_PER_TURN = 1 << 20  # bytes read from the server before the screen is painted again
 _EMPHASIS = re.compile(r"\*([^*]+)\*")
 
@@ -87,35 +88,14 @@ def to_scroll_entry(entry: c.Entry) -> sb.Entry:
     return sb.Entry(hhmm, ((mark, style), (entry.text, style)), entry.kind, 1)
 
 
-# ------------------------------------------------------------------ layout
-class Layout:
-    """Where everything goes for a screen of h x w and an optional panel."""
-
-    def __init__(self, h: int, w: int, panel_lines: list[str] | None) -> None:
-        self.h, self.w = h, w
-        self.status_y, self.input_y = h - 2, h - 1
-        self.pane = (0, 0, max(h - 2, 0), w)  # y, x, height, width
-        self.panel: tuple[int, int, int, int] | None = None
-        if panel_lines:
-            self._place_panel(panel_lines)
-
-    def _place_panel(self, lines: list[str]) -> None:
-        y, x, ph, pw = self.pane
-        need_w = max(text_width(line) for line in lines) + 2
-        if self.w >= PANEL_MIN_SIDE and need_w + 20 <= self.w:
-            self.panel = (0, self.w - need_w, ph, need_w)
-            self.pane = (0, 0, ph, self.w - need_w - 1)
-        elif ph - len(lines) - 1 >= 3:
-            self.panel = (0, 0, len(lines) + 1, self.w)
-            self.pane = (len(lines) + 1, 0, ph - len(lines) - 1, self.w)
-
-
 # ------------------------------------------------------------------ the view
 class Tui:
     def __init__(self, screen, core: c.ClientCore, host: str, port: int,
                  link: Link | None, on_quit=None) -> None:
         self.screen, self.core, self.host, self.port = screen, core, host, port
+        self.core.board_entries = False  # the panel shows the board; the pane, the move in words
         self.link = link
+        self.escape = keys.EscapeKeys()
         self.on_quit = on_quit
         self.styles = Styles()
         self.scroll = sb.Scrollback()
@@ -284,16 +264,22 @@ class Tui:
             try:
                 key = self.screen.get_wch()
             except curses.error:
+                self.escape.reset()  # nothing more waiting: a lone Esc does nothing
                 return
             self._on_key(key)
             if self.done:
                 return
 
     def _on_key(self, key: str | int) -> None:
+        edit = self.escape.feed(key if isinstance(key, str) else _key_name(key))
+        if edit is not None:
+            if edit:
+                getattr(self.editor, edit)()
+            return
         action = KEYS.get(key)
         if action is not None:
             action(self)
-        elif isinstance(key, str) and key.isprintable():
+        elif isinstance(key, str) and keys.is_text(key):
             self.editor.insert(key)
             self.scroll.scroll_to_bottom()
 
@@ -373,7 +359,7 @@ class Tui:
             self._put(0, 0, "window too small", "error", w)
         else:
             panel = self._panel()
-            layout = Layout(h, w, panel.lines if panel else None)
+            layout = Layout(h, w, panel.lines if panel else None, panel.width if panel else 0)
             self._paint_pane(layout)
             if panel and layout.panel:
                 self._paint_panel(layout, panel)
@@ -416,21 +402,12 @@ class Tui:
         self._put(y, x, line[pos:], "panel", width)
 
     def _paint_status(self, layout: Layout, panel_hidden: bool) -> None:
-        parts = [] if self.core.connected else [self._connection_state()]
-        if not self.scroll.at_bottom:
-            parts.append(f"MORE BELOW ({self.scroll.unread} new)" if self.scroll.unread
-                         else "scrolled back")
-        parts.append(f"#{self.core.room}" if self.core.room else "lobby")
-        if self.core.room:
-            parts.append(self.core.nick or "no nick yet")
-            parts.append(f"{len(self.core.members)} here")
-        game = self.core.game_status() if hasattr(self.core, "game_status") else ""
-        if game:
-            parts.append(game + (" (widen the window for the board)" if panel_hidden else ""))
-        if self.core.connected:
-            parts.append("connected")
-        parts.append(f"{self.host}:{self.port}")
-        text = " " + " | ".join(sanitize(p) for p in parts)
+        scrolled = "" if self.scroll.at_bottom else (
+            f"MORE BELOW ({self.scroll.unread} new)" if self.scroll.unread else "scrolled back")
+        connection = "" if self.core.connected else self._connection_state()
+        parts = status_parts(self.core, connection, scrolled, f"{self.host}:{self.port}",
+                             panel_hidden)
+        text = fit_status(parts, layout.w)
         pad = max(layout.w - text_width(text), 0)
         self._put(layout.status_y, 0, text + " " * pad, "status", layout.w)
 
@@ -442,11 +419,9 @@ class Tui:
         return "DISCONNECTED, retrying" if self.retry_at else "DISCONNECTED"
 
     def _paint_input(self, layout: Layout) -> None:
-        room, nick = self.core.room, self.core.nick
-        prompt = (f"#{room} {nick}> " if nick else f"#{room}> ") if room else "lobby> "
-        prompt = clip(sanitize(prompt), max(layout.w // 2, 1))
-        self._put(layout.input_y, 0, prompt, "prompt", layout.w)
-        offset = text_width(prompt)
+        shown_prompt = clip(sanitize(prompt(self.core)), max(layout.w // 2, 1))
+        self._put(layout.input_y, 0, shown_prompt, "prompt", layout.w)
+        offset = text_width(shown_prompt)
         shown, col = self.editor.view(max(layout.w - offset - 1, 1))
         self._put(layout.input_y, offset, shown, "text", layout.w - offset)
         try:
@@ -462,6 +437,14 @@ class Tui:
             self.screen.addstr(y, x, clip(text, width), self.styles.attr(style))
         except curses.error:
             pass  # writing the bottom-right cell moves the cursor off screen: harmless
+
+
+def _key_name(key: int) -> str:
+    """curses' name for a key code: 'KEY_LEFT', or a terminfo name such as 'kLFT5'."""
+    try:
+        return curses.keyname(key).decode("ascii", "replace")
+    except (ValueError, OverflowError):
+        return ""
 
 
 def _editor_key(name: str):

@@ -54,6 +54,7 @@ class Game(abc.ABC):
     duel: ClassVar[bool]
     has_bot: ClassVar[bool] = False
     move_help: ClassVar[str]
+    setup_help: ClassVar[str] = "SETUP"  # the placeholder in `/game NAME [SETUP]`
 
     def __init__(self, players: Sequence[str]) -> None:
         self._players: tuple[str, ...] = tuple(players)

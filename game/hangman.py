@@ -36,11 +36,12 @@ _FRAME = ("  +---+", "  |   |", "  |", "  |", "  |", "==+=====")
 class Hangman(Game):
     """Guess the starter's word a letter (or the whole word) at a time.
 
-    Anyone but the starter may guess; players are the starter followed by
-    everyone who has guessed. The one who completes the word wins; after
-    six misses (wrong letters or wrong words) nobody does. The starter
-    resigning or forfeiting ends the game with no winner and shows the
-    word. A guesser resigning or forfeiting only withdraws them: they leave
+    Anyone may guess, except a starter who set the word themselves (a random
+    word is as new to its starter as to everyone); players are the starter
+    followed by everyone else who has guessed. The one who completes the
+    word wins; after six misses (wrong letters or wrong words) nobody does.
+    The starter resigning or forfeiting ends the game with no winner and
+    shows the word. A guesser resigning or forfeiting only withdraws them: they leave
     `players`, may not guess again this game, and play goes on.
     """
 
@@ -49,11 +50,13 @@ class Hangman(Game):
     duel = False
     has_bot = False
     move_help = "/move E to guess a letter, /move WORD to guess the word"
+    setup_help = "WORD"
 
-    def __init__(self, starter: str, word: str) -> None:
+    def __init__(self, starter: str, word: str, chosen: bool = True) -> None:
         super().__init__((starter,))
         self._setter = starter
         self._word = word
+        self._chosen = chosen  # the starter picked the word, so knows it
         self._guessed: list[str] = []
         self._wrong_words: list[str] = []
         self._misses = 0
@@ -66,8 +69,9 @@ class Hangman(Game):
               rng: random.Random | None = None) -> Hangman:
         if len(players) != 1:
             raise ValueError(f"hangman has 1 starter, got {players!r}")
-        word = setup.strip() or (rng or random).choice(WORDS)
-        return cls(players[0], parse_word(word))
+        if setup.strip():
+            return cls(players[0], parse_word(setup))
+        return cls(players[0], parse_word((rng or random).choice(WORDS)), chosen=False)
 
     @property
     def setter(self) -> str:
@@ -94,7 +98,7 @@ class Hangman(Game):
     def check_turn(self, nick: str) -> None:
         if self._outcome is not None:
             raise IllegalMoveError("the game is over")
-        if nick == self._setter:
+        if nick == self._setter and self._chosen:
             raise IllegalMoveError("you set the word, so you can't guess")
         if nick in self._withdrawn:
             raise IllegalMoveError("you gave up on this word, so you can't guess")
@@ -178,16 +182,17 @@ class Hangman(Game):
         if self._outcome is not None:
             return self._outcome.summary
         left = LIVES - self._misses
-        return (f"{self._setter}'s word: {self.masked(spaced=False)}, "
-                f"{_guesses_left(left)}")
+        whose = f"{self._setter}'s word" if self._chosen else "the word"
+        return f"{whose}: {self.masked(spaced=False)}, {_guesses_left(left)}"
 
     def render(self) -> list[str]:
         body = _gallows(self._misses) + [self._word_line(), self._wrong_line(),
                                          f"guesses left: {LIVES - self._misses}"]
         if self._last:
             body.append(clip(self._last))
-        return panel(body, self.status() if self._outcome
-                     else f"{self._setter} set the word")
+        started = (f"{self._setter} set the word" if self._chosen
+                   else f"{self._setter} drew a random word")
+        return panel(body, self.status() if self._outcome else started)
 
     def _word_line(self) -> str:
         text = self.masked()
@@ -207,6 +212,9 @@ class Hangman(Game):
 def parse_word(text: str) -> str:
     """The secret word, upper-case; raises InvalidMoveError if unusable."""
     word = text.strip()
+    if len(word.split()) > 1:
+        raise InvalidMoveError(f"the word must be one word of letters A-Z, "
+                               f"not {len(word.split())} words")
     if not _is_letters(word):
         raise InvalidMoveError(f"the word must be letters A-Z only, not {word!r}")
     if not MIN_LEN <= len(word) <= MAX_LEN:

@@ -38,8 +38,9 @@ ALTERNATE_SCREEN = (47, 1047, 1049)  # the private modes that switch to the alte
 
 class Screen(pyte.Screen):
     """pyte's screen plus what ncurses uses and pyte 0.8 lacks: SU and SD (CSI n S,
-    CSI n T, which ncurses sends for `indn`/`rin` to scroll the message pane), and
-    a flag for the alternate screen (pyte keeps no second buffer)."""
+    CSI n T, which ncurses sends for `indn`/`rin` to scroll the message pane), DCH
+    with a coloured background, and a flag for the alternate screen (pyte keeps no
+    second buffer)."""
 
     def __init__(self, columns: int, lines: int) -> None:
         super().__init__(columns, lines)
@@ -58,6 +59,14 @@ class Screen(pyte.Screen):
         for _ in range(max(count, 1)):
             step()
         self.cursor.y, self.cursor.x = y, x
+
+    def delete_characters(self, count: int | None = None) -> None:
+        """DCH as xterm does it with bce (which its terminfo claims, so ncurses relies
+        on it): the cells freed at the right edge take the current background."""
+        super().delete_characters(count)
+        line = self.buffer[self.cursor.y]
+        for x in range(max(self.columns - (count or 1), self.cursor.x), self.columns):
+            line[x] = self.cursor.attrs
 
     def set_mode(self, *modes: int, **kwargs: object) -> None:
         if kwargs.get("private") and any(m in ALTERNATE_SCREEN for m in modes):

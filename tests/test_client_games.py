@@ -82,15 +82,43 @@ def test_client_games_game_over_stays_until_another_starts():
     assert core.game_panel().key == "g2" and "g1" not in core.panels
 
 
+WATCHED = (b"GAME general g2 tictactoe carol (X) vs dave (O), carol to move\n"
+           b"TURN general g2 carol 1 2 3\n")
+
+
 def test_client_games_most_recently_updated_panel_is_shown():
-    core = core_fed(START)
-    core.receive_data(b"GAME general g2 tictactoe carol (X) vs dave (O), carol to move\n"
-                      b"TURN general g2 carol 1 2 3\n")
-    assert core.game_panel().key == "g2"
-    assert core.my_turn  # still alice's move in g1
-    assert core.completion_words() == ["/move", *"123456789"]
+    core = core_fed("HERE general erin\n", START.replace("HERE general alice\n", ""))
+    core.receive_data(WATCHED)
+    assert core.game_panel().key == "g2"  # erin watches both: the latest one
     core.receive_data(MOVE.encode())
-    assert core.game_panel().key == "g1" and not core.my_turn
+    assert core.game_panel().key == "g1"
+
+
+def test_client_games_my_game_is_shown_over_one_i_watch():
+    core = core_fed(START)
+    core.receive_data(WATCHED)
+    assert core.game_panel().key == "g1"  # alice's move in g1
+    assert core.my_turn and core.completion_words() == ["/move", *"123456789"]
+    core.receive_data(MOVE.encode() + WATCHED)
+    assert core.game_panel().key == "g1" and not core.my_turn  # still her game
+    core.receive_data(b"GAME general g3 hangman the word: ____\nTURN general g3 * A B\n")
+    assert core.game_panel().key == "g1"  # a room game she has not joined
+    core.receive_data(b"GNOTE general g3 alice guesses E: not in the word\n"
+                      b"TURN general g3 * A B\n")
+    assert core.game_panel().key == "g3"  # she plays it, and may move there
+    core.receive_data(b"GAME general g1 tictactoe alice (X) vs bob (O), alice to move\n"
+                      b"TURN general g1 alice 1 2\nGNOTE general g3 carol guesses A: wrong\n"
+                      b"TURN general g3 * B C\n")
+    assert core.game_panel().key == "g1"  # waiting for her by name beats anyone's turn
+
+
+def test_client_games_panel_width_is_the_widest_row_so_far():
+    core = core_fed(START)
+    assert core.game_panel().width == 11
+    core.receive_data(b"BOARD general g1 2\nROW general g1 last: X at 5 (centre)\n"
+                      b"ROW general g1 x\n")
+    core.receive_data(MOVE.encode())
+    assert core.game_panel().width == len("last: X at 5 (centre)")
 
 
 def test_client_games_leaving_the_room_drops_the_panel():

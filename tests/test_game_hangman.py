@@ -31,7 +31,7 @@ def test_hangman_word_stored_upper_case():
 
 @pytest.mark.parametrize("setup,pattern", [
     ("c4t", "letters A-Z only, not 'c4t'"),
-    ("two words", "letters A-Z only"),
+    ("two words", "^the word must be one word of letters A-Z, not 2 words$"),
     ("café", "letters A-Z only"),
     ("a", "2 to 24 letters long, not 1"),
     ("x" * 25, "2 to 24 letters long, not 25"),
@@ -152,6 +152,15 @@ def test_hangman_setter_cannot_guess():
     assert game.hint_moves(SETTER) == []
     with pytest.raises(IllegalMoveError, match="^you set the word, so you can't guess$"):
         game.play(SETTER, "e")
+
+
+def test_hangman_starter_of_a_random_word_may_guess():
+    game = Hangman.start((SETTER,), "", random.Random(1))
+    assert game.can_move(SETTER) and len(game.hint_moves(SETTER)) == 26
+    assert game.play(SETTER, "e").startswith("alice guesses E: ")
+    assert game.players == (SETTER,)
+    assert game.status().startswith("the word: ")
+    assert game.render()[-1] == "alice drew a random word"
 
 
 def test_hangman_anyone_else_can_guess():

@@ -125,3 +125,78 @@ def test_game_plugin_over_a_real_socket(server, connect):
     alice.expect(lambda m: isinstance(m, p.Turn) and m.nick == "alice" and m.text == "1")
     alice.send("/move 1")
     assert bob.expect(p.GameOver).text == "alice takes the last pebble and wins"
+
+
+class Tally(Game):
+    """A room game: anyone adds 1-9 to a running total; reaching 20 wins."""
+
+    name = "tally"
+    summary = "add 1-9 to the total; whoever reaches 20 wins"
+    duel = False
+    move_help = "/move N with N from 1 to 9"
+
+    def __init__(self, players: Sequence[str]) -> None:
+        super().__init__(players)
+        self.total = 0
+
+    @classmethod
+    def start(cls, players: Sequence[str], setup: str = "",
+              rng: random.Random | None = None) -> Tally:
+        return cls(players)
+
+    @property
+    def to_move(self) -> str | None:
+        return None
+
+    def check_turn(self, nick: str) -> None:
+        if self._outcome is not None:
+            raise IllegalMoveError("the game is over")
+
+    def parse_move(self, text: str) -> int:
+        if text.strip() not in tuple("123456789"):
+            raise InvalidMoveError(f"add 1 to 9, not {text.strip()!r}")
+        return int(text)
+
+    def check_move(self, nick: str, move: int) -> None:
+        self.check_turn(nick)
+
+    def _apply(self, nick: str, move: int) -> str:
+        if nick not in self._players:
+            self._players += (nick,)
+        self.total += move
+        if self.total >= 20:
+            self._outcome = Outcome((nick,), "win", f"{nick} reaches {self.total}")
+        return f"{nick} adds {move}"
+
+    def _ending(self, nick: str, reason: str) -> None:
+        return None
+
+    def hint_moves(self, nick: str) -> list[str]:
+        return list("123456789") if self.can_move(nick) else []
+
+    def render(self) -> list[str]:
+        return [f"total {self.total}"]
+
+    def status(self) -> str:
+        return f"total {self.total}"
+
+
+def test_game_plugin_an_ambiguous_move_asks_which_game():
+    game.register(Tally)
+    try:
+        hall = Hall()
+        for nick in ("alice", "bob", "carol"):
+            hall.enter(nick)
+        hall.do("alice", "/game pebbles bob")
+        hall.do("bob", "/accept")
+        hall.do("carol", "/game tally")
+        hall.got("carol")
+        hall.do("bob", "/move 3")  # not bob's turn in pebbles, and 3 is no pebble move
+        hall.do("alice", "/move tally 4")  # named: alice now plays both
+        question = hall.refusal("alice", "/move 1")
+        assert question == ("which game? /move g1 1 for pebbles (g1), "
+                            "or /move g2 1 for tally (g2)")
+        hall.do("alice", "/move g1 1")
+        assert texts(hall.got("carol")) == ["bob adds 3", "alice adds 4", "alice takes 1"]
+    finally:
+        game.unregister(Tally.name)

@@ -93,7 +93,7 @@ def start_duel(hall: Hall, a: str = "alice", b: str = "bob") -> None:
 def test_gamehost_game_lists_games_with_how_to_start(hall):
     infos = texts(hall.do("alice", "/game"), p.Info)
     assert any("tictactoe" in t and "/game tictactoe bot" in t for t in infos)
-    assert any("hangman" in t for t in infos)
+    assert any("hangman" in t and "/game hangman [WORD]" in t for t in infos)
 
 
 def test_gamehost_help_lists_game_commands(hall):
@@ -202,12 +202,30 @@ def test_gamehost_a_move_is_told_in_words_then_shown(hall):
     assert any("[X]" in row for row in rows)
 
 
-def test_gamehost_digits_are_a_move_only_in_a_game(hall):
-    assert hall.refusal("alice", "/5").startswith("there is no command /5")
+def test_gamehost_digits_are_a_move_and_say_when_there_is_no_game(hall):
+    assert hall.refusal("alice", "/5").startswith("no game is running in general")
     start_duel(hall)
     hall.do("alice", "/5")
     assert texts(hall.got("carol"))[-1] == "alice plays X at 5 (centre)"
-    assert hall.refusal("carol", "/5").startswith("there is no command /5")
+    assert hall.refusal("carol", "/5").startswith("you are not playing")
+    hall.do("alice", "/resign")
+    assert hall.refusal("alice", "/4").startswith("no game is running in general")
+
+
+def test_gamehost_a_duel_player_can_guess_in_the_room_game(hall):
+    start_duel(hall)
+    hall.do("carol", "/game hangman quokka")
+    hall.got("carol")
+    hall.do("bob", "/guess k")  # bob waits for alice in the duel
+    hall.do("alice", "/guess e")  # alice's turn in the duel, but E is no cell
+    hall.do("alice", "/5")
+    assert hall.refusal("bob", "/move 10") == (  # bob plays both now, and 10 fits neither
+        "tictactoe (g1): no such cell '10': cells are 1-9; "
+        "hangman (g2): guess a letter or the whole word, not '10'")
+    assert hall.refusal("carol", "/guess 4") == "guess a letter or the whole word, not '4'"
+    assert texts(hall.got("carol")) == ["bob guesses K: 2 in the word",
+                                        "alice guesses E: not in the word, 5 guesses left",
+                                        "alice plays X at 5 (centre)"]
 
 
 def test_gamehost_win_ends_the_game_with_gameover_and_score(hall):
@@ -325,10 +343,17 @@ def test_gamehost_hangman_word_never_sent_before_the_end(hall):
 def test_gamehost_hangman_bad_setup_is_not_echoed(hall):
     text = hall.refusal("alice", "/game hangman c4tz")
     assert "c4tz" not in text and "letters A-Z only" in text
+    text = hall.refusal("alice", "/game hangman two words")
+    assert text == "the word must be one word of letters A-Z, not 2 words"
+
+
+def test_gamehost_hangman_starter_of_a_random_word_may_guess(hall):
+    hall.do("alice", "/game hangman")
+    assert texts(hall.do("alice", "/guess e"))[0].startswith("alice guesses E: ")
 
 
 def test_gamehost_one_open_game_per_room(hall):
-    hall.do("alice", "/game hangman")
+    hall.do("alice", "/game hangman quokka")
     assert "hangman is already running in general" in hall.refusal("bob", "/game hangman")
     assert hall.refusal("alice", "/move e") == "you set the word, so you can't guess"
     seen = hall.do("carol", "/move e")

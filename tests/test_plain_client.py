@@ -134,3 +134,13 @@ def test_plain_client_server_killed(spawn):
     (line,) = client.stdout.read_rest()
     assert line.startswith(f"! Lost the connection to 127.0.0.1:{server.address[1]}: ")
     assert client.stderr.read_rest() == []
+
+
+def test_plain_client_ctrl_c_ends_the_line_then_says_goodbye(server, spawn):
+    client = spawn.client("--port", port_of(server), "--room", "red", "--nick", "ann")
+    client.stdout.expect("In red:")
+    client.popen.send_signal(signal.SIGINT)
+    assert client.wait() == 0
+    rest = client.stdout.read_rest()
+    assert rest[:1] == [""], rest  # the terminal echoed ^C: the shell prompt gets a new line
+    assert client.stderr.read_rest() == []

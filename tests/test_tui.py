@@ -177,10 +177,12 @@ def test_tui_escape_sequences_from_a_peer_are_shown_harmlessly(chat_server, term
         mallory.expect(b"HELLO")
         mallory.send(b"/join general\n/nick mallory\n")
         mallory.expect(b"REPLY nick 0")
-        mallory.send(b"clear\x1b[2Jtitle\x1b]0;pwned\x07bell\x07end\n")
+        mallory.send(b"clear\x1b[2Jtitle\x1b]0;pwned\x07bell\x07end\n"
+                     + "c1 \u009b2J bidi \u202edne bs\x08\x08 del\x7f cr\rx\n".encode())
 
         def harmless(t: Terminal) -> None:
             assert "mallory: clear^[[2Jtitle^[]0;pwned^Gbell^Gend" in t.text()
+            assert "mallory: c1 <U+009B>2J bidi <U+202E>dne bs^H^H del^? cr^Mx" in t.text()
             assert "alice: before the attack" in t.text()  # the screen was not cleared
             assert_unharmed(t)
         alice.wait_until(harmless)
@@ -296,10 +298,10 @@ def test_tui_survives_a_server_crash_and_rejoins(chat_server, servers, terminals
     port = chat_server.port
     chat_server.kill()
 
-    def lost(t: Terminal) -> None:
-        assert "DISCONNECTED" in t.status()
+    def lost(t: Terminal) -> None:  # showing where it will be back, marked offline
+        assert t.status().startswith(" DISCONNECTED, retrying | #general (offline) | alice")
         assert "Lost the connection" in t.text() and "Reconnecting" in t.text()
-        assert t.input_line() == "lobby>"
+        assert t.input_line() == "#general alice (offline)>"
     alice.wait_until(lost)
     assert alice.child.isalive()
 
@@ -326,3 +328,68 @@ def test_tui_is_usable_at_40x10(chat_server, terminals):
     alice.send("typed")
     alice.wait_for(lambda t: t.row(9) == "#general alice> typed" and t.cursor == (9, 21),
                    why="typed text")
+
+
+# ------------------------------------------------------------------ 10. games
+def test_tui_game_board_only_in_a_panel_of_one_width(chat_server, terminals):
+    port = chat_server.port
+    alice = join(terminals, port, "alice")
+    bob = join(terminals, port, "bob", others=1)
+    alice.wait_for("bob joined general")
+    alice.send("/game tictactoe bob" + ENTER)
+    bob.wait_for("bob, type /accept")
+    bob.send("/accept" + ENTER)
+
+    def panel_beside_the_pane(t: Terminal, move: str) -> None:
+        rows = [row.ljust(t.cols) for row in pane(t)]
+        assert all(row[47] == "|" for row in rows), "the panel moved"  # 30 cells + margins
+        assert any(move in row[:47] for row in rows)
+        assert not any("---+---" in row[:47] or " | 2 | " in row[:47] for row in rows)
+        assert rows[0][48:].rstrip() == "  1 | 2 | 3"
+        assert t.status().startswith(" #general | bob | 2 here | tictactoe: ")
+        assert len(t.status().rstrip()) <= 80 and not t.status().endswith(" ")
+    bob.wait_until(lambda t: panel_beside_the_pane(t, "tictactoe starts: alice vs bob"))
+    alice.send("/5" + ENTER)
+
+    def moved(t: Terminal) -> None:
+        panel_beside_the_pane(t, "* alice plays X at 5 (centre)")
+        assert pane(t)[2][48:] == "  4 |[X]| 6"
+        assert "last: X at 5 (centre)" in pane(t)[7][48:]
+        assert t.status() == f" #general | bob | 2 here | tictactoe: your move | connected | 127.0.0.1:{port}"
+    bob.wait_until(moved)
+
+
+# ------------------------------------------------------------------ 11. word keys, joiners
+def test_tui_word_keys_and_joiners(chat_server, terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    prompt = "#general alice> "
+
+    def shows(text: str, cursor: int) -> None:
+        at = len(prompt) + cursor
+        alice.wait_for(lambda t: t.input_line() == (prompt + text).rstrip()
+                       and t.cursor == (23, at), why=f"input {text!r} with the cursor at {at}")
+
+    alice.send("one two three")
+    shows("one two three", 13)
+    alice.send("\x1bb")  # Alt-b
+    shows("one two three", 8)
+    alice.send("\x1b[1;5D")  # Ctrl-Left, as xterm sends it
+    shows("one two three", 4)
+    alice.send("\x1bf")  # Alt-f
+    shows("one two three", 7)
+    alice.send("\x1b[1;5C")  # Ctrl-Right
+    shows("one two three", 13)
+    alice.send("\x1b\x7f")  # Alt-Backspace
+    shows("one two", 8)
+    alice.send("\x01\x1bd")  # Ctrl-A, Alt-d
+    shows(" two", 0)
+
+    peer = RawPeer(chat_server.port)
+    try:
+        peer.send(b"/join general\n")
+        peer.expect(b"MEMBERS general")
+        alice.send("\x0ba\u200cb \U0001F469\u200d\U0001F4BB\ufe0f" + ENTER)
+        line = peer.expect(b"MSG general alice ").decode()
+        assert line == "MSG general alice a\u200cb \U0001F469\u200d\U0001F4BB\ufe0f"
+    finally:
+        peer.close()

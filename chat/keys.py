@@ -1,0 +1,73 @@
+"""Keys curses leaves to us, as line-editor actions: Alt combinations (ESC b), the
+Ctrl/Alt-arrow keys (terminfo names like kLFT5, or raw ESC [1;5D where terminfo
+lacks them), and which typed characters are text.  Pure: must not import curses,
+socket, selectors, select or threading.
+"""
+from __future__ import annotations
+
+ESC = "\x1b"
+JOINERS = {"\u200c", "\u200d"}  # ZWNJ, ZWJ: not "printable", yet scripts and emoji need them
+
+ALT = {  # after ESC: an Alt combination
+    "b": "word_left", "f": "word_right", "d": "kill_word_right",
+    "\x7f": "kill_word", "\x08": "kill_word", "KEY_BACKSPACE": "kill_word",
+    "KEY_LEFT": "word_left", "KEY_RIGHT": "word_right",
+}
+NAMED = {  # curses' names for keys its terminfo knows (Ctrl: 5, Alt: 3)
+    "kLFT5": "word_left", "kRIT5": "word_right", "kLFT3": "word_left", "kRIT3": "word_right",
+}
+SEQUENCES = {  # the same keys, raw, after ESC (xterm style, old rxvt style)
+    "[1;5D": "word_left", "[1;5C": "word_right", "[1;3D": "word_left", "[1;3C": "word_right",
+    "[5D": "word_left", "[5C": "word_right", "Od": "word_left", "Oc": "word_right",
+}
+MAX_SEQUENCE = 12
+
+
+def is_text(key: str) -> bool:
+    """A key that types itself: a printable character (combining marks and variation
+    selectors included) or a joiner; never a control character."""
+    return len(key) == 1 and (key.isprintable() or key in JOINERS)
+
+
+class EscapeKeys:
+    """Gathers the keys after an ESC into one action.  `feed(key)` takes a character
+    or a curses key name and returns an editor action's name, "" when the key was
+    swallowed (part of a sequence, or an unknown Alt combination: never typed as
+    junk), or None when the key is an ordinary one for the caller."""
+
+    def __init__(self) -> None:
+        self._seq: str | None = None  # what followed ESC so far; None: no ESC pending
+
+    def reset(self) -> None:
+        """No more keys are waiting: an ESC on its own does nothing."""
+        self._seq = None
+
+    def feed(self, key: str) -> str | None:
+        seq = self._seq
+        if seq is None:
+            if key == ESC:
+                self._seq = ""
+                return ""
+            return NAMED.get(key)
+        if seq == "":
+            return self._after_escape(key)
+        if seq.startswith("[") and key in "0123456789;" and len(key) == 1 \
+                and len(seq) < MAX_SEQUENCE:
+            self._seq += key
+            return ""
+        self._seq = None
+        if len(key) == 1 and "@" <= key <= "~":
+            return SEQUENCES.get(seq + key, "")
+        return None
+
+    def _after_escape(self, key: str) -> str | None:
+        if key == ESC:
+            return ""
+        if key in ("[", "O"):
+            self._seq = key
+            return ""
+        self._seq = None
+        action = ALT.get(key.lower() if len(key) == 1 else key)
+        if action:
+            return action
+        return "" if is_text(key) else None

@@ -1,0 +1,102 @@
+"""The full-screen view's geometry and bar texts, sans curses: where the message pane,
+the game panel, the status bar and the input line go, and what the status bar and
+the prompt say, fitted to the width.  Pure: must not import curses, socket,
+selectors, select or threading.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat.client import ClientCore
+from chat.width import clip, sanitize, text_width
+
+PANEL_MIN_SIDE = 64   # narrower than this, the panel goes on top
+PANEL_TEXT_WIDTH = 30  # the built-in games' rows fit this (PROTOCOL.md): one width per game
+WIDEN = " (widen the window for the board)"
+
+
+class Layout:
+    """Where everything goes for a screen of h x w and an optional panel of `lines`,
+    kept at least `width` cells wide so it does not change size from move to move."""
+
+    def __init__(self, h: int, w: int, lines: list[str] | None, width: int = 0) -> None:
+        self.h, self.w = h, w
+        self.status_y, self.input_y = h - 2, h - 1
+        self.pane = (0, 0, max(h - 2, 0), w)  # y, x, height, width
+        self.panel: tuple[int, int, int, int] | None = None
+        if lines:
+            self._place_panel(lines, width)
+
+    def _place_panel(self, lines: list[str], width: int) -> None:
+        y, x, ph, pw = self.pane
+        need_w = max(width, PANEL_TEXT_WIDTH, *map(text_width, lines)) + 2
+        if self.w >= PANEL_MIN_SIDE and need_w + 20 <= self.w:
+            self.panel = (0, self.w - need_w, ph, need_w)
+            self.pane = (0, 0, ph, self.w - need_w - 1)
+        elif ph - len(lines) - 1 >= 3:
+            self.panel = (0, 0, len(lines) + 1, self.w)
+            self.pane = (len(lines) + 1, 0, ph - len(lines) - 1, self.w)
+
+
+def prompt(core: ClientCore) -> str:
+    """`#room nick> `; while away, the room and nick it will be back in, marked so."""
+    room, nick, state = core.place()
+    mark = f" ({state})" if state else ""
+    if not room:
+        return f"lobby{mark}> "
+    return f"#{room} {nick}{mark}> " if nick else f"#{room}{mark}> "
+
+
+@dataclass(frozen=True)
+class Part:
+    """One field of the status bar; fields of lower `rank` shrink to `short` first."""
+    text: str
+    rank: int = 99  # 99: never dropped
+    short: str = ""
+
+
+def status_parts(core: ClientCore, connection: str, scrolled: str, address: str,
+                 panel_hidden: bool) -> list[Part]:
+    """The status bar's fields, most important first: where I am, then my game,
+    then the connection, then the address."""
+    room, nick, state = core.place()
+    parts = [Part(text) for text in (connection, scrolled) if text]
+    if room:
+        parts.append(Part(f"#{room}" + (f" ({state})" if state else "")))
+        parts.append(Part(nick or "no nick yet"))
+        if not state:
+            parts.append(Part(f"{core.here_count()} here", rank=3))
+    else:
+        parts.append(Part("lobby"))
+    game = core.game_status()
+    if game:
+        parts.append(Part(game + WIDEN, rank=2, short=game) if panel_hidden else Part(game))
+    if core.connected:
+        parts.append(Part("connected", rank=1))
+    parts.append(Part(address, rank=0))
+    return parts
+
+
+def fit_status(parts: list[Part], width: int) -> str:
+    """The bar's text in `width` cells: fields shrink lowest rank first; what still
+    does not fit is cut at a space, never inside a word."""
+    texts = [sanitize(part.text) for part in parts]
+    for rank in sorted({part.rank for part in parts if part.rank < 99}):
+        if text_width(_join(texts)) <= width:
+            break
+        texts = [sanitize(part.short) if part.rank == rank else text
+                 for part, text in zip(parts, texts)]
+    return clip_words(_join(texts), width)
+
+
+def _join(texts: list[str]) -> str:
+    return " " + " | ".join(text for text in texts if text)
+
+
+def clip_words(text: str, width: int) -> str:
+    """`text` cut to `width` cells at a space (a hard cut only for a single long word)."""
+    cut = clip(text, width)
+    if len(cut) == len(text) or text[len(cut)] == " ":
+        return cut.rstrip(" |")
+    space = cut.rfind(" ")
+    return cut[:space].rstrip(" |") if space > 0 else cut

@@ -1,0 +1,68 @@
+"""The full-screen view's geometry and bar texts as data: no curses, no terminal."""
+from __future__ import annotations
+
+from chat import layout as lay
+from test_client_games import START, core_fed
+
+ADDRESS = "127.0.0.1:45860"
+
+
+def bob_watching():
+    return core_fed("HERE general bob\nMEMBERS general 4\nMEMBER general alice\n"
+                    "MEMBER general bob\nMEMBER general carol\nMEMBER general dave\n",
+                    START.replace("HERE general alice\n", ""))
+
+
+def status(core, width: int, panel_hidden: bool = False, connection: str = "") -> str:
+    return lay.fit_status(lay.status_parts(core, connection, "", ADDRESS, panel_hidden), width)
+
+
+def test_layout_status_fits_80_columns_in_a_game():
+    core = bob_watching()
+    assert status(core, 120) == (" #general | bob | 4 here | tictactoe: alice to move | connected"
+                                 f" | {ADDRESS}")
+    assert status(core, 80) == " #general | bob | 4 here | tictactoe: alice to move | connected"
+    assert status(core, 60) == " #general | bob | 4 here | tictactoe: alice to move"
+    assert status(core, 45) == " #general | bob | tictactoe: alice to move"
+    assert status(core, 40) == " #general | bob | tictactoe: alice to"  # cut between words
+
+
+def test_layout_status_drops_the_board_hint_before_the_count():
+    core = bob_watching()
+    assert status(core, 90, panel_hidden=True) == (
+        " #general | bob | 4 here | tictactoe: alice to move (widen the window for the board)")
+    assert status(core, 80, panel_hidden=True) == status(core, 60)
+
+
+def test_layout_status_and_prompt_while_offline_show_where_it_will_rejoin():
+    core = core_fed("HERE general alice\n")
+    assert lay.prompt(core) == "#general alice> "
+    core.connection_lost("reset")
+    assert lay.prompt(core) == "#general alice (offline)> "
+    assert status(core, 80, connection="DISCONNECTED, retrying") == (
+        f" DISCONNECTED, retrying | #general (offline) | alice | {ADDRESS}")
+
+
+def test_layout_prompt_in_the_lobby_and_without_a_nick():
+    assert lay.prompt(core_fed("HERE * *\n")) == "lobby> "
+    assert lay.prompt(core_fed("HERE general *\n")) == "#general> "
+
+
+def test_layout_clip_words_never_cuts_inside_a_word():
+    assert lay.clip_words(" a | bb cc", 8) == " a | bb"
+    assert lay.clip_words(" a | bb cc", 7) == " a | bb"
+    assert lay.clip_words(" abcdefgh", 5) == " abcd"  # one long word: a hard cut
+
+
+def test_layout_panel_keeps_one_width_for_a_game():
+    small = lay.Layout(24, 80, [" 1 | 2 | 3 "], width=11)
+    wider = lay.Layout(24, 80, ["last: X at 5 (centre)", "x"], width=21)
+    assert small.panel == wider.panel == (0, 48, 22, 32)
+    assert small.pane == (0, 0, 22, 47)
+    huge = lay.Layout(24, 80, ["x"], width=40)
+    assert huge.panel == (0, 38, 22, 42)
+
+
+def test_layout_panel_goes_on_top_when_narrow():
+    layout = lay.Layout(24, 50, ["a", "b"], width=2)
+    assert layout.panel == (0, 0, 3, 50) and layout.pane == (3, 0, 19, 50)
