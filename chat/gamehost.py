@@ -23,6 +23,7 @@ from game.base import Game, GameError
 BOT = "bot"
 MAX_BOT_MOVES = 64  # consecutive bot moves in one step: a guard against a game that loops
 MAX_REPLY = 400  # characters of a game's error sentence echoed back
+MAX_SCORES = 10_000  # running scores kept (pairs of players per room and game)
 
 HELP = [
     "Games (a game's board and moves are shown to the whole room):",
@@ -114,8 +115,13 @@ class GameHost:
 
     # -------------------------------------------------------------- lookups
     def _match_of(self, room: Room, nick: str) -> Match | None:
-        """The running game `nick` plays in `room` (at most one)."""
+        """The oldest running game `nick` plays in `room` (a duel, and maybe the room game)."""
         return next((m for m in self.matches if m.room is room and m.seats(nick)), None)
+
+    def _duel_of(self, room: Room, nick: str) -> Match | None:
+        """The duel `nick` plays in `room`: one at a time (the room game does not count)."""
+        return next((m for m in self.matches
+                     if m.room is room and m.game.duel and m.seats(nick)), None)
 
     def _open_match(self, room: Room) -> Match | None:
         """The room's running game for everyone (not a duel), if any."""
@@ -173,7 +179,7 @@ class GameHost:
                                   "what is running here."))
 
     def _busy_problem(self, session: Session) -> str | None:
-        match = self._match_of(session.room, session.nick)
+        match = self._duel_of(session.room, session.nick)
         if match is None:
             return None
         return f"you are already playing {match.game.name}: finish it or /resign first"
@@ -210,7 +216,7 @@ class GameHost:
         other = room.nicks.get(key(target))
         if other is None:
             return None, f"there is no {target} in {room.name}; /who lists who is here"
-        busy = self._match_of(room, other.nick)
+        busy = self._duel_of(room, other.nick)
         if busy:
             return None, f"{other.nick} is already playing {busy.game.name}"
         return other.nick, ""
@@ -303,6 +309,8 @@ class GameHost:
     def _record(self, match: Match) -> str:
         game = match.game
         score = self.scores.setdefault(_score_key(match.room, game.name, game.players), Score())
+        while len(self.scores) > MAX_SCORES:  # a long-lived room meets many pairs: forget the oldest
+            del self.scores[next(iter(self.scores))]
         winners = game.outcome().winners
         for nick in winners:
             score.wins[key(nick)] = score.wins.get(key(nick), 0) + 1
@@ -332,7 +340,7 @@ class GameHost:
             self._take(session, challenge, "accept", out)
 
     def _take(self, session: Session, challenge: Challenge, command: str, out: Outbox) -> None:
-        busy = self._match_of(session.room, challenge.challenger)
+        busy = self._duel_of(session.room, challenge.challenger)
         if busy:
             _refuse(session, command, f"{challenge.challenger} is playing {busy.game.name} "
                                       "now; try again when it is over", out)
@@ -456,8 +464,15 @@ class GameHost:
 
     def _on_resign(self, session: Session, args: str, out: Outbox) -> None:
         problem = _where_problem(session)
-        match = None if problem else self._match_of(session.room, session.nick)
+        seated = [] if problem else [m for m in self.matches
+                                     if m.room is session.room and m.seats(session.nick)]
+        named = [m for m in seated if key(args) in (key(m.id), key(m.game.name))]
+        match = named[0] if len(named) == 1 else seated[0] if len(seated) == 1 else None
         if match is None:
+            if len(seated) > 1:
+                problem = "you are playing " + " and ".join(
+                    f"{m.game.name} ({m.id})" for m in seated) + ": " + " or ".join(
+                    f"/resign {m.id}" for m in seated)
             _refuse(session, "resign", problem or "you are not playing a game here", out)
             return
         match.game.resign(session.nick)
@@ -498,6 +513,9 @@ class GameHost:
         if set(room.sessions) <= {session.id}:  # the room is about to go away
             self.matches = [m for m in self.matches if m.room is not room]
             self.challenges = [c for c in self.challenges if c.room is not room]
+            gone = key(room.name)
+            self.scores = {k: v for k, v in self.scores.items() if k[0] != gone}
+            self.finished = {k: v for k, v in self.finished.items() if k[0] != gone}
 
     def _on_nick(self, session: Session, args: str, out: Outbox) -> None:
         """Games know players by nick, so a player keeps theirs until the game ends."""

@@ -99,13 +99,18 @@ class Say:
     text: str
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def parse_client_line(line: str) -> Command | Say:
     """A line starting with one '/' is a command; '//text' is the chat text '/text'."""
     if line.startswith("//"):
         return Say(line[1:])
     if line.startswith("/"):
         name, _, args = line[1:].partition(" ")
-        return Command(name.lower(), args.strip())
+        # ASCII-only lower-casing: str.lower() maps the Kelvin sign to 'k', so a
+        # look-alike name would otherwise run a real command.
+        return Command(name.translate(_ASCII_LOWER), args.strip())
     return Say(line)
 
 

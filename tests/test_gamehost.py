@@ -228,6 +228,36 @@ def test_gamehost_a_duel_player_can_guess_in_the_room_game(hall):
                                         "alice plays X at 5 (centre)"]
 
 
+def test_gamehost_resign_asks_which_when_you_play_two(hall):
+    start_duel(hall)
+    hall.do("carol", "/game hangman quokka")
+    hall.do("alice", "/guess e")  # alice is in the duel and the room game now
+    assert hall.refusal("alice", "/resign") == (
+        "you are playing tictactoe (g1) and hangman (g2): /resign g1 or /resign g2")
+    hall.got("carol")
+    hall.do("alice", "/resign g1")
+    assert texts(hall.got("carol"), p.GameOver) == ["alice resigned: bob wins"]
+    hall.do("bob", "/guess k")  # the room game goes on
+    assert texts(hall.got("carol"))[-1] == "bob guesses K: 2 in the word"
+
+
+def test_gamehost_a_room_game_does_not_keep_you_from_a_duel(hall):
+    hall.do("carol", "/game hangman quokka")
+    hall.do("alice", "/guess e")
+    hall.do("alice", "/game tictactoe bob")
+    hall.do("bob", "/accept")
+    assert texts(hall.got("carol"), p.GameState)[-1] == "alice (X) vs bob (O), alice to move"
+
+
+def test_gamehost_scores_go_with_their_room(hall):
+    start_duel(hall)
+    hall.play("alice", "bob", X_WINS)
+    assert hall.host.scores
+    for nick in ("alice", "bob", "carol"):
+        hall.do(nick, "/leave")
+    assert not hall.host.scores and not hall.host.finished
+
+
 def test_gamehost_win_ends_the_game_with_gameover_and_score(hall):
     start_duel(hall)
     hall.got("carol")

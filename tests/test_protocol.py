@@ -314,3 +314,8 @@ def test_parse_server_line_raises_only_protocol_error(line):
         p.parse_server_line(line)
     except p.ProtocolError:
         pass
+
+
+def test_parse_client_line_lowers_ascii_only():
+    assert p.parse_client_line("/NICK bob") == p.Command("nick", "bob")
+    assert p.parse_client_line("/nic\u212a bob").name != "nick"  # the Kelvin sign is no 'k'
