@@ -8,6 +8,7 @@ unless said otherwise, and prints one row of a markdown table.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import socket
 import struct
@@ -27,9 +28,15 @@ class ServerProc:
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", "0",
                                       "--quiet", *flags],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        atexit.register(self._kill)  # even when a part fails half-way
         line = self.proc.stdout.readline().strip()
         host, _, port = line.removeprefix("listening on ").rpartition(":")
         self.address = (host, int(port))
+
+    def _kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def fds(self) -> int:
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
