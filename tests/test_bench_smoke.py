@@ -1,0 +1,98 @@
+"""The benchmark's smoke run: bench/'s real load generator against a real server.py.
+
+Tiny sizes, port 0, no timing asserted: only that the accounting works (every
+delivery counted once; nothing lost, duplicated, reordered or misrouted) so the
+benchmark never rots.  Plus the accounting fed bad streams by hand, no sockets.
+The benchmark itself is `python3 bench/fanout.py`; see BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not installed
+
+from bench import runs  # noqa: E402
+from bench.adapters import ADAPTERS  # noqa: E402
+from bench.load import Client, Plan, Tally  # noqa: E402
+from bench.servers import default_parlor_cmd, parlor_flags, start_parlor  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def parlor():
+    cmd = default_parlor_cmd()
+    cmd += parlor_flags(cmd)[0]  # the benchmark raises the flood limit the same way
+    with start_parlor(cmd) as server:
+        yield server
+
+
+def assert_clean(result: dict) -> None:
+    bad = {k: result[k] for k in ("lost", "duplicated", "reordered", "misrouted")}
+    assert bad == {"lost": 0, "duplicated": 0, "reordered": 0, "misrouted": 0}, result.get("errors")
+
+
+def test_bench_fanout_one_room_counts_every_delivery_once(parlor):
+    result = runs.run_fanout(parlor, Plan("", "", 0, rooms=1, per_room=6, msgs=15, stall=5))
+    assert_clean(result)
+    assert result["sent"] == 6 * 15
+    assert result["delivered"] == result["expected"] == 6 * 5 * 15  # to the others
+    assert result["echoed"] == 6 * 15  # Parlor's copy back to each sender, counted apart
+    assert result["samples"] == result["delivered"]
+    assert result["disconnected"] == 0
+
+
+def test_bench_fanout_rooms_stay_apart(parlor):
+    result = runs.run_fanout(parlor, Plan("", "", 0, rooms=3, per_room=4, msgs=10, stall=5))
+    assert_clean(result)
+    assert result["delivered"] == result["expected"] == 3 * 4 * 3 * 10
+
+
+def test_bench_paced_run_delivers_everything(parlor):
+    result = runs.run_fanout(parlor, Plan("", "", 0, rooms=1, per_room=4, msgs=5, rate=100.0, stall=5))
+    assert_clean(result)
+    assert result["delivered"] == 4 * 3 * 5
+
+
+def test_bench_pingpong_counts_both_directions(parlor):
+    result = runs.run_pingpong(parlor, rounds=20, warmup=2)  # twice: as placed, then on one CPU
+    assert_clean(result)
+    assert result["delivered"] == result["expected"] == 2 * 2 * 22
+    assert result["rtt_p50_ms"] is not None and result["pinned_rtt_p50_ms"] is not None
+
+
+def test_bench_idle_connections_are_registered_and_held(parlor):
+    result = runs.run_idle(parlor, connections=40)
+    assert result["registered"] == result["held"] == 40
+    assert result["rss_kib"] > 0
+
+
+def _tally_and_receiver():
+    adapter = ADAPTERS["parlor"]
+    tally = Tally(adapter, per_room=3, clients=6, msgs=5)  # rooms 0 (ids 0-2) and 1 (ids 3-5)
+    return tally, Client(1, 0, adapter)
+
+
+def test_bench_tally_counts_a_clean_stream():
+    tally, me = _tally_and_receiver()
+    tally.feed(me, b"MSG r0 u0 0 0 0 pad\nMSG r0 u0 0 1 ", 10)  # a line split across reads
+    tally.feed(me, b"0 pad\nMSG r0 u1 1 0 0 pad\nJOIN r0 u2\n", 20)
+    assert (tally.delivered, tally.echoed) == (2, 1)
+    assert (tally.dup, tally.reordered, tally.misrouted, tally.garbled) == (0, 0, 0, 0)
+    assert list(tally.latency) == [10, 20]
+
+
+def test_bench_tally_reports_duplicates_reordering_and_misrouting():
+    tally, me = _tally_and_receiver()
+    lines = [
+        b"MSG r0 u0 0 2 0 pad",  # seq 2 first...
+        b"MSG r0 u0 0 1 0 pad",  # ...then 1: reordered
+        b"MSG r0 u0 0 2 0 pad",  # 2 again: duplicated
+        b"MSG r1 u3 3 0 0 pad",  # room 1's message reached room 0's member: misrouted
+        b"MSG r0 u2 0 3 0 pad",  # sender 0 under another nick: misrouted
+        b"MSG r0 u0 zero 0 0",  # not our format: garbled
+    ]
+    tally.feed(me, b"\n".join(lines) + b"\n", 0)
+    assert (tally.delivered, tally.dup, tally.reordered, tally.misrouted, tally.garbled) == (2, 1, 1, 2, 1)
+    assert me.got == 2  # lost = expected - got, so the misrouted ones count as lost too
