@@ -51,9 +51,27 @@ def test_limits_help_shows_the_defaults(spawn):
     assert proc.wait() == 0
     text = "\n".join(proc.stdout.read_rest())
     for flag in ("--max-rate", "--burst", "--max-queue", "--max-clients", "--max-line",
-                 "--max-pending", "--register-timeout", "--ping-interval", "--ping-timeout"):
+                 "--max-pending", "--register-timeout", "--ping-interval", "--ping-timeout",
+                 "--spin"):
         assert flag in text
     assert "(default 5)" in text and "(default 1000)" in text
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_limits_spinning_is_off_on_one_cpu():
+    from chat.server import Server
+    mine = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(mine)})
+        single = Server("127.0.0.1", 0, spin_us=100)
+    finally:
+        os.sched_setaffinity(0, mine)
+    single._close_all()
+    assert single.spin == 0.0
+    if len(mine) > 1:
+        several = Server("127.0.0.1", 0, spin_us=100)
+        several._close_all()
+        assert several.spin == 100e-6
 
 
 # ------------------------------------------------------------------ flood
