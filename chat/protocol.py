@@ -7,6 +7,7 @@ is written down in PROTOCOL.md.  Must not import socket, selectors or curses.
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from dataclasses import dataclass, fields
 
 PROTOCOL = "parlor/1"
@@ -312,14 +313,24 @@ ServerMessage = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCou
                  | BoardRow | GameNote | GameOver)
 
 
+def _field_getter(cls: type):
+    names = [name for name, _ in _FIELDS[cls]]
+    if len(names) == 1:
+        return lambda msg, name=names[0]: (getattr(msg, name),)
+    return attrgetter(*names)
+
+
+_GETTERS = {cls: (kw, _field_getter(cls)) for kw, cls in KEYWORDS.items()}
+
+
 def encode(msg: ServerMessage) -> bytes:
     """One server message as one wire line (with its newline)."""
-    cls = type(msg)
-    parts = [_KEYWORD_OF[cls]]
-    parts.extend(str(getattr(msg, name)) for name, _ in _FIELDS[cls])
-    if not parts[-1]:
-        parts.pop()  # an empty trailing text leaves no dangling space
-    return " ".join(parts).encode("utf-8") + b"\n"
+    keyword, getter = _GETTERS[type(msg)]
+    values = getter(msg)
+    if values[-1] == "":
+        values = values[:-1]  # an empty trailing text leaves no dangling space
+    line = " ".join([keyword, *map(str, values)]) + "\n"
+    return line.encode("utf-8")
 
 
 def parse_server_line(line: str) -> ServerMessage:

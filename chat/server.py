@@ -362,13 +362,22 @@ class Server:
 
     # -------------------------------------------------------------- output
     def _apply(self, out: Outbox) -> None:
-        conns = self.conns
+        # The fan-out: each message is encoded once and the same bytes object is
+        # queued for every target (this loop is _queue inlined: it is the hot path).
+        conns, limit, dirty = self.conns, self.limits.max_pending, self._dirty
         for targets, msg in out.sends:
             data = p.encode(msg)
+            size = len(data)
             for target in targets:
                 conn = conns.get(target)
-                if conn is not None:
-                    self._queue(conn, data)
+                if conn is None:
+                    continue
+                conn.out.append(data)
+                conn.out_size += size
+                if conn.out_size > limit:
+                    self._overflow(conn)
+                else:
+                    dirty.add(conn)
         for target in out.closes:
             conn = conns.get(target)
             if conn is not None:
@@ -378,11 +387,14 @@ class Server:
         conn.out.append(data)
         conn.out_size += len(data)
         if conn.out_size > self.limits.max_pending:
-            conn.out.clear()
-            conn.out_size = 0
-            self._doomed[conn] = "not reading (too much unsent output)"
+            self._overflow(conn)
         else:
             self._dirty.add(conn)
+
+    def _overflow(self, conn: Connection) -> None:
+        conn.out.clear()
+        conn.out_size = 0
+        self._doomed[conn] = "not reading (too much unsent output)"
 
     def _write(self, conn: Connection) -> None:
         if conn.out:
