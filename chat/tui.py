@@ -29,7 +29,7 @@ BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
 COMMANDS = ["/list", "/join", "/nick", "/who", "/leave", "/quit", "/help", "/clear", "/bell",
             "/reconnect", "/game", "/games", "/accept", "/decline", "/move", "/resign", "/rematch"]
 MOVE_COMMANDS = ("/move ", "/m ", "/guess ")
-MAX_READ_PER_TURN = 1 << 20  # bytes read from the server before the screen is painted again
+MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
 _EMPHASIS = re.compile(r"\*([^*]+)\*")
 
 
