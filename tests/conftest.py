@@ -224,6 +224,16 @@ def connect(start_server):
         peer.close()
 
 
+def make_room(connect, server, room: str, *nicks: str) -> list[Peer]:
+    """One connected peer per nick, each in `room` under that nick."""
+    peers = []
+    for nick in nicks:
+        peer = connect(server)
+        peer.enter(room, nick)
+        peers.append(peer)
+    return peers
+
+
 # ------------------------------------------------------------------ subprocesses
 class PipeReader:
     """Lines from a subprocess pipe, each read with a deadline (selectors, no threads)."""

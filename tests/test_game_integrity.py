@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chat import protocol as p
+from conftest import make_room
 from chat.server import Limits
 
 DRAW = ["1", "2", "3", "5", "4", "6", "8", "7", "9"]
@@ -17,15 +18,6 @@ X_WINS = ["1", "4", "2", "5", "3"]
 def server(start_server):
     """No flood limit: several tests send moves back to back on purpose."""
     return start_server(Limits(max_rate=0))
-
-
-def make_room(connect, server, room: str, *nicks: str) -> list:
-    peers = []
-    for nick in nicks:
-        peer = connect(server)
-        peer.enter(room, nick)
-        peers.append(peer)
-    return peers
 
 
 def note(text: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 
 from chat import protocol as p
+from conftest import make_room
 
 X_WINS = ["1", "4", "2", "5", "3"]
 DRAW = ["1", "2", "3", "5", "4", "6", "8", "7", "9"]
@@ -23,15 +24,6 @@ def read_board(peer) -> list[str]:
     rows = [peer.next() for _ in range(head.count)]
     assert all(isinstance(r, p.BoardRow) and r.game_id == head.game_id for r in rows), rows
     return [r.text for r in rows]
-
-
-def make_room(connect, server, room: str, *nicks: str) -> list:
-    peers = []
-    for nick in nicks:
-        peer = connect(server)
-        peer.enter(room, nick)
-        peers.append(peer)
-    return peers
 
 
 def duel(challenger, accepter, a: str, b: str) -> None:
