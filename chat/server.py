@@ -33,6 +33,7 @@ RECV_SIZE = 65536
 ACCEPT_PAUSE = 0.5  # seconds to stop accepting when the process is out of file descriptors
 SPIN_US = 100  # default --spin: microseconds to keep polling after activity
 CLOSE_GRACE = 5.0   # seconds a closing connection gets to take its last lines
+LINGER = 2.0        # seconds a closed connection's input is still read and discarded
 MIN_LINE = 64       # --max-line below this would refuse the server's own short commands
 
 
@@ -99,6 +100,8 @@ class Server:
         self._doomed: dict[Connection, str] = {}
         self._throttled: set[Connection] = set()
         self._reasons: dict[int, str] = {}  # why a closing connection is being closed
+        self._graceful: set[Connection] = set()  # said goodbye: linger when dropped
+        self._lingering: dict[socket.socket, float] = {}  # closed ones still draining -> until
         self._stopping = False
         self.shutdown_reason = "the server is shutting down"
         self.now = time.monotonic()
@@ -120,9 +123,9 @@ class Server:
                 # sleeping process on another CPU costs more than the line itself.
                 busy = self.now < spin_until
                 events = self.selector.select(0 if busy else self._timeout())
+                self.now = time.monotonic()  # before anything is stamped with it
                 for key, mask in events:
                     key.data(key.fileobj, mask)
-                self.now = time.monotonic()
                 if events:
                     spin_until = self.now + self.spin
                 self._on_timers()
@@ -168,7 +171,7 @@ class Server:
     def _timeout(self) -> float | None:
         """How long select may wait: until the next sweep or the next flood token."""
         waits = []
-        if self.conns:
+        if self.conns or self._lingering:
             waits.append(self._next_sweep - time.monotonic())
         if self._throttled:
             rate = self.limits.max_rate
@@ -187,7 +190,7 @@ class Server:
         if self._accept_paused_until is not None and self.now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
-        if self.conns and self.now >= self._next_sweep:
+        if (self.conns or self._lingering) and self.now >= self._next_sweep:
             self._sweep()
 
     def _spin_now(self) -> float:
@@ -199,6 +202,8 @@ class Server:
         lim, now = self.limits, self.now
         self._next_sweep = now + _sweep_interval(lim)
         self.spin = self._spin_now()  # the CPUs we may use can change while we run
+        for sock in [s for s, until in self._lingering.items() if now >= until]:
+            self._unlinger(sock)
         for conn in self.conns.values():
             silent = now - conn.heard
             if conn.closing:
@@ -232,6 +237,7 @@ class Server:
                 self._accept_failed(exc)
                 return
             if len(self.conns) >= self.limits.max_clients:
+                log.info("turned away %s:%s: the server is full", *addr[:2])
                 _turn_away(sock, self.limits.max_clients)
                 continue
             self._add(sock, f"{addr[0]}:{addr[1]}")
@@ -289,19 +295,21 @@ class Server:
         limited = self.limits.max_rate > 0
         if limited:
             self._refill(conn)
-        out = Outbox()
+        out, rest = Outbox(), None
         for i, item in enumerate(lines):
             if limited:
                 if conn.tokens < 1.0:
-                    conn.held = lines[i:]
-                    self._throttled.add(conn)
-                    self._check_flood(conn)
+                    rest = lines[i:]
                     break
                 conn.tokens -= 1.0
             self._handle_line(conn, item, out)
             if conn.id in out.closes:  # /quit: the rest is moot
                 break
-        self._apply(out)
+        self._apply(out)  # answers to what was handled go out before any flood BYE
+        if rest is not None:
+            conn.held = rest
+            self._throttled.add(conn)
+            self._check_flood(conn)
 
     def _refill(self, conn: Connection) -> None:
         lim = self.limits
@@ -325,19 +333,22 @@ class Server:
         if waiting > lim.max_queue:
             conn.held = []
             self._throttled.discard(conn)
-            self._cut_off(conn, f"flooding: more than {lim.max_queue} lines waiting "
-                                f"(the limit is {lim.max_rate:g} lines a second)")
+            reason = (f"flooding: more than {lim.max_queue} lines waiting "
+                      f"(the limit is {lim.max_rate:g} lines a second)")
+            self._cut_off(conn, reason, f"{reason}; the {waiting} lines still waiting were "
+                                        "dropped")
         elif waiting > lim.max_queue // 2 and not conn.warned:
             conn.warned = True
             self._queue(conn, p.encode(p.Error(
                 f"you are sending more than {lim.max_rate:g} lines a second: {waiting} of your "
                 f"lines are waiting; past {lim.max_queue} you will be disconnected")))
 
-    def _cut_off(self, conn: Connection, reason: str) -> None:
-        """Tell it why, flush that, then close; its room hears the reason."""
+    def _cut_off(self, conn: Connection, reason: str, told: str | None = None) -> None:
+        """Tell it why (`told`, or the reason), flush that, then close; its room
+        hears the reason."""
         log.info("cutting off #%d: %s", conn.id, reason)
         self._reasons[conn.id] = reason
-        self._queue(conn, p.encode(p.Bye(reason)))
+        self._queue(conn, p.encode(p.Bye(told or reason)))
         self._close_soon(conn)
 
     def _hang_up(self, conn: Connection, reason: str) -> None:
@@ -411,6 +422,7 @@ class Server:
         if conn.out:
             self._watch(conn, READ | WRITE)
         elif conn.closing:
+            self._graceful.add(conn)
             self._doomed[conn] = self._reasons.get(conn.id, "quit")
         else:
             self._watch(conn, READ)
@@ -427,23 +439,57 @@ class Server:
         self._dirty.discard(conn)
         self._throttled.discard(conn)
         self.selector.unregister(conn.sock)
-        conn.sock.close()
+        if conn in self._graceful:
+            self._graceful.discard(conn)
+            self._linger(conn.sock)
+        else:
+            conn.sock.close()
         out = Outbox()
         self._reasons.pop(conn.id, None)
         self.state.disconnect(conn.id, reason, out)
         self._apply(out)
 
+    def _linger(self, sock: socket.socket) -> None:
+        """Close after a goodbye without losing it: closing a socket that still has
+        unread input sends a reset, and the peer's kernel may then discard our last
+        lines (the BYE) before its program reads them.  So send FIN, discard what
+        still comes, and close at the peer's end of file or after LINGER seconds."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            sock.close()
+            return
+        self._lingering[sock] = self.now + LINGER
+        self.selector.register(sock, READ, self._on_linger)
+
+    def _on_linger(self, sock: socket.socket, mask: int) -> None:
+        try:
+            data = sock.recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._unlinger(sock)
+
+    def _unlinger(self, sock: socket.socket) -> None:
+        del self._lingering[sock]
+        self.selector.unregister(sock)
+        sock.close()
+
     def _shutdown(self) -> None:
         """Tell everyone, then flush for up to two seconds."""
         log.info("shutting down: %s", self.shutdown_reason)
         out = Outbox()
+        for conn_id in self.conns:
+            self._reasons[conn_id] = self.shutdown_reason
         self.state.shutdown(self.shutdown_reason, out)
         self._apply(out)
         self._settle()
         if self._accept_paused_until is None:
             self.selector.unregister(self.listener)
         end = time.monotonic() + 2.0
-        while self.conns and time.monotonic() < end:
+        while (self.conns or self._lingering) and time.monotonic() < end:
             for key, mask in self.selector.select(timeout=end - time.monotonic()):
                 key.data(key.fileobj, mask)
             self._settle()
@@ -452,6 +498,9 @@ class Server:
         for conn in list(self.conns.values()):
             conn.sock.close()
         self.conns.clear()
+        for sock in self._lingering:
+            sock.close()
+        self._lingering.clear()
         self.selector.close()
         self.listener.close()
         self._wake_r.close()
@@ -525,8 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar, text = _FLAGS[field.name]
         limits.add_argument("--" + field.name.replace("_", "-"), type=_positive(field.type),
                             default=field.default, metavar=metavar,
-                            help=f"{text} (default {field.default:g})")
+                            help=f"{text} (default {_shown(field.default)})")
     return parser
+
+
+def _shown(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 def _positive(type_name: str):

@@ -54,7 +54,7 @@ def test_limits_help_shows_the_defaults(spawn):
                  "--max-pending", "--register-timeout", "--ping-interval", "--ping-timeout",
                  "--spin"):
         assert flag in text
-    assert "(default 5)" in text and "(default 1000)" in text
+    assert "(default 5)" in text and "(default 1,000)" in text and "1,048,576" in text
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
@@ -94,6 +94,21 @@ def test_limits_flood_is_cut_off_and_the_room_goes_on(start_server, connect):
     assert 5 <= len(relayed) < 200  # the burst (less /join and /nick), then what trickled
     assert relayed == [f"flood {i}" for i in range(len(relayed))]
     bob.say("the room goes on")
+
+
+def test_limits_flood_bye_comes_after_the_answers_and_is_never_lost(start_server, connect):
+    server = start_server(Limits(max_rate=5, burst=10, max_queue=40))
+    for n in range(3):
+        ann = connect(server)
+        ann.enter("red", f"ann{n}")
+        # One write far past the queue, and more behind it that the server will not read:
+        # closing with unread input would reset the connection and could lose the BYE.
+        ann.send("".join(f"f {i}\n" for i in range(5000)).encode())
+        got = ann.expect_closed()
+        assert isinstance(got[-1], p.Bye), got[-3:]
+        assert "the 4992 lines still waiting were dropped" in got[-1].text
+        relayed = [m.text for m in got if isinstance(m, p.Chat)]
+        assert relayed == [f"f {i}" for i in range(len(relayed))] and relayed
 
 
 def test_limits_a_burst_under_the_queue_is_delayed_not_lost(start_server, connect):
@@ -157,6 +172,16 @@ def test_limits_a_silent_connection_is_pinged_then_dropped(start_server, connect
     bye = mute.next()
     assert isinstance(bye, p.Bye) and "said nothing" in bye.text
     mute.expect_closed()
+
+
+def test_limits_a_new_connection_is_timed_from_its_connect(start_server, connect):
+    server = start_server(Limits(register_timeout=0.4))
+    first = connect(server)
+    first.close()
+    time.sleep(0.6)  # the stimulus, not a synchronisation: the server sits idle a while
+    late = connect(server)
+    assert isinstance(late.next(), p.Ping)  # a PING first: its silence starts at connect
+    assert isinstance(late.next(), p.Bye)
 
 
 def test_limits_answering_the_ping_keeps_a_new_connection(start_server, connect):
