@@ -163,7 +163,8 @@ class GameHost:
         except GameError as exc:
             _refuse(session, "game", str(exc), out)
             return
-        problem = _where_problem(session) or self._busy_problem(session)
+        # One duel at a time; a duel player may still start (or join) the room game.
+        problem = _where_problem(session) or (self._busy_problem(session) if cls.duel else None)
         if problem:
             _refuse(session, "game", problem, out)
         elif cls.duel:
@@ -270,7 +271,8 @@ class GameHost:
     def _broadcast(self, match: Match, note: str, out: Outbox) -> None:
         """The room sees what happened, then the game's state and board; then the end."""
         room = match.room
-        _note(room, match.id, note, out)
+        if note:
+            _note(room, match.id, note, out)
         for msg in self._view(match):
             out.to_room(room, msg)
         outcome = match.game.outcome()
@@ -299,7 +301,7 @@ class GameHost:
     def _finish(self, match: Match, out: Outbox) -> None:
         self.matches.remove(match)
         game, room = match.game, match.room
-        for nick in game.players:
+        for nick in game.players if game.duel else ():  # /rematch is for duels
             if not (match.bot and nick == BOT):
                 self.finished[(key(room.name), key(nick))] = match
         if game.duel:
@@ -377,7 +379,9 @@ class GameHost:
         own = [c for c in self.challenges if c.room is room and key(c.challenger) == key(nick)]
         waiting = [c for c in self.challenges if c.room is room and c.is_for(nick, False)]
         if own and not waiting and not args:
-            self._drop(own[0], f"{nick} withdraws {own[0].describe()}", out)
+            mine = own[0]
+            self._drop(mine, f"{nick} withdraws the challenge to {mine.target or 'anyone'} "
+                             f"({mine.cls.name})", out)
             return
         challenge = self._pick(session, args, "decline", False, out)
         if challenge is not None:
@@ -476,7 +480,8 @@ class GameHost:
             _refuse(session, "resign", problem or "you are not playing a game here", out)
             return
         match.game.resign(session.nick)
-        note = (f"{session.nick} resigns" if match.game.is_over()
+        # A resignation that ends the game is told by its GAMEOVER line alone.
+        note = ("" if match.game.is_over()
                 else f"{session.nick} gives up on {match.game.name}; play goes on")
         self._broadcast(match, note, out)
 
@@ -542,7 +547,8 @@ def _where_problem(session: Session) -> str | None:
 
 def _rematch_problem(last: Match | None, room: Room) -> str | None:
     if last is None:
-        return f"you have no finished game in {room.name} to play again"
+        return (f"you have no finished two-player game in {room.name} to play again "
+                "(/rematch is for duels; /game lists the games)")
     if not last.game.duel:
         name = last.game.name
         return f"/rematch is for two-player games: start a new {name} with /game {name}"

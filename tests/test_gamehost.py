@@ -129,7 +129,7 @@ def test_gamehost_decline_and_withdraw(hall):
     assert hall.refusal("bob", "/accept") == "nobody has challenged you in general"
     hall.do("alice", "/game tictactoe bob")
     hall.do("alice", "/decline")
-    assert "alice withdraws alice's challenge to bob (tictactoe)" in texts(hall.got("carol"))
+    assert "alice withdraws the challenge to bob (tictactoe)" in texts(hall.got("carol"))
     assert hall.refusal("bob", "/accept") == "nobody has challenged you in general"
 
 
@@ -241,6 +241,22 @@ def test_gamehost_resign_asks_which_when_you_play_two(hall):
     assert texts(hall.got("carol"))[-1] == "bob guesses K: 2 in the word"
 
 
+def test_gamehost_a_duel_player_may_start_the_room_game(hall):
+    start_duel(hall)
+    hall.do("alice", "/game hangman quokka")
+    assert "hangman" in [m.game for m in hall.got("carol") if isinstance(m, p.GameState)]
+
+
+def test_gamehost_a_room_game_ending_keeps_the_duel_rematch(hall):
+    start_duel(hall)
+    hall.do("alice", "/resign")
+    hall.do("carol", "/game hangman ox")
+    hall.do("alice", "/guess ox")  # alice wins the room game after her duel
+    hall.got("carol")
+    hall.do("bob", "/rematch")
+    assert any("rematch" in t for t in texts(hall.got("carol")))
+
+
 def test_gamehost_a_room_game_does_not_keep_you_from_a_duel(hall):
     hall.do("carol", "/game hangman quokka")
     hall.do("alice", "/guess e")
@@ -300,7 +316,7 @@ def test_gamehost_resign(hall):
     hall.got("carol")
     hall.do("bob", "/resign")
     seen = hall.got("carol")
-    assert texts(seen)[0] == "bob resigns"
+    assert "bob resigns" not in texts(seen)  # GAMEOVER says it, once
     assert texts(seen, p.GameOver) == ["bob resigned: alice wins"]
     assert hall.refusal("bob", "/resign") == "you are not playing a game here"
 
@@ -325,7 +341,7 @@ def test_gamehost_rematch_swaps_sides_and_keeps_score(hall):
 
 
 def test_gamehost_rematch_needs_a_finished_duel(hall):
-    assert hall.refusal("alice", "/rematch") == "you have no finished game in general to play again"
+    assert hall.refusal("alice", "/rematch") .startswith("you have no finished two-player game in general to play again")
 
 
 # ------------------------------------------------------------------ leaving
