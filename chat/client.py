@@ -40,12 +40,17 @@ class Panel:
     hints: list[str] = field(default_factory=list)  # moves `turn` could play now
     updated: int = 0  # larger = changed more recently
     width: int = 0  # the widest line so far: a view keeps the panel this wide
+    height: int = 0  # the most lines so far: a view keeps this much room for it
     mine: bool = False  # I play in it: it named me to move, or a note told my move
 
     def my_turn(self, nick: str | None) -> bool:
         if self.over or not nick:
             return False
         return self.turn == nick or (self.turn == p.NOBODY and self.mine and bool(self.hints))
+
+    def is_duel(self) -> bool:
+        """Running, and a turn that names one player (not `*`, anyone's)."""
+        return not self.over and self.turn not in ("", p.NOBODY)
 
 
 LOCAL_HELP = [
@@ -63,6 +68,10 @@ class ClientCore:
         self.address = address
         self.decoder = p.LineDecoder()
         self.connected = False
+        self.greeted = False  # HELLO came on this connection: the server accepted us
+        self._bye: str | None = None  # what BYE said on this connection
+        self._refused: str | None = None  # the BYE that turned the last connection away
+        self._awaiting: set[str] = set()  # replies to the autojoin still to come
         self.room: str | None = None
         self.nick: str | None = None
         self.members: list[str] = []  # most recent speakers first
@@ -101,6 +110,7 @@ class ClientCore:
         self.decoder = p.LineDecoder()
         self._block = None
         self.connected = True
+        self.greeted, self._bye, self._awaiting = False, None, set()
 
     def connection_lost(self, reason: str) -> None:
         if not self.connected:
@@ -108,13 +118,30 @@ class ClientCore:
         self.connected = False
         if self.room:
             self.want_room, self.want_nick = self.room, self.nick or self.want_nick
+        lost_games = [panel for panel in self.panels.values() if self._plays(panel)]
+        room = self.room
         self.room = self.nick = None
         self.members, self.unnamed = [], 0
         self.panels.clear()
         self._my_games.clear()
         self._out = []
-        if not self.quitting:
+        if self.quitting:
+            return
+        repeated = self._repeated_refusal
+        self._refused = None if self.greeted else self._bye
+        if self._bye is None:
             self._add(ERROR, f"Lost the connection to {self.address}: {reason}.")
+        elif not repeated:
+            self._add(ERROR, "Disconnected.")  # the BYE just said why
+        for panel in lost_games:
+            self._add(ERROR, f"The {panel.title or 'game'} game in #{sanitize(room or '')} was "
+                             "lost with the connection: leaving forfeits it.")
+
+    @property
+    def settled(self) -> bool:
+        """The server greeted us and answered the --room and --nick commands (either way):
+        lines the user typed ahead may go now, in the room they asked for."""
+        return self.greeted and not self._awaiting
 
     def note(self, text: str, error: bool = False) -> None:
         """A line from the shell itself (reconnecting, failures) for the message pane."""
@@ -189,11 +216,14 @@ class ClientCore:
 
     # -------------------------------------------------------------- server messages
     def _on_hello(self, msg: p.Hello) -> None:
+        self.greeted, self._refused = True, None
         self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}).")
         if self.want_nick:
             self._send_line(f"/nick {self.want_nick}")
+            self._awaiting.add("nick")
         if self.want_room:
             self._send_line(f"/join {self.want_room}")
+            self._awaiting.add("join")
         else:
             self._add(INFO, "Next: /list shows the rooms, /join ROOM enters one (or creates it), "
                             "then /nick NAME picks your name. /help lists every command.")
@@ -202,6 +232,7 @@ class ClientCore:
         if not (msg.code == 0 and msg.command == "nick" and self.want_room):
             # (a nick stored in the lobby on the way to --room is not news)
             self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
+        self._awaiting.discard(msg.command)
         if msg.code and msg.command == "join":
             self.want_room = None  # autojoin failed: stay where we are
         if msg.code and msg.command == "nick":
@@ -255,7 +286,15 @@ class ClientCore:
         self._add(ERROR, _sentence(sanitize(msg.text)))
 
     def _on_bye(self, msg: p.Bye) -> None:
-        self._add(NOTICE, f"Server says: {_sentence(sanitize(msg.text))}")
+        self._bye = _sentence(sanitize(msg.text))
+        if not self._repeated_refusal:
+            self._add(NOTICE, f"Server says: {self._bye}")
+
+    @property
+    def _repeated_refusal(self) -> bool:
+        """Turned away again, before any greeting, for the same reason as last time
+        (a full server, while the shell retries): not news."""
+        return not self.greeted and self._bye is not None and self._bye == self._refused
 
     def _on_ping(self, msg: p.Ping) -> None:
         self._out.append(f"/pong {msg.token}".encode("utf-8", "replace") + b"\n")
@@ -326,14 +365,24 @@ class ClientCore:
 
     # -------------------------------------------------------------- games
     def game_panel(self) -> Panel | None:
-        """The game of my room to show: one waiting for me by name, else one I may move in,
-        else one I play, else the most recently updated; a finished one stays until
-        another starts."""
+        """The game of my room to show (the first of `game_panels`), or None."""
+        panels = self.game_panels()
+        return panels[0] if panels else None
+
+    def game_panels(self) -> list[Panel]:
+        """The games of my room, the one to show first first: one whose turn names me,
+        else a duel I play in, else a room game I take part in, else the most recently
+        updated; a finished one stays until another starts."""
         def rank(panel: Panel) -> tuple[bool, bool, bool, int]:
             named = panel.turn == self.nick and not panel.over
-            return named, panel.my_turn(self.nick), panel.mine and not panel.over, panel.updated
-        return max((panel for panel in self.panels.values() if panel.room == self.room),
-                   key=rank, default=None)
+            running_mine = panel.mine and not panel.over
+            return named, running_mine and panel.is_duel(), running_mine, panel.updated
+        return sorted((panel for panel in self.panels.values() if panel.room == self.room),
+                      key=rank, reverse=True)
+
+    def _plays(self, panel: Panel) -> bool:
+        """A game of mine still in progress: I moved in it, or it waits for me."""
+        return not panel.over and (panel.mine or bool(self.nick) and panel.turn == self.nick)
 
     @property
     def my_turn(self) -> bool:
@@ -402,6 +451,7 @@ class ClientCore:
             return
         panel.lines = [sanitize(row.text) for row in rows]
         panel.width = max([panel.width, *map(text_width, panel.lines)])
+        panel.height = max(panel.height, len(panel.lines))
         if self.board_entries:
             for line in panel.lines:
                 self._add(BOARD, line, room=sanitize(head.room))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chat.client import ClientCore
+from chat.client import ClientCore, Panel
 from chat.width import clip, sanitize, text_width
 
 PANEL_MIN_SIDE = 64   # narrower than this, the panel goes on top
@@ -17,25 +17,38 @@ WIDEN = " (widen the window for the board)"
 
 class Layout:
     """Where everything goes for a screen of h x w and an optional panel of `lines`,
-    kept at least `width` cells wide so it does not change size from move to move."""
+    kept at least `width` cells wide so it does not change size from move to move.
+    `below` is a second block (another game) stacked under the first, with a blank
+    line between, when the panel is beside the pane and tall and wide enough."""
 
-    def __init__(self, h: int, w: int, lines: list[str] | None, width: int = 0) -> None:
+    def __init__(self, h: int, w: int, lines: list[str] | None, width: int = 0,
+                 below: list[str] | None = None) -> None:
         self.h, self.w = h, w
         self.status_y, self.input_y = h - 2, h - 1
         self.pane = (0, 0, max(h - 2, 0), w)  # y, x, height, width
         self.panel: tuple[int, int, int, int] | None = None
+        self.stacked = False  # `below` is shown too
         if lines:
-            self._place_panel(lines, width)
+            self._place_panel(lines, width, below or [])
 
-    def _place_panel(self, lines: list[str], width: int) -> None:
+    def _place_panel(self, lines: list[str], width: int, below: list[str]) -> None:
         y, x, ph, pw = self.pane
         need_w = max(width, PANEL_TEXT_WIDTH, *map(text_width, lines)) + 2
         if self.w >= PANEL_MIN_SIDE and need_w + 20 <= self.w:
             self.panel = (0, self.w - need_w, ph, need_w)
-            self.pane = (0, 0, ph, self.w - need_w - 1)
+            self.pane = (0, 0, ph, self.w - need_w - 2)  # a blank column before the "|"
+            self.stacked = bool(below) and len(lines) + 1 + len(below) <= ph \
+                and max(map(text_width, below)) <= need_w - 2
         elif ph - len(lines) - 1 >= 3:
             self.panel = (0, 0, len(lines) + 1, self.w)
             self.pane = (len(lines) + 1, 0, ph - len(lines) - 1, self.w)
+
+
+def panel_block(panel: Panel) -> list[str]:
+    """A game's lines for the panel: a title naming the game and its id, then the board,
+    padded to the most rows it has had so the panel does not jump from move to move."""
+    title = f"{panel.title} {panel.key}" if panel.title else panel.key
+    return [title, *panel.lines, *[""] * (panel.height - len(panel.lines))]
 
 
 def prompt(core: ClientCore) -> str:

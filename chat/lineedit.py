@@ -40,18 +40,31 @@ def insert(text: str, cursor: int, s: str) -> tuple[str, int]:
     return text[:cursor] + s + text[cursor:], cursor + len(s)
 
 
+ZWJ = "\u200d"
+_MODIFIERS = range(0x1F3FB, 0x1F400)  # emoji skin tones: drawn wide, yet part of the emoji before
+
+
+def _continues(text: str, i: int) -> bool:
+    """Whether `text[i]` belongs to the character cluster before it: a zero-width mark
+    (combining, variation selector, joiner), a skin tone, or whatever follows a ZWJ
+    (so "X ZWJ Y" is one emoji, and the cursor never lands inside it)."""
+    return 0 < i < len(text) and (char_width(text[i]) == 0 or ord(text[i]) in _MODIFIERS
+                                  or text[i - 1] == ZWJ)
+
+
 def _prev_stop(text: str, i: int) -> int:
-    """Index one visible character left of `i`, stepping over zero-width marks."""
+    """Index of the start of the cluster left of `i` (a character, its marks, and any
+    characters joined to it by ZWJ)."""
     i = max(i - 1, 0)
-    while i > 0 and char_width(text[i]) == 0:
+    while _continues(text, i):
         i -= 1
     return i
 
 
 def _next_stop(text: str, i: int) -> int:
-    """Index one visible character right of `i`, keeping its zero-width marks."""
+    """Index just past the cluster right of `i`, keeping its marks and joined characters."""
     i = min(i + 1, len(text))
-    while i < len(text) and char_width(text[i]) == 0:
+    while _continues(text, i):
         i += 1
     return i
 
@@ -221,8 +234,8 @@ def scroll_view(text: str, cursor: int, width: int, offset: int = 0) -> tuple[st
         offset = _start_for(text, cursor, width // 2)
     offset = max(offset, _start_for(text, cursor, width - under))
     offset = min(offset, _start_for(text, len(text), width - 1))
-    while offset < cursor and char_width(text[offset]) == 0:
-        offset += 1  # never start on a mark without its base
+    while offset < cursor and _continues(text, offset):
+        offset += 1  # never start on a mark or a joined character without its base
     return clip(text[offset:], width), text_width(text[offset:cursor]), offset
 
 

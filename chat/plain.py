@@ -13,7 +13,8 @@ import time
 from chat import client as c
 from chat.net import ConnectError, Link
 
-QUIT_GRACE = 2.0  # seconds to wait for the server's goodbye after /quit
+QUIT_GRACE = 2.0  # seconds of silence from the server, after /quit, before giving up on it
+SETTLE_WAIT = 5.0  # seconds to hold stdin back for the --room/--nick answers at most
 
 
 def format_entry(entry: c.Entry) -> str:
@@ -31,16 +32,18 @@ def format_entry(entry: c.Entry) -> str:
 class PlainClient:
     def __init__(self, link: Link, core: c.ClientCore) -> None:
         self.link, self.core = link, core
-        self.selector = selectors.DefaultSelector()
+        # select(), not epoll: stdin may be a regular file or /dev/null, which epoll
+        # refuses (EPERM) and select reports as always readable, as reading them is.
+        self.selector = selectors.SelectSelector()
         self.stdin_fd = sys.stdin.fileno()
         self.stdin_tail = b""
-        self.stdin_open = True
+        self.stdin_state = "held"  # "held" until the autojoin is answered, "open", "closed"
+        self.settle_deadline = time.monotonic() + SETTLE_WAIT
         self.quit_deadline: float | None = None
 
     def run(self) -> int:
         self.core.connection_made()
         self.selector.register(self.link.sock, selectors.EVENT_READ, "net")
-        self.selector.register(self.stdin_fd, selectors.EVENT_READ, "stdin")
         try:
             return self._loop()
         except KeyboardInterrupt:
@@ -53,15 +56,28 @@ class PlainClient:
 
     def _loop(self) -> int:
         while True:
-            timeout = None if self.quit_deadline is None else self.quit_deadline - time.monotonic()
-            if timeout is not None and timeout <= 0:
+            self._release_stdin()
+            now = time.monotonic()
+            if self.quit_deadline is not None and now >= self.quit_deadline:
                 return 0
+            deadlines = [d for d in (self.quit_deadline,
+                                     self.settle_deadline if self.stdin_state == "held" else None)
+                         if d is not None]
+            timeout = max(min(deadlines) - now, 0) if deadlines else None
             for key, _ in self.selector.select(timeout):
                 if key.data == "stdin":
                     self._read_stdin()
                 elif (status := self._read_net()) is not None:
                     return status
             self._pump()
+
+    def _release_stdin(self) -> None:
+        """Start reading stdin once the --room and --nick commands are answered, so
+        piped lines go to the room asked for (or after SETTLE_WAIT, whatever happened)."""
+        if self.stdin_state == "held" and (self.core.settled
+                                           or time.monotonic() >= self.settle_deadline):
+            self.stdin_state = "open"
+            self.selector.register(self.stdin_fd, selectors.EVENT_READ, "stdin")
 
     def _read_net(self) -> int | None:
         try:
@@ -74,6 +90,8 @@ class PlainClient:
             return None
         if data:
             self.core.receive_data(data)
+            if self.quit_deadline is not None:  # still answering what we sent before /quit
+                self.quit_deadline = time.monotonic() + QUIT_GRACE
             return None
         self.core.connection_lost(reason)
         self._print_entries()
@@ -83,7 +101,7 @@ class PlainClient:
         data = os.read(self.stdin_fd, 65536)
         if not data:
             self.selector.unregister(self.stdin_fd)
-            self.stdin_open = False
+            self.stdin_state = "closed"
             lines = [self.stdin_tail] if self.stdin_tail else []
             self.stdin_tail = b""
             lines.append(b"/quit")

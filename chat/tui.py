@@ -19,7 +19,7 @@ import zlib
 from chat import client as c
 from chat import keys
 from chat import scrollback as sb
-from chat.layout import Layout, fit_status, prompt, status_parts
+from chat.layout import Layout, fit_status, panel_block, prompt, status_parts
 from chat.lineedit import LineEditor
 from chat.net import ConnectError, Link
 from chat.width import clip, sanitize, text_width
@@ -184,8 +184,7 @@ class Tui:
             except ConnectError as exc:
                 self._connect_failed(str(exc))
                 return
-            self.attempt, self.last_failure = 0, None
-            self.core.connection_made()
+            self.core.connection_made()  # the backoff restarts once the server greets us
         else:
             self._flush()
 
@@ -204,6 +203,8 @@ class Tui:
                 return
             total += len(data)
             self.core.receive_data(data)
+            if self.core.greeted and (self.attempt or self.last_failure):
+                self.attempt, self.last_failure = 0, None  # accepted, not just connected
 
     def _send(self) -> None:
         data = self.core.data_to_send()
@@ -358,18 +359,17 @@ class Tui:
         if h < 3 or w < 12:
             self._put(0, 0, "window too small", "error", w)
         else:
-            panel = self._panel()
-            layout = Layout(h, w, panel.lines if panel else None, panel.width if panel else 0)
+            panels = self.core.game_panels()[:2]  # the second is drawn below if it fits
+            blocks = [panel_block(panel) for panel in panels]
+            layout = Layout(h, w, blocks[0] if blocks else None, panels[0].width if panels else 0,
+                            blocks[1] if len(blocks) > 1 else None)
             self._paint_pane(layout)
-            if panel and layout.panel:
-                self._paint_panel(layout, panel)
-            self._paint_status(layout, panel is not None and layout.panel is None)
+            if blocks and layout.panel:
+                self._paint_panel(layout, blocks[:2 if layout.stacked else 1])
+            self._paint_status(layout, bool(blocks) and layout.panel is None)
             self._paint_input(layout)
         self.screen.noutrefresh()
         curses.doupdate()
-
-    def _panel(self):
-        return self.core.game_panel() if hasattr(self.core, "game_panel") else None
 
     def _paint_pane(self, layout: Layout) -> None:
         y0, x0, ph, pw = layout.pane
@@ -381,13 +381,18 @@ class Tui:
                 self._put(top + i, x, text, style, x0 + pw - x)
                 x += text_width(text)
 
-    def _paint_panel(self, layout: Layout, panel) -> None:
+    def _paint_panel(self, layout: Layout, blocks: list[list[str]]) -> None:
+        """Each block (a title line, then a board) below the last, a blank line between."""
         y0, x0, ph, pw = layout.panel
         if x0 > 0:
             for y in range(y0, y0 + ph):
                 self._put(y, x0 - 1, "|", "time", 1)
-        for i, line in enumerate(panel.lines[:ph]):
-            self._put_emphasised(y0 + i, x0 + 1, sanitize(line), pw - 1)
+        y = y0
+        for title, *rows in blocks:
+            self._put(y, x0 + 1, sanitize(title), "title", pw - 1)
+            for i, line in enumerate(rows[:max(y0 + ph - y - 1, 0)], start=1):
+                self._put_emphasised(y + i, x0 + 1, sanitize(line), pw - 1)
+            y += len(rows) + 2
 
     def _put_emphasised(self, y: int, x: int, line: str, width: int) -> None:
         pos = 0

@@ -105,11 +105,27 @@ def test_client_games_my_game_is_shown_over_one_i_watch():
     assert core.game_panel().key == "g1"  # a room game she has not joined
     core.receive_data(b"GNOTE general g3 alice guesses E: not in the word\n"
                       b"TURN general g3 * A B\n")
-    assert core.game_panel().key == "g3"  # she plays it, and may move there
+    assert core.game_panel().key == "g1"  # she plays both: her duel beats anyone's turn
+    assert [panel.key for panel in core.game_panels()] == ["g1", "g3", "g2"]
     core.receive_data(b"GAME general g1 tictactoe alice (X) vs bob (O), alice to move\n"
                       b"TURN general g1 alice 1 2\nGNOTE general g3 carol guesses A: wrong\n"
                       b"TURN general g3 * B C\n")
     assert core.game_panel().key == "g1"  # waiting for her by name beats anyone's turn
+
+
+def test_client_games_my_duel_stays_shown_after_my_move_while_i_guess_in_hangman():
+    """alice plays tictactoe with bob and has guessed in the room's hangman: after her
+    move (bob to move now) the panel stays on the duel, not the hangman anyone may play."""
+    core = core_fed(START, "GAME general g3 hangman the word: ____\nTURN general g3 * A B\n"
+                           "GNOTE general g3 alice guesses E: not in the word\n"
+                           "TURN general g3 * A B\n")
+    core.receive_data(MOVE.encode())
+    assert core.game_panel().key == "g1"
+    core.receive_data(b"GNOTE general g3 carol guesses A: wrong\nTURN general g3 * B\n")
+    assert core.game_panel().key == "g1"  # a later hangman guess does not take it over
+    assert [panel.key for panel in core.game_panels()] == ["g1", "g3"]
+    core.receive_data(OVER.encode())  # the duel over: her room game comes first
+    assert [panel.key for panel in core.game_panels()] == ["g3", "g1"]
 
 
 def test_client_games_panel_width_is_the_widest_row_so_far():

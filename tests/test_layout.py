@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chat import layout as lay
-from test_client_games import START, core_fed
+from test_client_games import MOVE, START, core_fed
 
 ADDRESS = "127.0.0.1:45860"
 
@@ -58,7 +58,7 @@ def test_layout_panel_keeps_one_width_for_a_game():
     small = lay.Layout(24, 80, [" 1 | 2 | 3 "], width=11)
     wider = lay.Layout(24, 80, ["last: X at 5 (centre)", "x"], width=21)
     assert small.panel == wider.panel == (0, 48, 22, 32)
-    assert small.pane == (0, 0, 22, 47)
+    assert small.pane == (0, 0, 22, 46)  # a blank column, then the "|" at 47
     huge = lay.Layout(24, 80, ["x"], width=40)
     assert huge.panel == (0, 38, 22, 42)
 
@@ -66,3 +66,34 @@ def test_layout_panel_keeps_one_width_for_a_game():
 def test_layout_panel_goes_on_top_when_narrow():
     layout = lay.Layout(24, 50, ["a", "b"], width=2)
     assert layout.panel == (0, 0, 3, 50) and layout.pane == (3, 0, 19, 50)
+
+
+def test_layout_message_pane_keeps_a_blank_column_before_the_panel():
+    layout = lay.Layout(24, 100, [" 1 | 2 | 3 "], width=11)
+    y, x, h, w = layout.pane
+    assert layout.panel[1] - 1 == x + w + 1  # the "|" goes at x0 - 1, after one blank column
+
+
+HANGMAN = ("GAME general g3 hangman the word: ____\nTURN general g3 * A B\n"
+           "BOARD general g3 3\nROW general g3   +---+\nROW general g3 _ _ _ _\n"
+           "ROW general g3 guesses left: 7\n")
+
+
+def test_layout_panel_block_has_a_title_and_keeps_its_height():
+    core = core_fed(START, MOVE)
+    (duel,) = core.game_panels()
+    assert lay.panel_block(duel) == ["tictactoe g1", " 1 | 2 | 3 ", " 4 |[X]| 6 ", " 7 | 8 | 9 "]
+    core.receive_data(b"BOARD general g1 1\nROW general g1 alice wins\n")
+    assert lay.panel_block(duel) == ["tictactoe g1", "alice wins", "", ""]
+
+
+def test_layout_two_games_stack_when_tall_enough():
+    core = core_fed(START, HANGMAN)
+    first, second = (lay.panel_block(panel) for panel in core.game_panels())
+    assert first[0] == "tictactoe g1" and second[0] == "hangman g3"
+    tall = lay.Layout(30, 100, first, 11, below=second)
+    assert tall.stacked and tall.panel == (0, 68, 28, 32)
+    assert not lay.Layout(10, 100, first, 11, below=second).stacked  # 4 + 1 + 4 > 8 rows
+    assert lay.Layout(11, 100, first, 11, below=second).stacked
+    assert not lay.Layout(30, 50, first, 11, below=second).stacked  # on top: one game only
+    assert not lay.Layout(30, 100, first, 11).stacked

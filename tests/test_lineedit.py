@@ -112,6 +112,45 @@ def test_lineedit_delete_takes_the_marks_with_the_character():
     assert state(ed) == "|x"
 
 
+FAMILY = "\U0001F468\u200d\U0001F469\u200d\U0001F467"  # man ZWJ woman ZWJ girl
+CODER = "\U0001F469\u200d\U0001F4BB"  # woman ZWJ laptop
+WAVE = "\U0001F44B\U0001F3FD"  # waving hand, medium skin tone
+RAINBOW = "\U0001F3F3\ufe0f\u200d\U0001F308"  # white flag VS16 ZWJ rainbow
+
+
+@pytest.mark.parametrize("emoji", [FAMILY, CODER, WAVE, RAINBOW, CODER + "\ufe0f"])
+def test_lineedit_backspace_deletes_a_whole_joined_emoji(emoji):
+    ed = editor()
+    ed.insert("q" + emoji)
+    ed.backspace()
+    assert state(ed) == "q|"
+
+
+@pytest.mark.parametrize("emoji", [FAMILY, CODER, WAVE, RAINBOW])
+def test_lineedit_cursor_never_lands_inside_a_joined_emoji(emoji):
+    ed = editor("r" + emoji + "s")
+    ed.left()
+    ed.left()
+    ed.insert("|")
+    assert ed.text == "r|" + emoji + "s"
+    ed.right()
+    assert ed.cursor == len(ed.text) - 1
+    ed = editor("r" + emoji + "s", 1)
+    ed.delete()
+    assert state(ed) == "r|s"
+
+
+def test_lineedit_view_never_starts_inside_a_joined_emoji():
+    text = "x" * 10 + CODER * 6
+    stops = [0]
+    while stops[-1] < len(text):
+        stops.append(lineedit.move_right(text, stops[-1])[1])
+    for width in range(2, 12):
+        for cursor in stops:
+            shown, col, offset = scroll_view(text, cursor, width, len(text))
+            assert not shown.startswith(("\u200d", "\U0001F4BB")), (width, cursor, shown)
+
+
 def test_lineedit_edits_are_pure_functions():
     assert lineedit.kill_word("say hello", 9) == ("say ", 4)
     assert lineedit.insert("ac", 1, "b") == ("abc", 2)

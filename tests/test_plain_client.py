@@ -6,8 +6,16 @@ from __future__ import annotations
 import re
 import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from chat import protocol as p
+from chat.server import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 10.0
 
 RAW_LINE = re.compile(r"^(?:%s)\b" % "|".join(p.KEYWORDS))  # a protocol line leaking through
 
@@ -120,9 +128,7 @@ def test_plain_client_server_stops(server, spawn):
     client.stdout.expect("In red:")
     server.stop("back soon")
     assert client.wait() == 1
-    assert client.stdout.read_rest() == [
-        "* Server says: Back soon.",
-        f"! Lost the connection to 127.0.0.1:{port}: the server closed the connection."]
+    assert client.stdout.read_rest() == ["* Server says: Back soon.", "! Disconnected."]
 
 
 def test_plain_client_server_killed(spawn):
@@ -144,3 +150,111 @@ def test_plain_client_ctrl_c_ends_the_line_then_says_goodbye(server, spawn):
     rest = client.stdout.read_rest()
     assert rest[:1] == [""], rest  # the terminal echoed ^C: the shell prompt gets a new line
     assert client.stderr.read_rest() == []
+
+
+def run_client(port, *args: str, stdin=None, input: bytes | None = None):
+    """client.py --plain to the end, with stdin from a file (or `input` through a pipe)."""
+    return subprocess.run([sys.executable, "client.py", "--plain", "--port", str(port), *args],
+                          cwd=ROOT, stdin=stdin, input=input, capture_output=True,
+                          timeout=TIMEOUT)
+
+
+def test_plain_client_stdin_from_a_regular_file(server, connect, tmp_path):
+    watcher = connect(server)
+    watcher.enter("general", "watcher")
+    script = tmp_path / "lines.txt"
+    script.write_text("line one\nline two\n")
+    with script.open("rb") as stdin:  # epoll refuses a regular file: EPERM
+        done = run_client(port_of(server), "--room", "general", "--nick", "fil", stdin=stdin)
+    assert done.returncode == 0 and done.stderr == b""
+    assert watcher.expect(p.Chat) == p.Chat("general", "fil", "line one")
+    assert watcher.expect(p.Chat) == p.Chat("general", "fil", "line two")
+    out = done.stdout.decode().splitlines()
+    assert out[-3:] == ["[general] fil: line one", "[general] fil: line two",
+                        "* Server says: Goodbye."]
+
+
+def test_plain_client_stdin_from_dev_null(server):
+    with open("/dev/null", "rb") as stdin:
+        done = run_client(port_of(server), "--room", "general", "--nick", "nul", stdin=stdin)
+    assert done.returncode == 0 and done.stderr == b""
+    assert done.stdout.decode().splitlines()[-1] == "* Server says: Goodbye."
+
+
+def test_plain_client_piped_line_goes_to_the_room_asked_for(server, connect):
+    watcher = connect(server)
+    watcher.enter("general", "watcher")
+    done = run_client(port_of(server), "--room", "general", "--nick", "pip", input=b"hi\n")
+    assert done.returncode == 0 and done.stderr == b""
+    assert watcher.expect(p.Chat) == p.Chat("general", "pip", "hi")
+    out = done.stdout.decode()
+    assert "[general] pip: hi" in out and "lobby" not in out
+
+
+def test_plain_client_holds_stdin_until_the_autojoin_is_answered():
+    """A fake server checks the order: nothing before HELLO, then the --nick and
+    --room commands, and the piped line only after both were answered."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(TIMEOUT)
+        client = subprocess.Popen(
+            [sys.executable, "client.py", "--plain", "--port", str(listener.getsockname()[1]),
+             "--room", "general", "--nick", "pip"],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            client.stdin.write(b"hi\n")
+            client.stdin.close()  # the line and the end of input wait in the pipe
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"HELLO parlor/1 hi\n")
+                assert read_until(conn, b"/join general\n") == b"/nick pip\n/join general\n"
+                assert read_quiet(conn, 0.3) == b""  # no "hi" before the answers
+                conn.sendall(b"REPLY nick 0 you will be pip\n"
+                             b"REPLY join 0 you joined general as pip\nHERE general pip\n")
+                assert read_until(conn, b"/quit\n") == b"hi\n/quit\n"
+                conn.sendall(b"MSG general pip hi\nBYE goodbye\n")
+            assert client.wait(TIMEOUT) == 0
+            out = client.stdout.read().decode().splitlines()
+            assert out[-2:] == ["[general] pip: hi", "* Server says: Goodbye."]
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+            client.stdout.close()
+            client.stderr.close()
+
+
+def test_plain_client_end_of_input_waits_for_the_answers(start_server, connect):
+    """The rate limit holds the piped lines back past QUIT_GRACE: the client stays
+    while the server still answers, and every line is said."""
+    server = start_server(Limits(max_rate=4, burst=2))
+    watcher = connect(server)
+    watcher.enter("general", "watcher")
+    lines = [f"line {i}" for i in range(12)]  # 10 held back at 4/s: 2.5 s
+    done = run_client(port_of(server), "--room", "general", "--nick", "pip",
+                      input="".join(line + "\n" for line in lines).encode())
+    assert done.returncode == 0 and done.stderr == b""
+    assert [watcher.expect(p.Chat).text for _ in lines] == lines
+    out = done.stdout.decode().splitlines()
+    assert out[-1] == "* Server says: Goodbye."
+    assert [line for line in out if line.startswith("[general] pip: ")] == \
+        [f"[general] pip: {line}" for line in lines]
+
+
+def read_until(conn: socket.socket, end: bytes) -> bytes:
+    """What arrives on `conn` up to and including `end`, within TIMEOUT."""
+    data, deadline = b"", time.monotonic() + TIMEOUT
+    while not data.endswith(end):
+        conn.settimeout(max(deadline - time.monotonic(), 0.01))
+        chunk = conn.recv(4096)
+        assert chunk, f"closed before {end!r}; got {data!r}"
+        data += chunk
+    return data
+
+
+def read_quiet(conn: socket.socket, seconds: float) -> bytes:
+    """Whatever arrives within `seconds` (b"" when the peer stays quiet, as it should)."""
+    conn.settimeout(seconds)
+    try:
+        return conn.recv(4096)
+    except socket.timeout:
+        return b""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import termios
+import time
 
 import pytest
 
@@ -343,18 +344,22 @@ def test_tui_game_board_only_in_a_panel_of_one_width(chat_server, terminals):
     def panel_beside_the_pane(t: Terminal, move: str) -> None:
         rows = [row.ljust(t.cols) for row in pane(t)]
         assert all(row[47] == "|" for row in rows), "the panel moved"  # 30 cells + margins
-        assert any(move in row[:47] for row in rows)
+        assert all(row[46] == " " for row in rows), "no blank column before the panel"
+        assert any(move in row[:46] for row in rows)
         assert not any("---+---" in row[:47] or " | 2 | " in row[:47] for row in rows)
-        assert rows[0][48:].rstrip() == "  1 | 2 | 3"
+        assert rows[0][48:].rstrip() == " tictactoe g1"  # a title naming the game and its id
+        assert rows[1][48:].rstrip() == "  1 | 2 | 3"
         assert t.status().startswith(" #general | bob | 2 here | tictactoe: ")
         assert len(t.status().rstrip()) <= 80 and not t.status().endswith(" ")
     bob.wait_until(lambda t: panel_beside_the_pane(t, "tictactoe starts: alice vs bob"))
+    alice.send("y" * 60 + ENTER)  # one long word: cut at the pane's edge, not the panel's
+    bob.wait_until(lambda t: panel_beside_the_pane(t, "alice: " + "y" * 33))  # to column 45
     alice.send("/5" + ENTER)
 
     def moved(t: Terminal) -> None:
         panel_beside_the_pane(t, "* alice plays X at 5 (centre)")
-        assert pane(t)[2][48:] == "  4 |[X]| 6"
-        assert "last: X at 5 (centre)" in pane(t)[7][48:]
+        assert pane(t)[3][48:] == "  4 |[X]| 6"
+        assert "last: X at 5 (centre)" in pane(t)[8][48:]
         assert t.status() == f" #general | bob | 2 here | tictactoe: your move | connected | 127.0.0.1:{port}"
     bob.wait_until(moved)
 
@@ -393,3 +398,61 @@ def test_tui_word_keys_and_joiners(chat_server, terminals):
         assert line == "MSG general alice a\u200cb \U0001F469\u200d\U0001F4BB\ufe0f"
     finally:
         peer.close()
+
+
+# ------------------------------------------------------------------ 12. two games at once
+def test_tui_duel_stays_on_top_with_the_room_game_stacked_below(chat_server, terminals):
+    port = chat_server.port
+    alice = join(terminals, port, "alice", rows=30, cols=100)
+    bob = join(terminals, port, "bob", others=1)
+    carol = RawPeer(port)
+    try:
+        carol.send(b"/join general\n/nick carol\n")
+        carol.expect(b"REPLY nick 0")
+        carol.send(b"/game hangman PARLOR\n")
+        carol.expect(b"GAME general")
+        alice.send("/game tictactoe bob" + ENTER)
+        bob.wait_for("bob, type /accept")
+        bob.send("/accept" + ENTER)
+        alice.wait_for("tictactoe starts")
+        alice.send("/guess e" + ENTER)
+        alice.wait_for("alice guesses E")
+        alice.send("/5" + ENTER)
+
+        def both_boards(t: Terminal) -> None:
+            panel = [row.ljust(t.cols)[69:].rstrip() for row in t.lines()[:28]]
+            assert all(row.ljust(t.cols)[67] == "|" for row in t.lines()[:28])
+            assert panel[0].startswith("tictactoe g"), "the duel she plays is not on top"
+            assert panel[3] == " 4 |[X]| 6"
+            titles = [i for i, row in enumerate(panel) if row.startswith("hangman g")]
+            assert titles and titles[0] > 9 and panel[titles[0] - 1] == ""
+            assert any("wrong: E" in row for row in panel[titles[0]:])
+            assert "tictactoe: bob to move" in t.status()
+        alice.wait_until(both_boards)
+    finally:
+        carol.close()
+
+
+# ------------------------------------------------------------------ 13. a full server
+def test_tui_full_server_backs_off_and_says_so_once(terminals):
+    """A fake server that turns every connection away as full: the client waits 1 s,
+    then 2 s (the backoff grows: connecting is not being accepted), and the three
+    lines about it are shown once, not once per attempt."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        alice = terminals("--port", str(listener.getsockname()[1]))
+        accepted = []
+        for _ in range(3):
+            conn, _ = listener.accept()
+            accepted.append(time.monotonic())
+            with conn:
+                conn.sendall(b"BYE the server is full (1 connections); try again later\n")
+        assert accepted[2] - accepted[1] >= 1.6, f"retried after {accepted[2] - accepted[1]:.1f} s"
+
+        def told_once(t: Terminal) -> None:
+            text = t.text()
+            assert text.count("Server says: The server is full") == 1
+            assert text.count("! Disconnected.") == 1 and "Lost the connection" not in text
+            assert text.count("Reconnecting by itself") == 1
+            assert "DISCONNECTED" in t.status() or "connecting" in t.status()
+        alice.wait_until(told_once)
