@@ -1,0 +1,84 @@
+"""The server's settings, sans I/O: every limit it enforces, with its default, and
+the command line of server.py that sets them.  Must not import socket, selectors,
+select, curses or threading.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, fields
+
+from chat import protocol as p
+
+SPIN_US = 100  # default --spin: microseconds to keep polling after activity
+MIN_LINE = 64  # --max-line below this would refuse the server's own short commands
+
+
+@dataclass
+class Limits:
+    """Every limit the server enforces; each is a command-line setting (see build_parser)."""
+    max_line: int = p.MAX_LINE        # bytes per line, delimiter included
+    max_pending: int = 1 << 20        # unsent bytes per connection before it is cut off
+    max_clients: int = 1000           # connections at once; more are told "full" and closed
+    max_rate: float = 5.0             # lines per second a connection may send, on average...
+    burst: int = 20                   # ...after a burst of this many; 0 rate = no limit
+    max_queue: int = 100              # lines held back by the rate limit before a flood is cut off
+    register_timeout: float = 60.0    # seconds a connection may stay silent from the start
+    ping_interval: float = 60.0       # seconds of silence before a PING
+    ping_timeout: float = 60.0        # seconds after that PING before the connection is dropped
+
+
+_FLAGS = {  # Limits field -> (metavar, help)
+    "max_line": ("BYTES", "longest line accepted, newline included"),
+    "max_pending": ("BYTES", "unsent output per client before it is cut off as not reading"),
+    "max_clients": ("N", "connections at once; more are told the server is full"),
+    "max_rate": ("LINES", "lines per second a client may send on average (0: no limit)"),
+    "burst": ("LINES", "lines a client may send at once before --max-rate applies"),
+    "max_queue": ("LINES", "lines held back by --max-rate before a client is cut off as flooding"),
+    "register_timeout": ("SECONDS", "a connection that sends nothing this long is dropped"),
+    "ping_interval": ("SECONDS", "silence before the server sends PING"),
+    "ping_timeout": ("SECONDS", "silence after a PING before the connection is dropped"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="server.py", description="Run a Parlor chat server.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 serves the LAN)")
+    parser.add_argument("--port", type=int, default=5220,
+                        help="port to listen on (default 5220; 0 picks a free one)")
+    parser.add_argument("--quiet", action="store_true", help="no log lines on stderr")
+    parser.add_argument("--spin", type=_positive("int"), default=SPIN_US, metavar="MICROSECONDS",
+                        help="after activity, poll this long before sleeping: lower latency "
+                             "for a little CPU; 0 turns it off, as does running on one CPU "
+                             "(default %(default)s)")
+    limits = parser.add_argument_group("limits")
+    for field in fields(Limits):
+        metavar, text = _FLAGS[field.name]
+        limits.add_argument("--" + field.name.replace("_", "-"), type=_positive(field.type),
+                            default=field.default, metavar=metavar,
+                            help=f"{text} (default {_shown(field.default)})")
+    return parser
+
+
+def _shown(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _positive(type_name: str):
+    convert = float if type_name == "float" else int
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+        return value
+    return parse
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    limits = Limits(**{f.name: getattr(args, f.name) for f in fields(Limits)})
+    limits.max_line = max(limits.max_line, MIN_LINE)
+    return limits
