@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 
 import game  # noqa: F401  (importing the package registers the built-in games)
 from chat import protocol as p
+from chat.matches import (Challenge, Match, Score, fit, fit_text, fitness, how_to_start,
+                          left_note, redact, rematch_problem, score_key, where_problem,
+                          why_not)
 from chat.state import ChatState, Handler, Outbox, Room, Session, key
 from chat.width import sanitize
 from game import registry
@@ -35,58 +36,6 @@ HELP = [
     "  /rematch           play your last game again, the other side starting",
     "  /games             the games running here, with their boards",
 ]
-
-
-@dataclass(eq=False, slots=True)
-class Match:
-    """A game being played in a room; `id` is its token on the wire."""
-    id: str
-    room: Room
-    game: Game
-    bot: bool = False
-
-    def seats(self, nick: str) -> bool:
-        return not self.game.is_over() and nick in self.game.players
-
-
-@dataclass(eq=False, slots=True)
-class Challenge:
-    """A duel waiting for an answer; `target` None is open to anyone in the room."""
-    id: str
-    room: Room
-    cls: type[Game]
-    challenger: str
-    target: str | None
-    challenger_first: bool = True
-    rematch: bool = False
-
-    def involves(self, nick: str) -> bool:
-        return key(nick) in (key(self.challenger), key(self.target or ""))
-
-    def is_for(self, nick: str, open_ok: bool = True) -> bool:
-        if self.target is None:
-            return open_ok and key(nick) != key(self.challenger)
-        return key(nick) == key(self.target)
-
-    def players(self, acceptor: str) -> tuple[str, str]:
-        pair = (self.challenger, acceptor)
-        return pair if self.challenger_first else (acceptor, self.challenger)
-
-    def describe(self) -> str:
-        return f"{self.challenger}'s challenge to {self.target or 'anyone'} ({self.cls.name})"
-
-
-@dataclass(slots=True)
-class Score:
-    """Wins per casefolded nick and draws, for one pair and one game in one room."""
-    wins: dict[str, int] = field(default_factory=dict)
-    draws: int = 0
-
-    def line(self, names: tuple[str, ...]) -> str:
-        parts = [f"{n} {self.wins.get(key(n), 0)}" for n in names]
-        if self.draws:
-            parts.append(f"{self.draws} draw{'' if self.draws == 1 else 's'}")
-        return "score: " + ", ".join(parts)
 
 
 class GameHost:
@@ -139,13 +88,13 @@ class GameHost:
         named = [m for m in games if key(first) in (key(m.id), key(m.game.name))]
         if len(named) == 1 and rest.strip():
             return named[0], rest.strip(), ""
-        fits = {m.id: _fitness(m.game, nick, text) for m in games}
+        fits = {m.id: fitness(m.game, nick, text) for m in games}
         best = [m for m in games if fits[m.id] == max(fits.values())]
         if len(best) == 1:
             return best[0], text, ""
         if not fits[best[0].id][0]:  # legal in none of them: say why, game by game
             return None, text, "; ".join(f"{m.game.name} ({m.id}): "
-                                         f"{_why_not(m.game, nick, text)}" for m in best)
+                                         f"{why_not(m.game, nick, text)}" for m in best)
         return None, text, "which game? " + ", or ".join(
             f"/move {m.id} {text.strip()} for {m.game.name} ({m.id})" for m in best)
 
@@ -164,7 +113,7 @@ class GameHost:
             _refuse(session, "game", str(exc), out)
             return
         # One duel at a time; a duel player may still start (or join) the room game.
-        problem = _where_problem(session) or (self._busy_problem(session) if cls.duel else None)
+        problem = where_problem(session) or (self._busy_problem(session) if cls.duel else None)
         if problem:
             _refuse(session, "game", problem, out)
         elif cls.duel:
@@ -175,7 +124,7 @@ class GameHost:
     def _list_games(self, session: Session, out: Outbox) -> None:
         out.to(session.id, p.Info("Games you can play:"))
         for cls in registry.available():
-            out.to(session.id, p.Info(_fit_text(f"  {cls.name}: {cls.summary}. {_how_to_start(cls)}")))
+            out.to(session.id, p.Info(fit_text(f"  {cls.name}: {cls.summary}. {how_to_start(cls)}")))
         out.to(session.id, p.Info("Then /move TEXT (also /m, /guess, /5) plays; /games shows "
                                   "what is running here."))
 
@@ -238,7 +187,7 @@ class GameHost:
             return
         problem = self._start(session.room, cls, (session.nick,), setup, out)
         if problem:
-            _refuse(session, "game", _redact(problem, setup), out)
+            _refuse(session, "game", redact(problem, setup), out)
 
     # -------------------------------------------------------------- starting and ending
     def _start(self, room: Room, cls: type[Game], players: tuple[str, ...], setup: str,
@@ -263,7 +212,7 @@ class GameHost:
         note = f"{game.name} starts: {' vs '.join(game.players)}"
         if game.to_move:
             note += f", {game.to_move} moves first"
-        score = self.scores.get(_score_key(match.room, game.name, game.players))
+        score = self.scores.get(score_key(match.room, game.name, game.players))
         if score:
             note += f" ({score.line(game.players)})"
         return f"{note}. {game.move_help}"
@@ -277,7 +226,7 @@ class GameHost:
             out.to_room(room, msg)
         outcome = match.game.outcome()
         if outcome is not None:
-            out.to_room(room, _fit(p.GameOver(room.name, match.id, sanitize(outcome.summary))))
+            out.to_room(room, fit(p.GameOver(room.name, match.id, sanitize(outcome.summary))))
             self._finish(match, out)
 
     def _view(self, match: Match) -> list[p.ServerMessage]:
@@ -289,7 +238,7 @@ class GameHost:
                 p.Turn(room, gid, game.to_move or p.NOBODY, hints),
                 p.Board(room, gid, len(rows)),
                 *(p.BoardRow(room, gid, row) for row in rows)]
-        return [_fit(msg) for msg in msgs]
+        return [fit(msg) for msg in msgs]
 
     def _hints(self, match: Match) -> list[str]:
         """Moves for the side to move; when anyone may move, for someone here who can."""
@@ -310,7 +259,7 @@ class GameHost:
 
     def _record(self, match: Match) -> str:
         game = match.game
-        score = self.scores.setdefault(_score_key(match.room, game.name, game.players), Score())
+        score = self.scores.setdefault(score_key(match.room, game.name, game.players), Score())
         while len(self.scores) > MAX_SCORES:  # a long-lived room meets many pairs: forget the oldest
             del self.scores[next(iter(self.scores))]
         winners = game.outcome().winners
@@ -333,7 +282,7 @@ class GameHost:
 
     # -------------------------------------------------------------- /accept, /decline, /rematch
     def _on_accept(self, session: Session, args: str, out: Outbox) -> None:
-        problem = _where_problem(session) or self._busy_problem(session)
+        problem = where_problem(session) or self._busy_problem(session)
         if problem:
             _refuse(session, "accept", problem, out)
             return
@@ -371,7 +320,7 @@ class GameHost:
         return None
 
     def _on_decline(self, session: Session, args: str, out: Outbox) -> None:
-        problem = _where_problem(session)
+        problem = where_problem(session)
         if problem:
             _refuse(session, "decline", problem, out)
             return
@@ -388,7 +337,7 @@ class GameHost:
             self._drop(challenge, f"{nick} declines {challenge.describe()}", out)
 
     def _on_rematch(self, session: Session, args: str, out: Outbox) -> None:
-        problem = _where_problem(session) or self._busy_problem(session)
+        problem = where_problem(session) or self._busy_problem(session)
         if problem:
             _refuse(session, "rematch", problem, out)
             return
@@ -398,7 +347,7 @@ class GameHost:
             self._take(session, asked[0], "rematch", out)
             return
         last = self.finished.get((key(room.name), key(nick)))
-        problem = _rematch_problem(last, room)
+        problem = rematch_problem(last, room)
         if problem:
             _refuse(session, "rematch", problem, out)
             return
@@ -420,7 +369,7 @@ class GameHost:
         challenge = Challenge(self._new_id(), room, type(last.game), me, nick,
                               challenger_first=players[0] == me, rematch=True)
         self.challenges.append(challenge)
-        score = self.scores[_score_key(room, name, players)].line(players)
+        score = self.scores[score_key(room, name, players)].line(players)
         _note(room, challenge.id, f"{me} wants a rematch of {name} with {nick} ({score}), "
                                   f"{players[0]} moving first: {nick}, type /rematch or /accept, "
                                   "or /decline", out)
@@ -452,7 +401,7 @@ class GameHost:
         self._bot_moves(match, out)
 
     def _no_route(self, session: Session) -> str:
-        problem = _where_problem(session)
+        problem = where_problem(session)
         if problem:
             return problem
         room = session.room
@@ -467,7 +416,7 @@ class GameHost:
         return lambda s, args, out: self._on_move(s, f"{name} {args}".strip(), out)
 
     def _on_resign(self, session: Session, args: str, out: Outbox) -> None:
-        problem = _where_problem(session)
+        problem = where_problem(session)
         seated = [] if problem else [m for m in self.matches
                                      if m.room is session.room and m.seats(session.nick)]
         named = [m for m in seated if key(args) in (key(m.id), key(m.game.name))]
@@ -497,7 +446,7 @@ class GameHost:
                                       "the games you can start."))
         for match in running:
             text = f"{match.game.name} ({match.id}): {sanitize(match.game.status())}"
-            out.to(session.id, _fit(p.Info(text)))
+            out.to(session.id, fit(p.Info(text)))
         for challenge in waiting:
             out.to(session.id, p.Info(f"{challenge.describe()} waits for an answer"))
         for match in running:
@@ -512,7 +461,7 @@ class GameHost:
         # Every game they sit in: a duel player may also be guessing in the room game.
         for match in [m for m in self.matches if m.room is room and m.seats(nick)]:
             match.game.forfeit(nick)
-            self._broadcast(match, _left_note(nick, match.game), out)
+            self._broadcast(match, left_note(nick, match.game), out)
         self._cancel(room, lambda c: c.involves(nick), f"{nick} left", out)
         self.finished.pop((key(room.name), key(nick)), None)
         if set(room.sessions) <= {session.id}:  # the room is about to go away
@@ -537,94 +486,9 @@ class GameHost:
 
 
 # ------------------------------------------------------------------ helpers
-def _where_problem(session: Session) -> str | None:
-    if session.room is None:
-        return "you are in the lobby: /join ROOM first, then /nick NAME"
-    if session.nick is None:
-        return f"pick a nick first: /nick NAME (you are in {session.room.name})"
-    return None
-
-
-def _rematch_problem(last: Match | None, room: Room) -> str | None:
-    if last is None:
-        return (f"you have no finished two-player game in {room.name} to play again "
-                "(/rematch is for duels; /game lists the games)")
-    if not last.game.duel:
-        name = last.game.name
-        return f"/rematch is for two-player games: start a new {name} with /game {name}"
-    return None
-
-
-def _how_to_start(cls: type[Game]) -> str:
-    if not cls.duel:
-        return f"/game {cls.name} [{cls.setup_help}] starts it for everyone here"
-    bot = f", /game {cls.name} bot plays the bot" if cls.has_bot else ""
-    return f"/game {cls.name} NICK challenges NICK, /game {cls.name} challenges anyone{bot}"
-
-
-def _fitness(game: Game, nick: str, text: str) -> tuple[bool, bool, bool, bool]:
-    """How well a move fits a game, best first: legal, parses, nick may move, plays it."""
-    try:
-        move = game.parse_move(text)
-    except GameError:
-        return False, False, game.can_move(nick), nick in game.players
-    return game.is_legal(nick, move), True, game.can_move(nick), nick in game.players
-
-
-def _why_not(game: Game, nick: str, text: str) -> str:
-    """The game's sentence refusing `text` as `nick`'s move."""
-    try:
-        game.check_move(nick, game.parse_move(text))
-    except GameError as exc:
-        return str(exc)
-    return "it would be legal"
-
-
-def _left_note(nick: str, game: Game) -> str:
-    outcome = game.outcome()
-    if outcome is None:
-        return f"{nick} left; play goes on"
-    winners = " and ".join(outcome.winners)
-    if not winners:
-        return f"{nick} left: nobody wins"
-    return f"{nick} left: {winners} win{'s' if len(outcome.winners) == 1 else ''}"
-
-
-def _score_key(room: Room, name: str, players: tuple[str, ...]) -> tuple:
-    return key(room.name), name, frozenset(key(n) for n in players)
-
-
-def _redact(text: str, secret: str) -> str:
-    """`text` without `secret` in it: a game's setup (a secret word) is never echoed."""
-    secret = secret.strip()
-    if not secret:
-        return text
-    return re.sub(rf"(?<!\w)'?{re.escape(secret)}'?(?!\w)", "that", text, flags=re.IGNORECASE)
-
-
 def _refuse(session: Session, command: str, text: str, out: Outbox) -> None:
-    out.to(session.id, p.Reply(command, 1, _fit_text(sanitize(text), MAX_REPLY)))
+    out.to(session.id, p.Reply(command, 1, fit_text(sanitize(text), MAX_REPLY)))
 
 
 def _note(room: Room, game_id: str, text: str, out: Outbox) -> None:
-    out.to_room(room, _fit(p.GameNote(room.name, game_id, sanitize(text))))
-
-
-def _fit_text(text: str, limit: int = p.MAX_TEXT) -> str:
-    """`text` cut (at a space if it can be) to at most `limit` UTF-8 bytes."""
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    cut = data[:limit - 3].decode("utf-8", "ignore")
-    return (cut.rpartition(" ")[0] or cut) + "..."
-
-
-def _fit(msg: p.ServerMessage) -> p.ServerMessage:
-    """`msg` with its free text shortened so the line stays within MAX_LINE."""
-    excess = len(p.encode(msg)) - p.MAX_LINE
-    if excess <= 0:
-        return msg
-    text = _fit_text(msg.text, len(msg.text.encode("utf-8")) - excess)
-    if isinstance(msg, p.Turn):  # whole hints only, no '...'
-        text = text.removesuffix("...").rpartition(" ")[0]
-    return replace(msg, text=text)
+    out.to_room(room, fit(p.GameNote(room.name, game_id, sanitize(text))))
