@@ -112,7 +112,9 @@ class ClientCore:
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
 
-    def connection_lost(self, reason: str) -> None:
+    def connection_lost(self, reason: str, *, asked: bool = False) -> None:
+        """The connection ended (`asked`: the shell closed it for /reconnect); the room
+        and nick are kept to rejoin."""
         if not self.connected:
             return
         self.connected = False
@@ -129,7 +131,9 @@ class ClientCore:
             return
         repeated = self._repeated_refusal
         self._refused = None if self.greeted else self._bye
-        if self._bye is None:
+        if asked:
+            self._add(INFO, f"Reconnecting to {self.address}: {reason}.")
+        elif self._bye is None:
             self._add(ERROR, f"Lost the connection to {self.address}: {reason}.")
         elif not repeated:
             self._add(ERROR, "Disconnected.")  # the BYE just said why

@@ -13,6 +13,11 @@ import time
 from chat import client as c
 from chat.net import ConnectError, Link
 
+# Requests the core makes that only the full-screen view can carry out.
+LINE_MODE_CANNOT = {
+    "reconnect": "in line mode, start client.py again",
+    "clear": "line mode leaves what has scrolled by in the terminal",
+}
 QUIT_GRACE = 2.0  # seconds of silence from the server, after /quit, before giving up on it
 SETTLE_WAIT = 5.0  # seconds to hold stdin back for the --room/--nick answers at most
 
@@ -116,10 +121,14 @@ class PlainClient:
         if data:
             self.link.send(data)
         self.link.flush()
+        for request in self.core.requests:
+            if request in LINE_MODE_CANNOT:
+                self.core.note(f"/{request} is for the full-screen client; "
+                               f"{LINE_MODE_CANNOT[request]}.")
+        self.core.requests.clear()
         self._print_entries()
         if self.core.quitting and self.quit_deadline is None:
             self.quit_deadline = time.monotonic() + QUIT_GRACE
-        self.core.requests.clear()
 
     def _print_entries(self) -> None:
         entries = self.core.take_entries()

@@ -50,6 +50,8 @@ class Styles:
         self.nick_attrs = [curses.A_BOLD]
         if self.colour:
             self._init_colours()
+        else:  # others' nicks are bold too, with no colour to tell them apart: mark mine
+            base["own"] = curses.A_BOLD | curses.A_UNDERLINE
 
     def _init_colours(self) -> None:
         curses.start_color()
@@ -250,6 +252,14 @@ class Tui:
             self.link = None
             self._connect_failed(str(exc))
 
+    def _reconnect_now(self) -> None:
+        """/reconnect: a live connection is ended first, so the core forgets the old
+        session and rejoins its room under its nick on the new one."""
+        self.attempt = 0
+        if self.link is not None and self.core.connected:
+            self.core.connection_lost("you asked for a new connection", asked=True)
+        self._reconnect()
+
     def _connect_failed(self, reason: str) -> None:
         if self.link is not None:
             self.link.close()
@@ -345,8 +355,7 @@ class Tui:
             elif request == "bell":
                 curses.beep()
             elif request == "reconnect":
-                self.attempt = 0
-                self._reconnect()
+                self._reconnect_now()
         self.core.requests.clear()
         if self.core.quitting and not self.core.connected:
             self.done = True

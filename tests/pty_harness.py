@@ -39,12 +39,16 @@ ALTERNATE_SCREEN = (47, 1047, 1049)  # the private modes that switch to the alte
 class Screen(pyte.Screen):
     """pyte's screen plus what ncurses uses and pyte 0.8 lacks: SU and SD (CSI n S,
     CSI n T, which ncurses sends for `indn`/`rin` to scroll the message pane), DCH
-    with a coloured background, and a flag for the alternate screen (pyte keeps no
-    second buffer)."""
+    with a coloured background, a flag for the alternate screen (pyte keeps no
+    second buffer), and a count of the bells rung."""
 
     def __init__(self, columns: int, lines: int) -> None:
         super().__init__(columns, lines)
         self.alternate = False
+        self.bells = 0  # BEL characters received (pyte's `bell` is a stub to override)
+
+    def bell(self, *_: object) -> None:
+        self.bells += 1
 
     def scroll_up(self, count: int = 1, *_: int, **__: object) -> None:
         self._scroll(self.index, 1, count)

@@ -145,3 +145,14 @@ def test_client_core_a_game_i_only_watch_or_that_is_over_is_not_told():
     player.take_entries()
     player.connection_lost("reset")
     assert texts(player) == ["Lost the connection to test: reset."]
+
+
+def test_client_core_asked_reconnect_keeps_the_room_and_nick_to_rejoin():
+    core = core_fed("HERE general alice\n")
+    core.take_entries()
+    core.connection_lost("you asked for a new connection", asked=True)
+    assert texts(core) == [f"Reconnecting to {core.address}: you asked for a new connection."]
+    assert (core.room, core.nick) == (None, None)
+    core.connection_made()
+    core.receive_data(b"HELLO parlor/1 hi\n")
+    assert core.data_to_send() == b"/nick alice\n/join general\n"

@@ -110,6 +110,17 @@ def test_plain_client_stdin_eof_exits_0(server, spawn):
     assert client.stderr.read_rest() == []
 
 
+def test_plain_client_says_which_commands_are_for_the_full_screen_client(server, spawn):
+    client = spawn.client("--port", port_of(server))
+    client.stdout.expect("Connected to")
+    client.write("/reconnect")
+    assert "/reconnect is for the full-screen client" in client.stdout.expect("/reconnect")
+    client.write("/clear")
+    assert "/clear is for the full-screen client" in client.stdout.expect("/clear")
+    client.write("/list")  # still connected, still served
+    client.stdout.expect("room")
+
+
 def test_plain_client_connection_refused(spawn):
     with socket.socket() as probe:  # a port that was free a moment ago, now closed
         probe.bind(("127.0.0.1", 0))

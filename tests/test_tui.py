@@ -6,6 +6,7 @@ Every wait has a deadline and fails with the screen dumped; nothing sleeps.
 """
 from __future__ import annotations
 
+import re
 import socket
 import termios
 import time
@@ -43,13 +44,13 @@ def chat_server(servers) -> ServerProcess:
 
 @pytest.fixture
 def terminals():
-    """terminals(*args, rows=24, cols=80) -> a client.py in a pty; all closed at teardown."""
+    """terminals(*args, rows=24, cols=80, term="xterm") -> a client.py in a pty of
+    terminal type `term`; all closed at teardown."""
     started: list[Terminal] = []
 
-    def spawn(*args: str, rows: int = 24, cols: int = 80) -> Terminal:
-        term = Terminal(list(args), rows, cols)
-        started.append(term)
-        return term
+    def spawn(*args: str, rows: int = 24, cols: int = 80, term: str = "xterm") -> Terminal:
+        started.append(Terminal(list(args), rows, cols, term=term))
+        return started[-1]
 
     yield spawn
     for term in started:
@@ -57,16 +58,17 @@ def terminals():
 
 
 def join(terminals, port: int, nick: str, *, room: str = "general", others: int = 0,
-         rows: int = 24, cols: int = 80) -> Terminal:
+         rows: int = 24, cols: int = 80, term: str = "xterm") -> Terminal:
     """A client in `room` as `nick`, once its screen says it is there with `others` more."""
-    term = terminals("--port", str(port), "--room", room, "--nick", nick, rows=rows, cols=cols)
+    client = terminals("--port", str(port), "--room", room, "--nick", nick, rows=rows,
+                       cols=cols, term=term)
     prompt = f"#{room} {nick}> "
 
     def inside(t: Terminal) -> None:
         assert f"{others + 1} here" in t.status()
         assert t.input_line() == prompt.rstrip() and t.cursor == (rows - 1, len(prompt))
-    term.wait_until(inside)
-    return term
+    client.wait_until(inside)
+    return client
 
 
 def pane(term: Terminal) -> list[str]:
@@ -456,3 +458,149 @@ def test_tui_full_server_backs_off_and_says_so_once(terminals):
             assert text.count("Reconnecting by itself") == 1
             assert "DISCONNECTED" in t.status() or "connecting" in t.status()
         alice.wait_until(told_once)
+
+
+# ------------------------------------------------------------------ 14. mentions and the bell
+Style = tuple[str, str, bool, bool, bool]  # fg, bg, bold, reverse, underscore
+PLAIN: Style = ("default", "default", False, False, False)
+
+
+def style_of(term: Terminal, text: str, cells: int = 0) -> Style:
+    """How `text` (its first `cells` cells, if given) is drawn where it first shows on
+    the screen: one style for all those cells."""
+    found = [(y, row.index(text)) for y, row in enumerate(term.screen.display) if text in row]
+    assert found, f"{text!r} is not on the screen"
+    y, x = found[0]
+    drawn = [term.screen.buffer[y][x + i] for i in range(cells or len(text))]
+    styles = {(c.fg, c.bg, c.bold, c.reverse, c.underscore) for c in drawn}
+    assert len(styles) == 1, f"{text!r} is drawn in several styles: {styles}"
+    return styles.pop()
+
+
+@pytest.fixture
+def raw_peers():
+    """raw_peers(port, nick) -> a RawPeer in #general as `nick`; all closed at teardown."""
+    started: list[RawPeer] = []
+
+    def start(port: int, nick: str) -> RawPeer:
+        started.append(RawPeer(port))
+        started[-1].send(f"/join general\n/nick {nick}\n".encode())
+        started[-1].expect(b"REPLY nick 0")
+        return started[-1]
+
+    yield start
+    for peer in started:
+        peer.close()
+
+
+def test_tui_mention_is_highlighted_and_rings_once_until_bell_off(chat_server, terminals,
+                                                                   raw_peers):
+    alice = join(terminals, chat_server.port, "alice")
+    bob = raw_peers(chat_server.port, "bob")
+    bob.send(b"just chatting\n")
+    alice.wait_for("bob: just chatting")
+    assert alice.screen.bells == 0, "a message without my nick rang the bell"
+
+    bob.send(b"hey alice, look\nafter the mention\n")
+
+    def highlighted(t: Terminal) -> None:
+        assert "bob: after the mention" in t.text()
+        assert style_of(t, "just chatting") == PLAIN
+        assert style_of(t, "after the mention") == PLAIN
+        mention = style_of(t, "hey alice, look")
+        assert mention != PLAIN and (mention[2] or mention[3]), f"not highlighted: {mention}"
+    alice.wait_until(highlighted)
+    assert alice.screen.bells == 1, "the mention did not ring the bell exactly once"
+    assert b"\x07" in alice.raw  # a real BEL reached the terminal, not a flash
+
+    alice.send("/bell off" + ENTER)
+    alice.wait_for("Mention bell off.")
+    bob.send(b"alice, are you there?\nstill quiet\n")
+    alice.wait_for("bob: still quiet")
+    assert style_of(alice, "alice, are you there?") == style_of(alice, "hey alice, look")
+    assert alice.screen.bells == 1, "/bell off did not silence the bell"
+
+    alice.send("/bell on" + ENTER)
+    alice.wait_for("Mention bell on.")
+    bob.send(b"ALICE: ring again\n")  # any case, as nicks are compared
+    alice.wait_for("bob: ALICE: ring again")
+    assert alice.screen.bells == 2
+
+
+# ------------------------------------------------------------------ 15. a pasted block
+def test_tui_paste_of_several_lines_sends_each_as_a_message(chat_server, terminals, raw_peers):
+    alice = join(terminals, chat_server.port, "alice")
+    bob = raw_peers(chat_server.port, "bob")
+    alice.wait_for("bob joined general")
+
+    alice.send("first\rsecond\rthird\r")  # one write, as a terminal delivers a paste
+
+    said = [bob.expect(b"MSG general alice ").decode() for _ in range(3)]
+    assert said == [f"MSG general alice {word}" for word in ("first", "second", "third")]
+
+    def sent(t: Terminal) -> None:
+        rows = [row for row in pane(t) if "alice: " in row]
+        assert [row.split("alice: ", 1)[1] for row in rows] == ["first", "second", "third"]
+        assert t.input_line() == "#general alice>" and t.cursor == (23, 16)
+    alice.wait_until(sent)
+
+
+# ------------------------------------------------------------------ 16. no colour
+@pytest.mark.parametrize("term", ["vt100", "xterm-mono"])
+def test_tui_works_without_colour(chat_server, terminals, term):
+    port = chat_server.port
+    alice = join(terminals, port, "alice", term=term)
+    bob = join(terminals, port, "bob", others=1, term=term)
+    alice.send("mine" + ENTER)
+    bob.send("yours" + ENTER)
+
+    def readable(t: Terminal) -> None:
+        assert t.status() == f" #general | alice | 2 here | connected | 127.0.0.1:{port}"
+        bar = t.screen.buffer[t.rows - 2]
+        assert all(bar[x].reverse for x in range(t.cols)), "the status bar does not stand out"
+        assert t.input_line() == "#general alice>" and t.cursor == (23, 16)
+        assert "alice: mine" in t.text() and "bob: yours" in t.text()
+        own, other = style_of(t, "alice: mine", 5), style_of(t, "bob: yours", 3)
+        assert own != other, f"my nick and bob's look the same: {own}"
+        assert style_of(t, "mine") == style_of(t, "yours") == PLAIN
+        cells = [cell for row in t.screen.buffer.values() for cell in row.values()]
+        assert all(cell.fg == cell.bg == "default" for cell in cells), "colour was used"
+    alice.wait_until(readable)
+    sgr = [int(n) for params in re.findall(rb"\x1b\[([0-9;]*)m", alice.raw)
+           for n in params.split(b";") if n]
+    assert not [n for n in sgr if 30 <= n <= 49 or 90 <= n <= 107], "a colour was sent"
+
+
+# ------------------------------------------------------------------ 17. nick colours
+def test_tui_each_nick_has_one_colour_everywhere_and_after_a_reconnect(chat_server, terminals,
+                                                                       raw_peers):
+    port = chat_server.port
+    alice = join(terminals, port, "alice", term="xterm-256color")
+    bob = join(terminals, port, "bob", others=1, term="xterm")
+    erin = raw_peers(port, "erin")
+    erin.send(b"hello both\n")
+    bob.send("hello erin" + ENTER)
+
+    colours: dict[str, str] = {}  # nick -> the colour the first client drew it in
+
+    def drawn_alike(nick: str, text: str):
+        def check(t: Terminal) -> None:
+            fg = style_of(t, f"{nick}: {text}", len(nick))[0]
+            assert fg != "default", f"{nick}'s nick has no colour"
+            assert colours.setdefault(nick, fg) == fg, f"{nick}: {fg}, before {colours[nick]}"
+        return check
+
+    alice.wait_until(drawn_alike("erin", "hello both"))
+    bob.wait_until(drawn_alike("erin", "hello both"))
+    alice.wait_until(drawn_alike("bob", "hello erin"))
+    assert colours["bob"] != colours["erin"], "one colour for every nick"
+
+    bob.send("/reconnect" + ENTER)
+    alice.wait_for(lambda t: t.text().count("bob joined general") == 2, why="bob back")
+    bob.wait_for(lambda t: t.text().count("Connected to") == 2 and "3 here" in t.status()
+                 and t.input_line() == "#general bob>", why="bob back in #general")
+    erin.send(b"welcome back\n")
+    bob.send("back again" + ENTER)
+    alice.wait_until(drawn_alike("bob", "back again"))
+    alice.wait_until(drawn_alike("erin", "welcome back"))
+    bob.wait_until(drawn_alike("erin", "welcome back"))
