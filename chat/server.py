@@ -464,14 +464,15 @@ class Server:
     def _shutdown(self) -> None:
         """Tell everyone, then flush for up to two seconds."""
         log.info("shutting down: %s", self.shutdown_reason)
+        if self._accept_paused_until is None:
+            self.selector.unregister(self.listener)
+        self.listener.close()  # a client reconnecting now is refused, not left in the backlog
         out = Outbox()
         for conn_id in self.conns:
             self._reasons[conn_id] = self.shutdown_reason
         self.state.shutdown(self.shutdown_reason, out)
         self._apply(out)
         self._settle()
-        if self._accept_paused_until is None:
-            self.selector.unregister(self.listener)
         end = time.monotonic() + 2.0
         while (self.conns or self._lingering) and time.monotonic() < end:
             for key, mask in self.selector.select(timeout=end - time.monotonic()):

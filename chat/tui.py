@@ -29,6 +29,7 @@ BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
 COMMANDS = ["/list", "/join", "/nick", "/who", "/leave", "/quit", "/help", "/clear", "/bell",
             "/reconnect", "/game", "/games", "/accept", "/decline", "/move", "/resign", "/rematch"]
 MOVE_COMMANDS = ("/move ", "/m ", "/guess ")
+QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
 _EMPHASIS = re.compile(r"\*([^*]+)\*")
 
@@ -143,8 +144,27 @@ class Tui:
         if self.link is not None and self.core.connected:
             self.core.submit("/quit")
             self._send()
+            self._await_goodbye(QUIT_GRACE)
+        if self.link is not None:
+            self.link.close()
+            self.link = None
         if self.on_quit is not None:
             self.on_quit()
+
+    def _await_goodbye(self, grace: float) -> None:
+        """Read until the server closes after our /quit (or `grace` runs out), so it
+        sees the /quit before the socket goes: a host's embedded server is not kept
+        waiting for a client that has stopped reading."""
+        end = time.monotonic() + grace
+        while self.link is not None and (left := end - time.monotonic()) > 0:
+            self._flush()
+            if self.link is None or not select.select([self.link.sock], [], [], left)[0]:
+                return
+            try:
+                if self.link.recv() == b"":  # end of file: the server let us go
+                    return
+            except OSError:
+                return
 
     # -------------------------------------------------------------- the loop
     def _wait(self) -> None:

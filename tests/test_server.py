@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import random
 import signal
+import socket
 
 import pytest
 
 from chat import protocol as p
 from chat.server import Limits
+from conftest import TIMEOUT
 
 
 def is_chat(text: str):
@@ -193,6 +195,15 @@ def test_server_stop_says_bye_to_everyone(server, connect):
     for peer in peers:
         assert peer.expect(p.Bye) == p.Bye("maintenance")
         peer.expect_closed()
+
+
+def test_server_stop_refuses_new_connections_at_once(server, connect):
+    peer = connect(server)
+    address = server.address
+    server.stop("maintenance")
+    peer.expect(p.Bye)
+    with pytest.raises(ConnectionRefusedError):  # not accepted into a backlog nobody serves
+        socket.create_connection(address, timeout=TIMEOUT).close()
 
 
 # ------------------------------------------------------------------ the real server.py
