@@ -11,7 +11,7 @@ import sys
 import threading
 
 from chat import plain
-from chat.client import ClientCore
+from chat.client import SEND_BURST, SEND_RATE, ClientCore
 from chat.net import ConnectError, Link
 
 HOST_LEAVING = "the host has left; the server is shutting down"
@@ -29,7 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--serve", action="store_true",
                         help="host mode: run a server in this process and chat on it; "
                              "others connect with --host YOUR-ADDRESS (use --host 0.0.0.0 to serve your LAN)")
+    parser.add_argument("--pace", type=_pace, default=(SEND_BURST, SEND_RATE),
+                        help=argparse.SUPPRESS)  # BURST,RATE: for tests with a faster server
     return parser
+
+
+def _pace(text: str) -> tuple[int, float]:
+    burst, _, rate = text.partition(",")
+    try:
+        return int(burst), float(rate)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not BURST,RATE: {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         connect_host, args.port = _client_address(server.address)
     if use_plain:
-        status = plain.run(connect_host, args.port, args.room, args.nick)
+        status = plain.run(connect_host, args.port, args.room, args.nick, args.pace)
         _stop_server(server)
         return status
     return _run_tui(connect_host, args, server)
@@ -56,7 +66,8 @@ def _run_tui(host: str, args: argparse.Namespace, server) -> int:
         _stop_server(server)
         return 1
     from chat import tui  # curses is imported only when the full-screen view is used
-    core = ClientCore(f"{host}:{args.port}", room=args.room, nick=args.nick)
+    core = ClientCore(f"{host}:{args.port}", room=args.room, nick=args.nick,
+                      send_burst=args.pace[0], send_rate=args.pace[1])
     return tui.run(host, args.port, core, link, on_quit=lambda: _stop_server(server))
 
 

@@ -11,11 +11,20 @@ import time
 from dataclasses import dataclass, field
 
 from chat import protocol as p
+from chat.pacing import Pacer
 from chat.width import sanitize, text_width
 
 # Entry kinds a view styles differently.
 CHAT, OWN, MENTION, NOTICE, INFO, ERROR = "chat", "own", "mention", "notice", "info", "error"
 BOARD = "board"  # one row of a game board, after the move in words (a NOTICE)
+
+# Our own pace for what the user sends (a paste, a piped file).  The server holds
+# lines past its flood limit (chat/limits.py: 5 a second after a burst of 20) and
+# cuts off a client with too many held, so we stay under it: the margin covers the
+# lines the client sends by itself (autojoin, PING answers) and lines that leave
+# evenly but arrive bunched.
+SEND_BURST = 15
+SEND_RATE = 4.0  # lines a second
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +67,16 @@ LOCAL_HELP = [
     "  /clear             empty the message pane",
     "  /bell on|off       ring the bell when someone mentions you (on by default)",
     "  /reconnect         connect again now",
+    f"  /cancel            drop the lines still waiting to go (a long paste goes "
+    f"{SEND_RATE:g} a second)",
     "  /quit              leave Parlor (also /q, /logout, Ctrl-C)",
 ]
 QUIT_COMMANDS = ("quit", "q", "logout", "exit")
 
 
 class ClientCore:
-    def __init__(self, address: str = "", room: str | None = None, nick: str | None = None) -> None:
+    def __init__(self, address: str = "", room: str | None = None, nick: str | None = None,
+                 *, send_burst: int = SEND_BURST, send_rate: float = SEND_RATE) -> None:
         self.address = address
         self.decoder = p.LineDecoder()
         self.connected = False
@@ -83,7 +95,10 @@ class ClientCore:
         self._my_games: set[str] = set()  # ids of games a note said I acted in
         self.requests: list[str] = []  # for the shell: "clear", "reconnect", "bell"
         self._entries: list[Entry] = []
-        self._out: list[bytes] = []
+        self._out: list[bytes] = []  # lines that go at once, past the pacer (/pong, /quit)
+        self._pacer = Pacer(send_burst, send_rate)  # every other line, in order
+        self._batch = 0  # lines queued since the pacer was last empty
+        self._told_pace = False  # the pane has said, for this batch, that lines wait
         self._block: tuple[type, int, list] | None = None
         self.board_entries = True  # also show each board as BOARD entries (the line-mode view)
         self._tick = 0
@@ -102,12 +117,34 @@ class ClientCore:
         entries, self._entries = self._entries, []
         return entries
 
-    def data_to_send(self) -> bytes:
-        data, self._out = b"".join(self._out), []
-        return data
+    def data_to_send(self, now: float) -> bytes:
+        """What may go to the server at `now` (a monotonic clock): PING answers and
+        /quit at once, other lines as the pace allows; the rest waits in order."""
+        urgent, self._out = self._out, []
+        lines = self._pacer.take(now, spent=len(urgent))
+        if not self._pacer:
+            self._batch, self._told_pace = 0, False
+        elif not self._told_pace:
+            self._told_pace = True
+            self._add(INFO, f"{_count(self._batch, 'line')} to send, at {self._pacer.rate:g} "
+                            "a second so the server does not cut you off for flooding: "
+                            "/cancel drops those still waiting.")
+        return b"".join(urgent + lines)
+
+    def next_send_at(self) -> float | None:
+        """When `data_to_send` will have a waiting line to give (None: nothing waits):
+        a shell's select timeout."""
+        return self._pacer.next_at()
+
+    @property
+    def waiting(self) -> int:
+        """Lines held back by the pace, not yet given to `data_to_send`."""
+        return len(self._pacer)
 
     def connection_made(self) -> None:
         self.decoder = p.LineDecoder()
+        self._pacer.reset()
+        self._batch, self._told_pace = 0, False
         self._block = None
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
@@ -127,6 +164,7 @@ class ClientCore:
         self.panels.clear()
         self._my_games.clear()
         self._out = []
+        unsent = self._pacer.clear()
         if self.quitting:
             return
         repeated = self._repeated_refusal
@@ -140,6 +178,8 @@ class ClientCore:
         for panel in lost_games:
             self._add(ERROR, f"The {panel.title or 'game'} game in #{sanitize(room or '')} was "
                              "lost with the connection: leaving forfeits it.")
+        if unsent:
+            self._add(ERROR, f"{_count(unsent, 'line')} still waiting to go were not sent.")
 
     @property
     def settled(self) -> bool:
@@ -188,15 +228,19 @@ class ClientCore:
         if not self.connected:
             self._add(ERROR, "Not connected: the line was not sent. /reconnect tries again.")
             return
-        self._out.append(line.encode("utf-8", "replace") + b"\n")
+        self._pacer.push(line.encode("utf-8", "replace") + b"\n")
+        self._batch += 1
 
     def _local_command(self, name: str, args: str) -> bool:
         if name in QUIT_COMMANDS:
             if self.connected and not self.quitting:
-                self._out.append(b"/quit\n")
+                self._out.append(b"/quit\n")  # at once: what still waits is dropped
+            self._pacer.clear()
             self.quitting = True
             return True
-        if name == "clear":
+        if name == "cancel":
+            self._cancel()
+        elif name == "clear":
             self.requests.append("clear")
         elif name == "bell":
             self._set_bell(args)
@@ -210,6 +254,12 @@ class ClientCore:
         else:
             return False
         return True
+
+    def _cancel(self) -> None:
+        dropped = self._pacer.clear()
+        self._batch, self._told_pace = 0, False
+        self._add(INFO, f"Dropped {_count(dropped, 'line')} waiting to go." if dropped
+                  else "Nothing is waiting to go.")
 
     def _set_bell(self, args: str) -> None:
         if args.lower() not in ("on", "off"):
@@ -509,6 +559,10 @@ def split_text(text: str, limit: int) -> list[str]:
 def _byte_prefix_len(text: str, limit: int) -> int:
     """The number of characters of `text` whose UTF-8 encoding fits in `limit` bytes."""
     return len(text.encode("utf-8", "replace")[:limit].decode("utf-8", "ignore"))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _sentence(text: str) -> str:

@@ -70,8 +70,8 @@ class Part:
 
 def status_parts(core: ClientCore, connection: str, scrolled: str, address: str,
                  panel_hidden: bool) -> list[Part]:
-    """The status bar's fields, most important first: where I am, then my game,
-    then the connection, then the address."""
+    """The status bar's fields, most important first: where I am, then the lines
+    still waiting to go, then my game, then the connection, then the address."""
     room, nick, state = core.place()
     parts = [Part(text) for text in (connection, scrolled) if text]
     if room:
@@ -81,6 +81,9 @@ def status_parts(core: ClientCore, connection: str, scrolled: str, address: str,
             parts.append(Part(f"{core.here_count()} here", rank=3))
     else:
         parts.append(Part("lobby"))
+    if core.waiting:  # a paste going out at the client's pace
+        waiting = core.waiting
+        parts.append(Part(f"sending: {waiting} waiting", rank=4, short=f"{waiting} to send"))
     game = core.game_status()
     if game:
         parts.append(Part(game + WIDEN, rank=2, short=game) if panel_hidden else Part(game))

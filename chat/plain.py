@@ -20,6 +20,7 @@ LINE_MODE_CANNOT = {
 }
 QUIT_GRACE = 2.0  # seconds of silence from the server, after /quit, before giving up on it
 SETTLE_WAIT = 5.0  # seconds to hold stdin back for the --room/--nick answers at most
+READ_AHEAD = 200  # lines waiting for their turn to go before stdin is left unread a while
 
 
 def format_entry(entry: c.Entry) -> str:
@@ -43,6 +44,7 @@ class PlainClient:
         self.stdin_fd = sys.stdin.fileno()
         self.stdin_tail = b""
         self.stdin_state = "held"  # "held" until the autojoin is answered, "open", "closed"
+        self.stdin_watched = False  # in the selector: open, and not too many lines waiting
         self.settle_deadline = time.monotonic() + SETTLE_WAIT
         self.quit_deadline: float | None = None
 
@@ -62,11 +64,13 @@ class PlainClient:
     def _loop(self) -> int:
         while True:
             self._release_stdin()
+            self._watch_stdin()
             now = time.monotonic()
             if self.quit_deadline is not None and now >= self.quit_deadline:
                 return 0
             deadlines = [d for d in (self.quit_deadline,
-                                     self.settle_deadline if self.stdin_state == "held" else None)
+                                     self.settle_deadline if self.stdin_state == "held" else None,
+                                     self.core.next_send_at())
                          if d is not None]
             timeout = max(min(deadlines) - now, 0) if deadlines else None
             for key, _ in self.selector.select(timeout):
@@ -82,7 +86,16 @@ class PlainClient:
         if self.stdin_state == "held" and (self.core.settled
                                            or time.monotonic() >= self.settle_deadline):
             self.stdin_state = "open"
+
+    def _watch_stdin(self) -> None:
+        """Read stdin while it is open and the pace keeps up: a long piped file is
+        read as it is sent, not all at once into memory."""
+        wanted = self.stdin_state == "open" and self.core.waiting < READ_AHEAD
+        if wanted and not self.stdin_watched:
             self.selector.register(self.stdin_fd, selectors.EVENT_READ, "stdin")
+        elif self.stdin_watched and not wanted:
+            self.selector.unregister(self.stdin_fd)
+        self.stdin_watched = wanted
 
     def _read_net(self) -> int | None:
         try:
@@ -104,20 +117,24 @@ class PlainClient:
 
     def _read_stdin(self) -> None:
         data = os.read(self.stdin_fd, 65536)
-        if not data:
-            self.selector.unregister(self.stdin_fd)
+        if not data:  # /quit once what waits has gone: see _pump
             self.stdin_state = "closed"
+            self._watch_stdin()
             lines = [self.stdin_tail] if self.stdin_tail else []
             self.stdin_tail = b""
-            lines.append(b"/quit")
         else:
             *lines, self.stdin_tail = (self.stdin_tail + data).split(b"\n")
         for raw in lines:
             self.core.submit(raw.rstrip(b"\r").decode("utf-8", "replace"))
 
     def _pump(self) -> None:
-        """Send what the core queued and print what it has to show."""
-        data = self.core.data_to_send()
+        """Send what the core may send now and print what it has to show; at the end
+        of input, once nothing waits, say /quit."""
+        now = time.monotonic()
+        data = self.core.data_to_send(now)
+        if self.stdin_state == "closed" and not self.core.waiting and not self.core.quitting:
+            self.core.submit("/quit")
+            data += self.core.data_to_send(now)
         if data:
             self.link.send(data)
         self.link.flush()
@@ -137,11 +154,13 @@ class PlainClient:
             sys.stdout.flush()
 
 
-def run(host: str, port: int, room: str | None, nick: str | None) -> int:
+def run(host: str, port: int, room: str | None, nick: str | None,
+        pace: tuple[int, float] = (c.SEND_BURST, c.SEND_RATE)) -> int:
     try:
         link = Link.open(host, port)
     except ConnectError as exc:
         print(f"parlor: {exc}", file=sys.stderr)
         return 1
-    core = c.ClientCore(f"{host}:{port}", room=room, nick=nick)
+    core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
+                        send_burst=pace[0], send_rate=pace[1])
     return PlainClient(link, core).run()

@@ -27,7 +27,8 @@ from chat.width import clip, sanitize, text_width
 WINDOWS = sys.platform == "win32"
 BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
 COMMANDS = ["/list", "/join", "/nick", "/who", "/leave", "/quit", "/help", "/clear", "/bell",
-            "/reconnect", "/game", "/games", "/accept", "/decline", "/move", "/resign", "/rematch"]
+            "/reconnect", "/cancel", "/game", "/games", "/accept", "/decline", "/move", "/resign",
+            "/rematch"]
 MOVE_COMMANDS = ("/move ", "/m ", "/guess ")
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
@@ -168,7 +169,8 @@ class Tui:
 
     # -------------------------------------------------------------- the loop
     def _wait(self) -> None:
-        timeout = None if self.retry_at is None else max(0.0, self.retry_at - time.monotonic())
+        wakes = [t for t in (self.retry_at, self.core.next_send_at()) if t is not None]
+        timeout = max(0.0, min(wakes) - time.monotonic()) if wakes else None
         reads, writes = [], []
         if self.link is not None:
             reads.append(self.link.sock)
@@ -229,7 +231,7 @@ class Tui:
                 self.attempt, self.last_failure = 0, None  # accepted, not just connected
 
     def _send(self) -> None:
-        data = self.core.data_to_send()
+        data = self.core.data_to_send(time.monotonic())
         if data and self.link is not None and not self.link.connecting:
             self.link.pending += data
         self._flush()

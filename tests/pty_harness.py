@@ -233,11 +233,11 @@ class Terminal:
 
 
 class ServerProcess:
-    """`python3 server.py --port PORT --quiet`; `port` is known once it has started."""
+    """`python3 server.py --port PORT --quiet [EXTRA...]`; `port` is known once it has started."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *extra: str) -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port), "--quiet"], cwd=ROOT,
+            [sys.executable, "server.py", "--port", str(port), "--quiet", *extra], cwd=ROOT,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.port = self._read_port(time.monotonic() + TIMEOUT)
 

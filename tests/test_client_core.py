@@ -21,7 +21,7 @@ def test_client_core_help_lists_quit_once_when_the_server_answers_too():
     core = core_fed()
     core.submit("/help")
     assert not any("/quit" in t for t in texts(core))  # the server's /help lists it
-    assert core.data_to_send() == b"/help\n"
+    assert core.data_to_send(0.0) == b"/help\n"
     core.connection_lost("gone")
     core.take_entries()
     core.submit("/help")
@@ -111,7 +111,7 @@ def test_client_core_settled_once_the_autojoin_is_answered():
     core.connection_made()
     assert not core.settled
     core.receive_data(b"HELLO parlor/1 hi\n")
-    assert core.data_to_send() == b"/nick pip\n/join general\n" and not core.settled
+    assert core.data_to_send(0.0) == b"/nick pip\n/join general\n" and not core.settled
     core.receive_data(b"REPLY nick 0 your nick will be pip\n")
     assert not core.settled
     core.receive_data(b"REPLY join 1 no such room\n")  # a failure settles it too
@@ -155,4 +155,153 @@ def test_client_core_asked_reconnect_keeps_the_room_and_nick_to_rejoin():
     assert (core.room, core.nick) == (None, None)
     core.connection_made()
     core.receive_data(b"HELLO parlor/1 hi\n")
-    assert core.data_to_send() == b"/nick alice\n/join general\n"
+    assert core.data_to_send(0.0) == b"/nick alice\n/join general\n"
+
+
+# ------------------------------------------------------------------ pacing what we send
+def lines_of(data: bytes) -> list[str]:
+    return data.decode().splitlines()
+
+
+def pasted(count: int, **pace) -> c.ClientCore:
+    """A core in #general that was just handed `count` lines at once."""
+    core = c.ClientCore("test", **pace)
+    core.connection_made()
+    core.receive_data(b"HERE general alice\n")
+    for i in range(count):
+        core.submit(f"line {i}")
+    return core
+
+
+def test_client_core_pace_sits_under_the_server_flood_limit():
+    from chat.limits import Limits
+    assert c.SEND_BURST < Limits.burst and c.SEND_RATE < Limits.max_rate
+
+
+def test_client_core_pace_sends_a_burst_then_holds_the_rest():
+    core = pasted(20)
+    assert lines_of(core.data_to_send(100.0)) == [f"line {i}" for i in range(c.SEND_BURST)]
+    assert core.waiting == 20 - c.SEND_BURST
+    assert core.data_to_send(100.0) == b""  # no time has passed: nothing more
+    assert core.next_send_at() == 100.0 + 1 / c.SEND_RATE
+
+
+def test_client_core_pace_sends_at_the_rate_in_order():
+    core = pasted(30, send_burst=5, send_rate=4.0)
+    assert len(lines_of(core.data_to_send(0.0))) == 5
+    assert core.data_to_send(0.2) == b"" and core.next_send_at() == 0.25
+    assert lines_of(core.data_to_send(0.25)) == ["line 5"]
+    assert lines_of(core.data_to_send(1.25)) == ["line 6", "line 7", "line 8", "line 9"]
+    core.submit("typed meanwhile")  # goes after what already waits
+    sent = lines_of(core.data_to_send(100.0))  # a long pause refills only the burst
+    assert sent == [f"line {i}" for i in range(10, 15)]
+    rest = []
+    for t in (1000.0, 2000.0, 3000.0, 4000.0):
+        rest += lines_of(core.data_to_send(t))
+    assert rest == [*(f"line {i}" for i in range(15, 30)), "typed meanwhile"]
+    assert core.waiting == 0 and core.next_send_at() is None
+
+
+def test_client_core_pace_keeps_time_however_often_it_is_asked():
+    core = pasted(40)
+    went_at = {}
+    for tick in range(1001):  # every 10 ms for 10 s
+        for line in lines_of(core.data_to_send(tick / 100)):
+            went_at[line] = tick / 100
+    assert list(went_at) == [f"line {i}" for i in range(40)]
+    assert [went_at[f"line {i}"] for i in (0, 14, 15, 16, 39)] == [0.0, 0.0, 0.25, 0.5, 6.25]
+
+
+def test_client_core_pace_lets_a_ping_answer_past_the_queue():
+    core = pasted(20)
+    core.data_to_send(0.0)
+    core.receive_data(b"PING 42\n")
+    assert lines_of(core.data_to_send(0.0)) == ["/pong 42"]  # no token left, yet it goes
+    assert core.next_send_at() == 0.5  # the server counted it: the next line waits longer
+    assert lines_of(core.data_to_send(0.5)) == ["line 15"]
+
+
+def test_client_core_pace_lets_quit_past_the_queue_and_drops_the_rest():
+    core = pasted(20)
+    core.data_to_send(0.0)
+    core.submit("/quit")
+    assert core.data_to_send(0.0) == b"/quit\n"
+    assert core.waiting == 0 and core.quitting
+    core.connection_lost("the server closed the connection")
+    assert not any("not sent" in t for t in texts(core))  # leaving: not news
+
+
+def test_client_core_pace_says_once_that_lines_wait():
+    core = pasted(20)
+    core.take_entries()
+    core.data_to_send(0.0)
+    said = texts(core)
+    assert said == ["20 lines to send, at 4 a second so the server does not cut you off for "
+                    "flooding: /cancel drops those still waiting."]
+    core.submit("one more")
+    core.data_to_send(0.25)
+    assert texts(core) == []  # the same batch
+    core.data_to_send(100.0)
+    core.data_to_send(200.0)
+    assert core.waiting == 0
+    for i in range(40):  # a new batch is told again
+        core.submit(f"again {i}")
+    core.data_to_send(200.0)
+    assert texts(core) == [said[0].replace("20 lines", "40 lines")]
+
+
+def test_client_core_a_line_that_fits_the_pace_says_nothing():
+    core = pasted(c.SEND_BURST)
+    core.take_entries()
+    assert len(lines_of(core.data_to_send(0.0))) == c.SEND_BURST
+    assert texts(core) == [] and core.next_send_at() is None
+
+
+def test_client_core_cancel_drops_the_waiting_lines():
+    core = pasted(20)
+    core.data_to_send(0.0)
+    core.take_entries()
+    core.submit("/cancel")
+    assert texts(core) == ["Dropped 5 lines waiting to go."]
+    assert core.waiting == 0 and core.next_send_at() is None
+    assert core.data_to_send(10.0) == b""  # nothing went to the server for /cancel
+    core.submit("/cancel")
+    assert texts(core) == ["Nothing is waiting to go."]
+    core.submit("after")
+    assert core.data_to_send(10.0) == b"after\n"
+
+
+def test_client_core_cancel_is_in_the_local_help():
+    core = pasted(0)
+    core.connection_lost("gone")
+    core.take_entries()
+    core.submit("/help")
+    assert any(t.lstrip().startswith("/cancel") for t in texts(core))
+
+
+def test_client_core_lines_waiting_when_the_connection_drops_are_told_lost():
+    core = pasted(20)
+    core.data_to_send(0.0)
+    core.take_entries()
+    core.connection_lost("reset")
+    assert texts(core) == ["Lost the connection to test: reset.",
+                           "5 lines still waiting to go were not sent."]
+    assert core.waiting == 0
+    core.connection_made()  # a new connection: a whole burst again
+    core.receive_data(b"HELLO parlor/1 hi\nHERE general alice\n")
+    for i in range(c.SEND_BURST):
+        core.submit(f"new {i}")
+    assert len(lines_of(core.data_to_send(0.1))) == c.SEND_BURST
+
+
+def test_client_core_long_text_is_paced_piece_by_piece():
+    core = pasted(0, send_burst=1, send_rate=1.0)
+    core.submit(" ".join(f"w{i:04d}" for i in range(400)))  # three messages
+    pieces = [core.data_to_send(t) for t in (0.0, 0.5, 1.0, 2.0)]
+    assert [len(lines_of(piece)) for piece in pieces] == [1, 0, 1, 1]
+
+
+def test_client_core_pace_of_zero_sends_everything_at_once():
+    core = pasted(300, send_rate=0)
+    assert len(lines_of(core.data_to_send(0.0))) == 300
+    assert core.waiting == 0 and core.next_send_at() is None

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {"socket", "selectors", "select", "curses", "threading", "subprocess"}
 SHELLS = {"chat.server", "chat.net", "chat.plain", "chat.app", "chat.tui"}  # imports point inward
 REQUIRED = {"protocol", "state", "client"}
-PURE_CHAT = REQUIRED | {"lineedit", "scrollback", "width", "gamehost", "layout", "keys", "limits", "matches"}
+PURE_CHAT = REQUIRED | {"lineedit", "scrollback", "width", "gamehost", "layout", "keys", "limits",
+                        "matches", "pacing"}
 
 PURE_FILES = sorted(
     [path for path in ROOT.glob("chat/*.py") if path.stem in PURE_CHAT] + list(ROOT.glob("game/*.py"))

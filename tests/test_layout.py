@@ -34,6 +34,19 @@ def test_layout_status_drops_the_board_hint_before_the_count():
     assert status(core, 80, panel_hidden=True) == status(core, 60)
 
 
+def test_layout_status_counts_the_lines_waiting_to_go():
+    core = core_fed("HERE general alice\nMEMBERS general 1\nMEMBER general alice\n")
+    for i in range(40):
+        core.submit(f"line {i}")
+    core.data_to_send(0.0)
+    assert status(core, 80) == (" #general | alice | 1 here | sending: 25 waiting | connected"
+                                f" | {ADDRESS}")
+    assert status(core, 40) == " #general | alice | sending: 25 waiting"
+    assert status(core, 30) == " #general | alice | 25 to send"
+    core.submit("/cancel")
+    assert status(core, 80) == f" #general | alice | 1 here | connected | {ADDRESS}"
+
+
 def test_layout_status_and_prompt_while_offline_show_where_it_will_rejoin():
     core = core_fed("HERE general alice\n")
     assert lay.prompt(core) == "#general alice> "

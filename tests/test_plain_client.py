@@ -269,3 +269,30 @@ def read_quiet(conn: socket.socket, seconds: float) -> bytes:
         return conn.recv(4096)
     except socket.timeout:
         return b""
+
+
+def test_plain_client_paces_a_long_piped_file_under_the_flood_limit(start_server, connect,
+                                                                     tmp_path):
+    """150 lines from a file reach the room in order, and the client leaves only once
+    all are sent.  The server's flood limit is 20 times the default, to keep this
+    quick, and its queue short, so a few lines too fast are a flood (unpaced, the
+    client is cut off after the burst); the hidden --pace sits under it as the
+    client's defaults sit under the server's."""
+    server = start_server(Limits(max_rate=100, burst=16, max_queue=10))
+    watcher = connect(server)
+    watcher.enter("general", "watcher")
+    lines = [f"line {i:03d}" for i in range(150)]  # 138 past the burst at 80/s: 1.7 s
+    script = tmp_path / "lines.txt"
+    script.write_text("".join(line + "\n" for line in lines))
+    with script.open("rb") as stdin:
+        done = run_client(port_of(server), "--room", "general", "--nick", "pip",
+                          "--pace", "12,80", stdin=stdin)
+    seen = watcher.lines_until(lambda m: isinstance(m, p.Left) and m.nick == "pip")
+    assert [m.text for m in seen if isinstance(m, p.Chat)] == lines
+    assert seen[-1].reason == "quit"  # it left; it was not cut off
+    assert not any(isinstance(m, p.Error) for m in seen)
+    assert done.returncode == 0 and done.stderr == b""
+    out = done.stdout.decode().splitlines()
+    assert "150 lines to send, at 80 a second" in "\n".join(out)
+    assert not any(line.startswith("! ") for line in out), out  # no flood warning
+    assert out[-1] == "* Server says: Goodbye."

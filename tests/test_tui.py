@@ -24,11 +24,12 @@ NATO = ("alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo li
 # ------------------------------------------------------------------ fixtures
 @pytest.fixture
 def servers():
-    """servers(port=0) -> a real `server.py` subprocess; all stopped at teardown."""
+    """servers(port=0, *extra) -> a real `server.py` subprocess (`extra`: more of its
+    arguments); all stopped at teardown."""
     started: list[ServerProcess] = []
 
-    def start(port: int = 0) -> ServerProcess:
-        server = ServerProcess(port)
+    def start(port: int = 0, *extra: str) -> ServerProcess:
+        server = ServerProcess(port, *extra)
         started.append(server)
         return server
 
@@ -58,9 +59,10 @@ def terminals():
 
 
 def join(terminals, port: int, nick: str, *, room: str = "general", others: int = 0,
-         rows: int = 24, cols: int = 80, term: str = "xterm") -> Terminal:
-    """A client in `room` as `nick`, once its screen says it is there with `others` more."""
-    client = terminals("--port", str(port), "--room", room, "--nick", nick, rows=rows,
+         rows: int = 24, cols: int = 80, term: str = "xterm", args: tuple[str, ...] = ()) -> Terminal:
+    """A client in `room` as `nick` (`args`: more of client.py's arguments), once its
+    screen says it is there with `others` more."""
+    client = terminals("--port", str(port), "--room", room, "--nick", nick, *args, rows=rows,
                        cols=cols, term=term)
     prompt = f"#{room} {nick}> "
 
@@ -543,6 +545,55 @@ def test_tui_paste_of_several_lines_sends_each_as_a_message(chat_server, termina
         assert [row.split("alice: ", 1)[1] for row in rows] == ["first", "second", "third"]
         assert t.input_line() == "#general alice>" and t.cursor == (23, 16)
     alice.wait_until(sent)
+
+
+# ------------------------------------------------------------------ 15b. a long paste is paced
+PASTE = [f"line {i:02d}" for i in range(40)]
+
+
+def test_tui_long_paste_goes_at_the_clients_pace_with_the_count_shown(servers, terminals,
+                                                                      raw_peers):
+    """The server's limit is raised to keep this quick (its queue stays short, so a
+    flood would be cut off); the hidden --pace sits under it as the defaults do."""
+    server = servers(0, "--max-rate", "100", "--burst", "16", "--max-queue", "10")
+    alice = join(terminals, server.port, "alice", rows=60, args=("--pace", "12,20"))
+    bob = raw_peers(server.port, "bob")
+    alice.wait_for("bob joined general")
+
+    alice.send("".join(line + "\r" for line in PASTE))  # one write, as a paste comes
+
+    def waiting(t: Terminal) -> None:
+        count = re.search(r"#general \| alice \| 2 here \| sending: (\d+) waiting \|", t.status())
+        assert count and 1 <= int(count.group(1)) <= 28, t.status()  # 12 go at once
+        assert "40 lines to send, at 20 a second so the server does not cut you off" in t.text()
+    alice.wait_until(waiting)
+
+    said = [bob.expect(b"MSG general alice ").decode() for _ in PASTE]
+    assert said == [f"MSG general alice {line}" for line in PASTE]
+
+    def all_sent(t: Terminal) -> None:
+        assert "sending" not in t.status()
+        rows = [row.split("alice: ", 1)[1] for row in pane(t) if "alice: " in row]
+        assert rows == PASTE
+    alice.wait_until(all_sent)
+
+
+def test_tui_cancel_drops_the_lines_still_waiting(chat_server, terminals, raw_peers):
+    alice = join(terminals, chat_server.port, "alice", args=("--pace", "5,2"))
+    bob = raw_peers(chat_server.port, "bob")
+    alice.wait_for("bob joined general")
+    alice.send("".join(line + "\r" for line in PASTE))
+    alice.wait_for(lambda t: "sending: " in t.status(), why="a waiting count")
+
+    alice.send("/cancel" + ENTER)
+    alice.wait_for(lambda t: re.search(r"Dropped \d+ lines waiting to go", t.text())
+                   and "sending" not in t.status(), why="the drop told, the count gone")
+    alice.send("after the cancel" + ENTER)
+    said = []
+    while not said or said[-1] != "after the cancel":
+        said.append(bob.expect(b"MSG general alice ").decode().split("alice ", 1)[1])
+    assert 1 <= len(said) - 1 < len(PASTE)  # the burst (less the autojoin), maybe more
+    assert said[:-1] == PASTE[:len(said) - 1]  # the first lines, in order; no others
 
 
 # ------------------------------------------------------------------ 16. no colour
