@@ -12,7 +12,7 @@ import threading
 
 from chat import plain
 from chat.client import SEND_BURST, SEND_RATE, ClientCore
-from chat.net import ConnectError, Link
+from chat.net import ConnectError, Link, bind_failure
 
 HOST_LEAVING = "the host has left; the server is shutting down"
 
@@ -82,7 +82,7 @@ def _start_server(args: argparse.Namespace, quiet: bool):
     try:
         server = Server(args.host, args.port)
     except OSError as exc:
-        print(f"parlor: cannot host on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"parlor: cannot host: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return None
     server.thread = threading.Thread(target=server.serve_forever, name="parlor-server", daemon=True)
     server.thread.start()

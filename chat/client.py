@@ -126,9 +126,8 @@ class ClientCore:
             self._batch, self._told_pace = 0, False
         elif not self._told_pace:
             self._told_pace = True
-            self._add(INFO, f"{_count(self._batch, 'line')} to send, at {self._pacer.rate:g} "
-                            "a second so the server does not cut you off for flooding: "
-                            "/cancel drops those still waiting.")
+            self._add(INFO, f"Sending {_count(self._batch, 'line')} at {self._pacer.rate:g} "
+                            "a second, under the server's flood limit (/cancel drops the rest).")
         return b"".join(urgent + lines)
 
     def next_send_at(self) -> float | None:
@@ -262,6 +261,9 @@ class ClientCore:
                   else "Nothing is waiting to go.")
 
     def _set_bell(self, args: str) -> None:
+        if not args:
+            self._add(INFO, f"Mention bell is {'on' if self.bell else 'off'} (/bell on|off).")
+            return
         if args.lower() not in ("on", "off"):
             self._add(ERROR, f"/bell takes on or off; it is {'on' if self.bell else 'off'}.")
             return

@@ -16,7 +16,7 @@ MAX_LINE = 1024
 # adds when it relays it, so the relayed line still fits in MAX_LINE.
 MAX_TEXT = 960
 
-NAME_CHARS = "letters a-z, digits, '-' and '_'"
+NAME_CHARS = "ASCII letters (A-Z, a-z), digits, '-' and '_'"
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 MAX_ROOM = 32
 MAX_NICK = 16

@@ -19,6 +19,7 @@ import time
 from chat import protocol as p
 from chat.gamehost import GameHost
 from chat.limits import Limits, build_parser, limits_from_args
+from chat.net import bind_failure
 from chat.state import ChatState, Outbox
 
 try:
@@ -536,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = Server(args.host, args.port, limits_from_args(args), spin_us=args.spin)
     except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return 1
     host, port = server.address
     print(f"listening on {host}:{port}", flush=True)

@@ -94,7 +94,8 @@ class ChatState:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return
-        log.info("disconnect #%d %s (%s)", session_id, session.nick or "", reason)
+        log.info("disconnect #%d%s (%s)", session_id,
+                 f" {session.nick}" if session.nick else "", reason)
         self._leave_room(session, reason, out)
 
     def shutdown(self, reason: str, out: Outbox) -> None:

@@ -236,8 +236,8 @@ def test_client_core_pace_says_once_that_lines_wait():
     core.take_entries()
     core.data_to_send(0.0)
     said = texts(core)
-    assert said == ["20 lines to send, at 4 a second so the server does not cut you off for "
-                    "flooding: /cancel drops those still waiting."]
+    assert said == ["Sending 20 lines at 4 a second, under the server's flood limit "
+                    "(/cancel drops the rest)."]
     core.submit("one more")
     core.data_to_send(0.25)
     assert texts(core) == []  # the same batch
@@ -305,3 +305,10 @@ def test_client_core_pace_of_zero_sends_everything_at_once():
     core = pasted(300, send_rate=0)
     assert len(lines_of(core.data_to_send(0.0))) == 300
     assert core.waiting == 0 and core.next_send_at() is None
+
+
+def test_client_core_bell_alone_says_how_it_is():
+    core = core_fed()
+    core.take_entries()
+    core.submit("/bell")
+    assert texts(core) == ["Mention bell is on (/bell on|off)."]

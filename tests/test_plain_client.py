@@ -293,6 +293,6 @@ def test_plain_client_paces_a_long_piped_file_under_the_flood_limit(start_server
     assert not any(isinstance(m, p.Error) for m in seen)
     assert done.returncode == 0 and done.stderr == b""
     out = done.stdout.decode().splitlines()
-    assert "150 lines to send, at 80 a second" in "\n".join(out)
+    assert "Sending 150 lines at 80 a second" in "\n".join(out)
     assert not any(line.startswith("! ") for line in out), out  # no flood warning
     assert out[-1] == "* Server says: Goodbye."

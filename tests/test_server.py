@@ -229,4 +229,6 @@ def test_server_process_port_in_use(spawn):
     second = spawn.process("server.py", "--port", str(first.address[1]))
     assert second.wait() == 1
     (line,) = second.stderr.read_rest()
-    assert line.startswith(f"cannot listen on 127.0.0.1:{first.address[1]}")
+    port = first.address[1]
+    assert line.startswith(f"cannot listen: 127.0.0.1:{port} is already in use")
+    assert f"python3 client.py --port {port}" in line and "(" not in line  # no Python tuple

@@ -565,7 +565,7 @@ def test_tui_long_paste_goes_at_the_clients_pace_with_the_count_shown(servers, t
     def waiting(t: Terminal) -> None:
         count = re.search(r"#general \| alice \| 2 here \| sending: (\d+) waiting \|", t.status())
         assert count and 1 <= int(count.group(1)) <= 28, t.status()  # 12 go at once
-        assert "40 lines to send, at 20 a second so the server does not cut you off" in t.text()
+        assert "Sending 40 lines at 20 a second, under the server's flood limit" in t.text()
     alice.wait_until(waiting)
 
     said = [bob.expect(b"MSG general alice ").decode() for _ in PASTE]
