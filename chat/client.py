@@ -521,9 +521,16 @@ class ClientCore:
 
     def _on_game_over(self, msg: p.GameOver) -> None:
         panel = self._touch(msg.room, msg.game_id)
-        if panel is not None:
-            panel.over, panel.hints = True, []
         self._add(NOTICE, f"Game over: {sanitize(msg.text)}", room=sanitize(msg.room))
+        if panel is None:
+            return
+        panel.over, panel.hints = True, []
+        if not self.board_entries:
+            # A view with a panel: the final board moves into the message pane, where
+            # it stays in the history, and the panel gives its room back to the chat.
+            for line in panel.lines:
+                self._add(BOARD, line, room=sanitize(msg.room))
+            del self.panels[msg.game_id]
 
     # -------------------------------------------------------------- helpers
     def _remember_speaker(self, nick: str) -> None:

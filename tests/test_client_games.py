@@ -82,6 +82,18 @@ def test_client_games_game_over_stays_until_another_starts():
     assert core.game_panel().key == "g2" and "g1" not in core.panels
 
 
+def test_client_games_a_panel_view_moves_the_final_board_into_the_pane():
+    core = c.ClientCore("test")
+    core.board_entries = False  # as the full-screen view sets it
+    core.connection_made()
+    core.receive_data((START + MOVE + OVER).encode())
+    texts = [(e.kind, e.text) for e in core.take_entries()]
+    over = texts.index((c.NOTICE, "Game over: bob resigned: alice wins"))
+    assert [t for kind, t in texts[over + 1:] if kind == c.BOARD] == ["bob resigned: alice wins"]
+    assert not any(kind == c.BOARD for kind, _ in texts[:over])  # boards stay in the panel
+    assert core.game_panel() is None and core.game_status() == ""
+
+
 WATCHED = (b"GAME general g2 tictactoe carol (X) vs dave (O), carol to move\n"
            b"TURN general g2 carol 1 2 3\n")
 
