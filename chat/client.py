@@ -90,6 +90,7 @@ class ClientCore:
         self.unnamed = 0  # others here without a nick, as of the last listing of my room
         self.want_room, self.want_nick = room, nick
         self.bell = True
+        self.view_lacks: set[str] = set()  # local commands the view cannot carry out
         self.quitting = False
         self.panels: dict[str, Panel] = {}
         self._my_games: set[str] = set()  # ids of games a note said I acted in
@@ -247,7 +248,8 @@ class ClientCore:
             self.requests.append("reconnect")
         elif name == "help":  # connected, the server's help lists /quit too
             for line in LOCAL_HELP:
-                if not (self.connected and line.lstrip().startswith("/quit")):
+                command = line.split()[0].lstrip("/")
+                if not (self.connected and command == "quit" or command in self.view_lacks):
                     self._add(INFO, line)
             return not self.connected
         else:

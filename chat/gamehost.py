@@ -332,6 +332,14 @@ class GameHost:
             self._drop(mine, f"{nick} withdraws the challenge to {mine.target or 'anyone'} "
                              f"({mine.cls.name})", out)
             return
+        open_ones = [c for c in self.challenges if c.room is room and c.is_for(nick)
+                     and c.target is None and (not args or key(c.challenger) == key(args))]
+        if open_ones and not waiting:
+            # Nothing to decline: an open challenge waits for anyone who wants it.
+            who = ", ".join(c.challenger for c in open_ones)
+            _refuse(session, "decline", f"the challenge from {who} is open to anyone: "
+                                        "leave it for someone else, or /accept to play", out)
+            return
         challenge = self._pick(session, args, "decline", False, out)
         if challenge is not None:
             self._drop(challenge, f"{nick} declines {challenge.describe()}", out)

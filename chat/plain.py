@@ -163,4 +163,5 @@ def run(host: str, port: int, room: str | None, nick: str | None,
         return 1
     core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
                         send_burst=pace[0], send_rate=pace[1])
+    core.view_lacks = set(LINE_MODE_CANNOT)  # /help leaves them out here
     return PlainClient(link, core).run()

@@ -228,6 +228,14 @@ def test_gamehost_a_duel_player_can_guess_in_the_room_game(hall):
                                         "alice plays X at 5 (centre)"]
 
 
+def test_gamehost_declining_an_open_challenge_explains_it(hall):
+    hall.do("alice", "/game tictactoe")
+    assert hall.refusal("bob", "/decline") == ("the challenge from alice is open to anyone: "
+                                               "leave it for someone else, or /accept to play")
+    hall.do("bob", "/accept")
+    assert "tictactoe" in [m.game for m in hall.got("carol") if isinstance(m, p.GameState)]
+
+
 def test_gamehost_resign_asks_which_when_you_play_two(hall):
     start_duel(hall)
     hall.do("carol", "/game hangman quokka")

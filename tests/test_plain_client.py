@@ -119,6 +119,11 @@ def test_plain_client_says_which_commands_are_for_the_full_screen_client(server,
     assert "/clear is for the full-screen client" in client.stdout.expect("/clear")
     client.write("/list")  # still connected, still served
     client.stdout.expect("room")
+    client.write("/help")
+    client.stdout.expect("/cancel")  # the client's own commands come first...
+    lines = client.stdout.lines
+    help_text = "\n".join(lines[lines.index("Client commands:"):])
+    assert "/clear " not in help_text and "/reconnect " not in help_text  # ...but not these
 
 
 def test_plain_client_connection_refused(spawn):
