@@ -91,6 +91,7 @@ class ClientCore:
         self.want_room, self.want_nick = room, nick
         self.bell = True
         self.view_lacks: set[str] = set()  # local commands the view cannot carry out
+        self.foreign = False  # the peer is not a Parlor server
         self.quitting = False
         self.panels: dict[str, Panel] = {}
         self._my_games: set[str] = set()  # ids of games a note said I acted in
@@ -142,6 +143,7 @@ class ClientCore:
         return len(self._pacer)
 
     def connection_made(self) -> None:
+        self.foreign = False
         self.decoder = p.LineDecoder()
         self._pacer.reset()
         self._batch, self._told_pace = 0, False
@@ -149,7 +151,7 @@ class ClientCore:
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
 
-    def connection_lost(self, reason: str, *, asked: bool = False) -> None:
+    def connection_lost(self, reason: str, *, asked: bool = False, quiet: bool = False) -> None:
         """The connection ended (`asked`: the shell closed it for /reconnect); the room
         and nick are kept to rejoin."""
         if not self.connected:
@@ -165,7 +167,7 @@ class ClientCore:
         self._my_games.clear()
         self._out = []
         unsent = self._pacer.clear()
-        if self.quitting:
+        if self.quitting or quiet:
             return
         repeated = self._repeated_refusal
         self._refused = None if self.greeted else self._bye
@@ -192,7 +194,12 @@ class ClientCore:
         self._add(ERROR if error else INFO, text)
 
     def receive_data(self, data: bytes) -> None:
+        if self.foreign:
+            return  # not a Parlor server: what else it says is noise
         for item in self.decoder.feed(data):
+            if not self.greeted and not self._speaks_parlor(item):
+                self._not_parlor(item)
+                return
             if isinstance(item, p.BadLine):
                 self._add(ERROR, f"The server sent something unreadable: {item.reason}.")
                 continue
@@ -202,6 +209,27 @@ class ClientCore:
                 self._add(INFO, sanitize(item))
                 continue
             self._dispatch(msg)
+
+    @staticmethod
+    def _speaks_parlor(item: str | p.BadLine) -> bool:
+        """Whether a line before the greeting is Parlor at all (HELLO, or BYE when the
+        server is full): an HTTP or SSH banner is not."""
+        if isinstance(item, p.BadLine):
+            return False
+        try:
+            p.parse_server_line(item)
+        except p.ProtocolError:
+            return False
+        return True
+
+    def _not_parlor(self, item: str | p.BadLine) -> None:
+        """The first line was no HELLO: wrong port, or another kind of server.  Say so
+        once, ignore the rest, and ask the shell to stop (retrying would not help)."""
+        self.foreign = True
+        said = item.reason if isinstance(item, p.BadLine) else repr(sanitize(item)[:60])
+        self._add(ERROR, f"{self.address} is not a Parlor server (its first line: {said}); "
+                         "check --host and --port.")
+        self.requests.append("not-parlor")
 
     def _dispatch(self, msg: p.ServerMessage) -> None:
         if self._block is not None and self._collect(msg):

@@ -108,6 +108,10 @@ class PlainClient:
             return None
         if data:
             self.core.receive_data(data)
+            if self.core.foreign:  # not a Parlor server: the core said so
+                self.core.requests.clear()
+                self._print_entries()
+                return 1
             if self.quit_deadline is not None:  # still answering what we sent before /quit
                 self.quit_deadline = time.monotonic() + QUIT_GRACE
             return None

@@ -229,6 +229,10 @@ class Tui:
                 return
             total += len(data)
             self.core.receive_data(data)
+            if self.core.foreign:  # not a Parlor server: hang up now, before its EOF
+                self.core.requests.remove("not-parlor")
+                self._stop_trying()
+                return
             if self.core.greeted and (self.attempt or self.last_failure):
                 self.attempt, self.last_failure = 0, None  # accepted, not just connected
 
@@ -380,9 +384,20 @@ class Tui:
                 curses.beep()
             elif request == "reconnect":
                 self._reconnect_now()
+            elif request == "not-parlor":
+                self._stop_trying()
         self.core.requests.clear()
         if self.core.quitting and not self.core.connected:
             self.done = True
+
+    def _stop_trying(self) -> None:
+        """The peer is not a Parlor server: hang up and do not retry on our own."""
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+        self.core.connection_lost("not a Parlor server", quiet=True)
+        self.retry_at = None
+        self.core.note("Not retrying: /reconnect tries again, /quit leaves.")
 
     # -------------------------------------------------------------- painting
     def paint(self) -> None:

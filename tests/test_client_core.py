@@ -312,3 +312,21 @@ def test_client_core_bell_alone_says_how_it_is():
     core.take_entries()
     core.submit("/bell")
     assert texts(core) == ["Mention bell is on (/bell on|off)."]
+
+
+def test_client_core_a_first_line_that_is_not_hello_is_not_parlor():
+    core = c.ClientCore("127.0.0.1:80")
+    core.connection_made()
+    core.receive_data(b"SSH-2.0-OpenSSH_9.2\r\nmore noise\n")
+    assert texts(core) == ["127.0.0.1:80 is not a Parlor server (its first line: "
+                           "'SSH-2.0-OpenSSH_9.2'); check --host and --port."]
+    assert core.requests == ["not-parlor"] and core.foreign
+    core.receive_data(b"HELLO parlor/1 too late\n")
+    assert texts(core) == []
+
+
+def test_client_core_a_full_server_is_still_parlor():
+    core = c.ClientCore("127.0.0.1:5220")
+    core.connection_made()
+    core.receive_data(b"BYE the server is full (3 connections); try again later\n")
+    assert not core.foreign and "not-parlor" not in core.requests

@@ -138,6 +138,21 @@ def test_plain_client_connection_refused(spawn):
     assert "Traceback" not in line
 
 
+def test_plain_client_says_when_the_port_is_not_parlor(spawn):
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+        client = spawn.client("--port", str(port))
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/html\r\n\r\n"
+                         b"<html><body>nope</body></html>\r\n")
+            assert client.wait() == 1
+    out = client.stdout.read_rest()
+    assert out == [f"! 127.0.0.1:{port} is not a Parlor server (its first "
+                   "line: 'HTTP/1.0 400 Bad Request'); check --host and --port."]
+
+
 def test_plain_client_server_stops(server, spawn):
     port = port_of(server)
     client = spawn.client("--port", port, "--room", "red", "--nick", "ann")
