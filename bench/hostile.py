@@ -96,6 +96,30 @@ MAKERS = [_binary, _nul, _long_line, _bad_utf8, _cr_only, _tiny_lines, _half_cha
           _commands, _games]
 
 
+# ------------------------------------------------------------------ connection storms
+STORM_KINDS = 6
+
+
+def end_abruptly(sock: socket.socket, i: int, idle: list[socket.socket]) -> None:
+    """End connection number `i` of a storm one of STORM_KINDS ways: RST at once, RST
+    mid-line, RST after picking a nick, FIN, half-close, or (kept in `idle` for the
+    caller to close later) connect-and-idle.  Raises OSError if the server hung up."""
+    kind = i % STORM_KINDS
+    if kind == 1:
+        sock.sendall(b"/join storm\n/nick half-a-li")
+    elif kind == 2:
+        sock.sendall(f"/join storm\n/nick s{i}\nhello from s{i}\n".encode())
+    elif kind == 4:
+        sock.sendall(b"/join storm\n")
+        sock.shutdown(socket.SHUT_WR)
+    if kind == 5:
+        idle.append(sock)
+        return
+    if kind in (0, 1, 2):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
 # ------------------------------------------------------------------ hostile pumps
 @dataclass
 class Stats:

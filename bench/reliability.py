@@ -11,7 +11,6 @@ import argparse
 import atexit
 import os
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -99,7 +98,7 @@ def storm(connections: int) -> dict:
             idle = []
         sock = socket.create_connection(server.address)
         try:
-            refused += _end_abruptly(sock, i, idle)
+            hostile.end_abruptly(sock, i, idle)
         except OSError:  # the server already hung up on it
             refused += 1
             sock.close()
@@ -111,24 +110,6 @@ def storm(connections: int) -> dict:
     watcher.close()
     return {"connections": connections, "hung_up_early": refused, "fds_leaked": leaked, "stale_nicks": count - 1,
             **server.stop()}
-
-
-def _end_abruptly(sock: socket.socket, i: int, idle: list) -> int:
-    kind = i % 6
-    if kind == 1:
-        sock.sendall(b"/join storm\n/nick half-a-li")
-    elif kind == 2:
-        sock.sendall(f"/join storm\n/nick s{i}\nhello\n".encode())
-    elif kind == 4:
-        sock.sendall(b"/join storm\n")
-        sock.shutdown(socket.SHUT_WR)
-    if kind == 5:
-        idle.append(sock)  # connect-and-idle: closed later
-        return 0
-    if kind in (0, 1, 2):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-    return 0
 
 
 def slow_consumer(megabytes: int) -> dict:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import struct
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,9 @@ from chat import protocol as p
 from chat.server import Limits, build_parser, limits_from_args
 
 from conftest import TIMEOUT, Peer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import hostile  # noqa: E402
 
 
 def is_chat(text: str):
@@ -222,30 +226,14 @@ def _open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def _rst(sock: socket.socket) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 def _storm(address, rounds: int) -> None:
-    """Connects and abrupt ends of every kind: RST at once, RST mid-line, RST after
-    picking a nick, FIN without reading, and a half-close (shutdown of our side)."""
+    """Connects ended every way bench/hostile.py knows (RST, RST mid-line, after a nick,
+    FIN, half-close, connect-and-idle)."""
+    idle: list[socket.socket] = []
     for i in range(rounds):
-        sock = socket.create_connection(address, timeout=TIMEOUT)
-        kind = i % 5
-        if kind == 1:
-            sock.sendall(b"/join storm\n/nick half-a-li")
-        elif kind == 2:
-            sock.sendall(f"/join storm\n/nick s{i}\nhello from s{i}\n".encode())
-        elif kind == 4:
-            sock.sendall(b"/join storm\n")
-            sock.shutdown(socket.SHUT_WR)
-            sock.close()
-            continue
-        if kind == 3:
-            sock.close()
-        else:
-            _rst(sock)
+        hostile.end_abruptly(socket.create_connection(address, timeout=TIMEOUT), i, idle)
+    for sock in idle:
+        sock.close()
 
 
 def test_limits_connection_storm_leaks_no_fd_and_no_nick(spawn, connect):
