@@ -2,7 +2,7 @@
 """Run a Parlor chat server: python3 server.py [--host H] [--port P]."""
 import sys
 
-from chat.server import main
+from chat.server.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from chat import protocol as p
-from chat.server import Limits, Server
+from chat.server.limits import Limits
+from chat.server.loop import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 5.0  # seconds any single wait may take before the test fails

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from chat import protocol as p
-from chat.server import Limits
+from chat.server.limits import Limits
 
 # ------------------------------------------------------------------ disguises
 _CYRILLIC = str.maketrans("aceopxiyABCEHKMOPTX", "асеорхіуАВСЕНКМОРТХ")

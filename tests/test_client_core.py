@@ -1,7 +1,7 @@
 """The client core's chat side, sans I/O: server lines in, entries and what to show out."""
 from __future__ import annotations
 
-from chat import client as c
+from chat.client import core as c
 from test_client_games import OVER, START, core_fed
 
 
@@ -174,7 +174,7 @@ def pasted(count: int, **pace) -> c.ClientCore:
 
 
 def test_client_core_pace_sits_under_the_server_flood_limit():
-    from chat.limits import Limits
+    from chat.server.limits import Limits
     assert c.SEND_BURST < Limits.burst and c.SEND_RATE < Limits.max_rate
 
 

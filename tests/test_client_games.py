@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from chat import client as c
+from chat.client import core as c
 from chat import protocol as p
-from chat.plain import format_entry
+from chat.client.plain import format_entry
 from test_gamehost import Hall, X_WINS
 
 START = """\

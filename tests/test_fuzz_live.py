@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from chat import protocol as p
-from chat.server import Limits
+from chat.server.limits import Limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import hostile  # noqa: E402

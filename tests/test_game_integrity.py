@@ -8,7 +8,7 @@ import pytest
 
 from chat import protocol as p
 from conftest import make_room
-from chat.server import Limits
+from chat.server.limits import Limits
 
 DRAW = ["1", "2", "3", "5", "4", "6", "8", "7", "9"]
 X_WINS = ["1", "4", "2", "5", "3"]

@@ -11,7 +11,7 @@ from typing import Sequence
 import pytest
 
 import game
-from chat import gamehost
+from chat.server import games as gamehost
 from chat import protocol as p
 from game.base import Game, IllegalMoveError, InvalidMoveError, Outcome
 from test_gamehost import Hall, of, texts

@@ -10,8 +10,8 @@ from collections import defaultdict
 import pytest
 
 from chat import protocol as p
-from chat.gamehost import GameHost
-from chat.state import ChatState, Outbox
+from chat.server.games import GameHost
+from chat.server.state import ChatState, Outbox
 
 X_WINS = ["1", "4", "2", "5", "3"]  # the first player takes row 1
 DRAW = ["1", "2", "3", "5", "4", "6", "8", "7", "9"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat import keys
+from chat.client import keys
 
 
 def feed_all(seq: list[str]) -> list[str | None]:

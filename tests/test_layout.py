@@ -1,7 +1,7 @@
 """The full-screen view's geometry and bar texts as data: no curses, no terminal."""
 from __future__ import annotations
 
-from chat import layout as lay
+from chat.client import layout as lay
 from test_client_games import MOVE, START, core_fed
 
 ADDRESS = "127.0.0.1:45860"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chat import protocol as p
-from chat.server import Limits, build_parser, limits_from_args
+from chat.server.limits import Limits, build_parser, limits_from_args
 
 from conftest import TIMEOUT, Peer
 
@@ -63,7 +63,7 @@ def test_limits_help_shows_the_defaults(spawn):
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
 def test_limits_spinning_is_off_on_one_cpu():
-    from chat.server import Server
+    from chat.server.loop import Server
     mine = os.sched_getaffinity(0)
     try:
         os.sched_setaffinity(0, {min(mine)})

@@ -1,9 +1,9 @@
-"""chat.lineedit: keys, history, Tab completion and the scrolled view, as data."""
+"""chat.client.lineedit: keys, history, Tab completion and the scrolled view, as data."""
 
 import pytest
 
-from chat import lineedit
-from chat.lineedit import LineEditor, complete, completions, scroll_view
+from chat.client import lineedit
+from chat.client.lineedit import LineEditor, complete, completions, scroll_view
 from chat.width import char_width, text_width
 
 COMMANDS = ["join", "nick", "names", "quit", "play"]

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from chat import protocol as p
-from chat.server import Limits
+from chat.server.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0

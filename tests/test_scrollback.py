@@ -1,9 +1,9 @@
-"""chat.scrollback: wrapping, bounds and the scroll position, the screen as data."""
+"""chat.client.scrollback: wrapping, bounds and the scroll position, the screen as data."""
 
 import pytest
 
-from chat import scrollback
-from chat.scrollback import Entry, Scrollback, message, notice, wrap
+from chat.client import scrollback
+from chat.client.scrollback import Entry, Scrollback, message, notice, wrap
 from chat.width import text_width
 
 

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from chat import protocol as p
-from chat.server import Limits
+from chat.server.limits import Limits
 from conftest import TIMEOUT
 
 

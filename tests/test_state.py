@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from chat import protocol as p
-from chat.state import ChatState, Outbox
+from chat.server.state import ChatState, Outbox
 
 
 class Chat:

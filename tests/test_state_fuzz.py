@@ -1,5 +1,5 @@
 """Hypothesis properties of the server's pure core: the command parser never raises,
-and a ChatState with the GameHost attached (as chat.server builds it), fed any mix of
+and a ChatState with the GameHost attached (as chat.server.loop builds it), fed any mix of
 connects, disconnects, real commands with random arguments, game moves, random text
 and raw bytes from several sessions, never raises and keeps its invariants.  No sockets.
 """
@@ -14,8 +14,8 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
                                  rule)
 
 from chat import protocol as p
-from chat.gamehost import BOT, GameHost
-from chat.state import ChatState, Outbox, key
+from chat.server.games import BOT, GameHost
+from chat.server.state import ChatState, Outbox, key
 from chat.width import sanitize
 
 

@@ -85,14 +85,6 @@ class Link:
         self.sock.close()
 
 
-def bind_failure(host: str, port: int, exc: OSError) -> str:
-    """Why a server could not listen at host:port, as a sentence with a way out."""
-    if exc.errno == errno.EADDRINUSE:
-        return (f"{host}:{port} is already in use: if a Parlor server runs there, join it with "
-                f"'python3 client.py --port {port}'; or pick another port with --port")
-    return f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}"
-
-
 def refused_text(host: str, port: int) -> str:
     return (f"no Parlor server is listening at {host}:{port}. Start one with "
             f"'python3 server.py --port {port}', or host one and chat at once with "

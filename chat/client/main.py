@@ -10,9 +10,9 @@ import logging
 import sys
 import threading
 
-from chat import plain
-from chat.client import SEND_BURST, SEND_RATE, ClientCore
-from chat.net import ConnectError, Link, bind_failure
+from chat.client import plain
+from chat.client.core import SEND_BURST, SEND_RATE, ClientCore
+from chat.client.net import ConnectError, Link
 
 HOST_LEAVING = "the host has left; the server is shutting down"
 
@@ -65,14 +65,15 @@ def _run_tui(host: str, args: argparse.Namespace, server) -> int:
         print(f"parlor: {exc}", file=sys.stderr)
         _stop_server(server)
         return 1
-    from chat import tui  # curses is imported only when the full-screen view is used
+    from chat.client import tui  # curses is imported only when the full-screen view is used
     core = ClientCore(f"{host}:{args.port}", room=args.room, nick=args.nick,
                       send_burst=args.pace[0], send_rate=args.pace[1])
     return tui.run(host, args.port, core, link, on_quit=lambda: _stop_server(server))
 
 
 def _start_server(args: argparse.Namespace, quiet: bool):
-    from chat.server import Server
+    from chat.server.loop import Server
+    from chat.server.main import bind_failure
     logger = logging.getLogger("parlor")
     if quiet:  # the curses screen is no place for log lines
         logger.addHandler(logging.NullHandler())

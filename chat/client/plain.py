@@ -1,7 +1,7 @@
 """The line-mode view: one select loop over the server socket and stdin (seed 004).
 
 Used with --plain, and whenever stdin or stdout is not a terminal.  All protocol
-and state handling is in chat.client; this module only moves lines.
+and state handling is in chat.client.core; this module only moves lines.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import selectors
 import sys
 import time
 
-from chat import client as c
-from chat.net import ConnectError, Link
+from chat.client import core as c
+from chat.client.net import ConnectError, Link
 
 # Requests the core makes that only the full-screen view can carry out.
 LINE_MODE_CANNOT = {

@@ -16,12 +16,12 @@ import sys
 import time
 import zlib
 
-from chat import client as c
-from chat import keys
-from chat import scrollback as sb
-from chat.layout import Layout, fit_status, panel_block, prompt, status_parts
-from chat.lineedit import LineEditor
-from chat.net import ConnectError, Link
+from chat.client import core as c
+from chat.client import keys
+from chat.client import scrollback as sb
+from chat.client.layout import Layout, fit_status, panel_block, prompt, status_parts
+from chat.client.lineedit import LineEditor
+from chat.client.net import ConnectError, Link
 from chat.width import clip, sanitize, text_width
 
 WINDOWS = sys.platform == "win32"

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import game  # noqa: F401  (importing the package registers the built-in games)
 from chat import protocol as p
-from chat.matches import (Challenge, Match, Score, fit, fit_text, fitness, how_to_start,
+from chat.server.matches import (Challenge, Match, Score, fit, fit_text, fitness, how_to_start,
                           left_note, redact, rematch_problem, score_key, where_problem,
                           why_not)
-from chat.state import ChatState, Handler, Outbox, Room, Session, key
+from chat.server.state import ChatState, Handler, Outbox, Room, Session, key
 from chat.width import sanitize
 from game import registry
 from game.base import Game, GameError

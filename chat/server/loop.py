@@ -1,9 +1,9 @@
 """The server shell: one thread, one selectors loop, non-blocking sockets.
 
 Owns sockets, per-connection input decoders and output buffers, timers and
-shutdown, and enforces the limits set in chat.limits (line size, pending output,
+shutdown, and enforces the limits set in chat.server.limits (line size, pending output,
 flood rate, client count, registration and ping timeouts).  All chat behaviour is
-in chat.state; this module moves bytes.
+in chat.server.state; this module moves bytes.
 """
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ import errno
 import logging
 import os
 import selectors
-import signal
 import socket
-import sys
 import time
 
 from chat import protocol as p
-from chat.gamehost import GameHost
-from chat.limits import Limits, build_parser, limits_from_args
-from chat.net import bind_failure
-from chat.state import ChatState, Outbox
+from chat.server.games import GameHost
+from chat.server.limits import Limits
+from chat.server.state import ChatState, Outbox
 
 try:
     import resource
@@ -528,20 +525,3 @@ def _raise_fd_limit(wanted: int) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError) as exc:
             log.warning("cannot raise the open-file limit to %d: %s", target, exc)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
-                        level=logging.WARNING if args.quiet else logging.INFO)
-    try:
-        server = Server(args.host, args.port, limits_from_args(args), spin_us=args.spin)
-    except OSError as exc:
-        print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
-        return 1
-    host, port = server.address
-    print(f"listening on {host}:{port}", flush=True)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: server.stop())
-    server.serve_forever()
-    return 0

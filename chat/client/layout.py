@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chat.client import ClientCore, Panel
+from chat.client.core import ClientCore, Panel
 from chat.width import clip, sanitize, text_width
 
 PANEL_MIN_SIDE = 64   # narrower than this, the panel goes on top

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from chat import protocol as p
-from chat.pacing import Pacer
+from chat.client.pacing import Pacer
 from chat.width import sanitize, text_width
 
 # Entry kinds a view styles differently.

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from chat import protocol as p
-from chat.state import Room, Session, key
+from chat.server.state import Room, Session, key
 from game.base import Game, GameError
 
 

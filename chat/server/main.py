@@ -1,0 +1,39 @@
+"""The server's entry point: parse the command line, wire the state and its
+collaborators to the loop, listen, run until a signal.  The one place that
+builds a server.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import sys
+
+from chat.server.limits import build_parser, limits_from_args
+from chat.server.loop import Server
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
+                        level=logging.WARNING if args.quiet else logging.INFO)
+    try:
+        server = Server(args.host, args.port, limits_from_args(args), spin_us=args.spin)
+    except OSError as exc:
+        print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
+        return 1
+    host, port = server.address
+    print(f"listening on {host}:{port}", flush=True)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: server.stop())
+    server.serve_forever()
+    return 0
+
+
+def bind_failure(host: str, port: int, exc: OSError) -> str:
+    """Why a server could not listen at host:port, as a sentence with a way out."""
+    if exc.errno == errno.EADDRINUSE:
+        return (f"{host}:{port} is already in use: if a Parlor server runs there, join it with "
+                f"'python3 client.py --port {port}'; or pick another port with --port")
+    return f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}"
