@@ -36,11 +36,11 @@ class Parlor:
 
     @staticmethod
     def parse_chat(line: bytes):
-        """(room, nick, text) of a `MSG room nick text` line, else None."""
+        """(room, nick, text) of a `MSG room nick time text` line, else None."""
         if line.startswith(b"MSG "):
-            parts = line.split(b" ", 3)
-            if len(parts) == 4:
-                return parts[1], parts[2], parts[3]
+            parts = line.split(b" ", 4)
+            if len(parts) >= 4:
+                return parts[1], parts[2], parts[4] if len(parts) == 5 else b""
         return None
 
     @staticmethod
@@ -107,3 +107,9 @@ def is_registered(adapter, line: bytes, expected: bytes) -> bool:
 
 
 ADAPTERS = {"parlor": Parlor(), "irc": Irc()}
+
+
+def chat_fields(line: str) -> tuple[str, str, str] | None:
+    """(room, nick, text) of a Parlor `MSG room nick time text` line, else None."""
+    found = Parlor.parse_chat(line.encode("utf-8"))
+    return None if found is None else tuple(part.decode("utf-8") for part in found)

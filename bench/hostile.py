@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapters import chat_fields  # bench/ is on the path: run as a script, or imported
+
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
 
@@ -225,9 +227,9 @@ class _Chatter:
                 raw, self.buffer = self.buffer.split(b"\n", 1)
                 line = raw.decode("utf-8")
                 self.lines += 1
-                parts = line.split(" ", 3)
-                if parts[0] == "MSG" and parts[2] in ("ann", "bob"):
-                    self.chats.append((parts[2], parts[3]))
+                said = chat_fields(line)
+                if said and said[1] in ("ann", "bob"):
+                    self.chats.append(said[1:])
                 if done(line):
                     return
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -238,7 +240,7 @@ class _Chatter:
 
     def say(self, text: str) -> None:
         self.sock.sendall(text.encode() + b"\n")
-        self.wait(lambda line: line == f"MSG good {self.nick} {text}")
+        self.wait(lambda line: chat_fields(line) == ("good", self.nick, text))
 
 
 def chat(address, messages: int) -> dict:
@@ -247,8 +249,8 @@ def chat(address, messages: int) -> dict:
     for i in range(messages):
         ann.say(f"ann {i} " + "a" * (i % 50))
         bob.say(f"bob {i} " + "b" * (i % 50))
-    last = f"MSG good bob bob {messages - 1} " + "b" * ((messages - 1) % 50)
-    ann.wait(lambda line: line == last)
+    last = ("good", "bob", f"bob {messages - 1} " + "b" * ((messages - 1) % 50))
+    ann.wait(lambda line: chat_fields(line) == last)
     expected = [(n, f"{n} {i} " + n[0] * (i % 50)) for i in range(messages) for n in ("ann", "bob")]
     result = {"sent": 2 * messages, "ann_ok": ann.chats == expected, "bob_ok": bob.chats == expected,
               "lost": sum(len(set(expected) - set(c.chats)) for c in (ann, bob))}

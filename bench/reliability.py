@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hostile  # noqa: E402
+from adapters import Parlor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,12 +131,13 @@ def slow_consumer(megabytes: int) -> dict:
         lines = "".join(f"{batch}-{i} {payload}\n" for i in range(32)).encode()
         talker.sendall(lines)
         sent += len(lines)
-        last = f"MSG red talker {batch}-31 ".encode()
+        last = f"{batch}-31 ".encode()
         while True:
             line = _line(talker, tbuf, b"")
             if line.startswith(b"PART red slow") and cut_at is None:
                 cut_at = sent
-            if line.startswith(last):
+            said = Parlor.parse_chat(line)
+            if said and said[:2] == (b"red", b"talker") and said[2].startswith(last):
                 break
         batch += 1
     peak, after = server.kib("VmHWM"), server.kib()

@@ -6,20 +6,22 @@ is written down in PROTOCOL.md.  Must not import socket, selectors or curses.
 """
 from __future__ import annotations
 
+import calendar
 import re
+import time
 from operator import attrgetter
 from dataclasses import dataclass, fields
 
-PROTOCOL = "parlor/1"
+PROTOCOL = "parlor/2"
 MAX_LINE = 1024
-# Chat text must leave room for the longest "MSG <room> <nick> " prefix the server
-# adds when it relays it, so the relayed line still fits in MAX_LINE.
-MAX_TEXT = 960
-
 NAME_CHARS = "ASCII letters (A-Z, a-z), digits, '-' and '_'"
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 MAX_ROOM = 32
 MAX_NICK = 16
+_STAMP = len("2026-12-01T10:31:05.123Z")
+# Chat text must leave room for the longest "MSG <room> <nick> <time> " prefix the
+# server adds when it relays it, so the relayed line still fits in MAX_LINE: 936.
+MAX_TEXT = MAX_LINE - len("MSG    \n") - MAX_ROOM - MAX_NICK - _STAMP - 8
 
 
 class ProtocolError(ValueError):
@@ -86,13 +88,9 @@ class LineDecoder:
 
 
 # ---------------------------------------------------------------- client -> server
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """`/name args`: `name` is lower-cased, `args` is the rest of the line, stripped."""
-    name: str
-    args: str = ""
-
+# A line starting with one '/' is a command, any other line is chat (Say).  Each
+# command is a type; COMMANDS is the one table of command names and aliases.  A
+# type with one field takes the rest of the line; one with none ignores it.
 
 @dataclass(frozen=True, slots=True)
 class Say:
@@ -100,33 +98,211 @@ class Say:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ListRooms:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    room: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Nick:
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    room: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartGame:
+    """`/game [NAME [REST]]`: no name lists the games; REST is a nick, 'bot' or a setup."""
+    args: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.args.partition(" ")[0]
+
+    @property
+    def rest(self) -> str:
+        return self.args.partition(" ")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class ListGames:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """`/move TEXT`; `/N` (digits only) is Move('N ...', digits=True): a move in a room only."""
+    text: str = ""
+    digits: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Resign:
+    game: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rematch:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownCommand:
+    """A command no table knows: `name` as typed (ASCII lower-cased)."""
+    name: str
+    args: str = ""
+
+
+# The one table of command names: the first name of each type is the one it is
+# sent and answered (REPLY) under; the others are aliases.
+COMMANDS: dict[str, type] = {
+    "list": ListRooms, "join": Join, "nick": Nick, "who": Who,
+    "leave": Leave, "part": Leave, "quit": Quit, "q": Quit, "logout": Quit, "exit": Quit,
+    "help": Help, "pong": Pong, "game": StartGame, "games": ListGames,
+    "accept": Accept, "decline": Decline, "move": Move, "m": Move, "guess": Move,
+    "resign": Resign, "rematch": Rematch,
+}
+ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
+                 | ListGames | Accept | Decline | Move | Resign | Rematch | UnknownCommand)
+
+
+# Commands a client carries out itself, never sent: same grammar, their own table.
+@dataclass(frozen=True, slots=True)
+class ClearPane:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetBell:
+    """`/bell [on|off]`: empty asks what it is."""
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    pass
+
+
+LOCAL_COMMANDS: dict[str, type] = {
+    "clear": ClearPane, "bell": SetBell, "reconnect": Reconnect, "cancel": Cancel,
+}
+LocalCommand = ClearPane | SetBell | Reconnect | Cancel
+
+_NAME_OF: dict[type, str] = {}
+for _name, _cls in [*COMMANDS.items(), *LOCAL_COMMANDS.items()]:
+    _NAME_OF.setdefault(_cls, _name)
+_ARITY = {cls: len(fields(cls)) for cls in _NAME_OF}
+
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def parse_client_line(line: str) -> Command | Say:
-    """A line starting with one '/' is a command; '//text' is the chat text '/text'."""
+def command_name(msg_or_type: object) -> str:
+    """The name a command is sent and answered under: 'join' for Join (or Join('x'))."""
+    cls = msg_or_type if isinstance(msg_or_type, type) else type(msg_or_type)
+    if cls is UnknownCommand:
+        name = msg_or_type.name
+        return name if is_valid_name(name, 20) else "unknown"
+    return _NAME_OF[cls]
+
+
+def names_of(cls: type) -> list[str]:
+    """Every name (aliases too) that means the command `cls`, as typed: ['/move', '/m', ...]."""
+    return [f"/{name}" for table in (COMMANDS, LOCAL_COMMANDS) for name, c in table.items()
+            if c is cls]
+
+
+def completions() -> list[str]:
+    """One '/name' per command a user types, sent or local, for completing it."""
+    return [f"/{name}" for cls, name in _NAME_OF.items() if cls is not Pong]
+
+
+def parse_client_line(line: str, local: bool = False) -> ClientMessage | LocalCommand:
+    """A line a client sent.  `local`: also the client's own commands (what a user typed)."""
     if line.startswith("//"):
         return Say(line[1:])
-    if line.startswith("/"):
-        name, _, args = line[1:].partition(" ")
-        # ASCII-only lower-casing: str.lower() maps the Kelvin sign to 'k', so a
-        # look-alike name would otherwise run a real command.
-        return Command(name.translate(_ASCII_LOWER), args.strip())
-    return Say(line)
+    if not line.startswith("/"):
+        return Say(line)
+    name, _, args = line[1:].partition(" ")
+    # ASCII-only lower-casing: str.lower() maps the Kelvin sign to 'k', so a
+    # look-alike name would otherwise run a real command.
+    name, args = name.translate(_ASCII_LOWER), args.strip()
+    cls = COMMANDS.get(name) or (LOCAL_COMMANDS.get(name) if local else None)
+    if cls is not None:
+        return cls(args) if _ARITY[cls] else cls()
+    if name.isascii() and name.isdigit():
+        return Move(f"{name} {args}".strip(), digits=True)
+    return UnknownCommand(name, args)
 
 
-def encode_client(msg: Command | Say) -> bytes:
-    if isinstance(msg, Command):
-        line = f"/{msg.name} {msg.args}" if msg.args else f"/{msg.name}"
-    elif msg.text.startswith("/"):
+def encode_client(msg: ClientMessage) -> bytes:
+    """One client message as one wire line (with its newline)."""
+    if isinstance(msg, Say):
+        line = "/" + msg.text if msg.text.startswith("/") else msg.text
+    elif isinstance(msg, Move) and msg.digits:
         line = "/" + msg.text
+    elif isinstance(msg, UnknownCommand):
+        line = f"/{msg.name} {msg.args}".rstrip(" ")
     else:
-        line = msg.text
-    return line.encode("utf-8") + b"\n"
+        args = getattr(msg, fields(msg)[0].name) if _ARITY[type(msg)] else ""
+        line = f"/{_NAME_OF[type(msg)]} {args}".rstrip(" ")
+    return line.encode("utf-8", "replace") + b"\n"
 
 
 def is_valid_name(name: str, limit: int) -> bool:
     return 0 < len(name) <= limit and _NAME_RE.match(name) is not None
+
+
+def room_problem(name: str) -> str | None:
+    """Why `name` is not a valid room name, as a sentence; None if it is."""
+    return name_problem(name, "room", MAX_ROOM)
+
+
+def nick_problem(name: str) -> str | None:
+    """Why `name` is not a valid nick, as a sentence; None if it is."""
+    return name_problem(name, "nick", MAX_NICK)
 
 
 def name_problem(name: str, what: str, limit: int) -> str | None:
@@ -143,6 +319,14 @@ def name_problem(name: str, what: str, limit: int) -> str | None:
 # ---------------------------------------------------------------- server -> client
 # Every server line starts with a keyword naming its type.  The last field of each
 # type is free text (it may hold spaces or be empty); the others are single tokens.
+# Field types the codec converts: int, Timestamp (ISO 8601 UTC on the wire, seconds
+# since the epoch in Python), Nicks (comma-separated on the wire, `*` for none).
+
+Timestamp = float
+Nicks = tuple
+NOBODY = "*"  # a room or nick field that names none
+LEFT = "left"  # the PART reason of someone who left by choice (/leave, /join elsewhere)
+
 
 @dataclass(frozen=True, slots=True)
 class Hello:
@@ -157,11 +341,22 @@ class Reply:
     code: int
     text: str
 
+    def answers(self, cls: type) -> bool:
+        """Whether this is the answer to a command of type `cls` (Join, Nick, ...)."""
+        return self.command == _NAME_OF.get(cls)
+
+
+def reply(msg: object, code: int, text: str) -> Reply:
+    """The answer to the command `msg` (or to a command of type `msg`)."""
+    return Reply(command_name(msg), code, text)
+
 
 @dataclass(frozen=True, slots=True)
 class Chat:
+    """A chat message, stamped by the server with when it was said."""
     room: str
     nick: str
+    time: Timestamp
     text: str
 
 
@@ -178,6 +373,10 @@ class Left:
     nick: str
     reason: str
 
+    @property
+    def by_choice(self) -> bool:
+        return self.reason == LEFT
+
 
 @dataclass(frozen=True, slots=True)
 class Here:
@@ -185,9 +384,6 @@ class Here:
     room: str
     nick: str
     text: str = ""
-
-
-NOBODY = "*"  # the room or nick field of Here when there is none
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +395,7 @@ class Renamed:
 
 @dataclass(frozen=True, slots=True)
 class RoomCount:
-    """Starts a /list answer: `count` RoomEntry lines follow."""
+    """The first line of a RoomList: `count` RoomEntry lines follow."""
     count: int
     text: str = ""
 
@@ -213,9 +409,11 @@ class RoomEntry:
 
 @dataclass(frozen=True, slots=True)
 class Members:
-    """Starts a member list of `room`: `count` Member lines follow."""
+    """The first line of a MemberList: `count` Member lines follow; `unnamed` more
+    people are in the room without a nick yet."""
     room: str
     count: int
+    unnamed: int
     text: str = ""
 
 
@@ -250,10 +448,12 @@ class Ping:
 
 @dataclass(frozen=True, slots=True)
 class GameState:
-    """A game in `room` started or changed; `text` is its one-line status."""
+    """A game in `room` started or changed: its players (a room game's grow as people
+    join in) and `text`, its one-line status."""
     room: str
     game_id: str
     game: str
+    players: Nicks
     text: str
 
 
@@ -268,7 +468,7 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Board:
-    """Starts a game board: `count` BoardRow lines follow."""
+    """The first line of a BoardView: `count` BoardRow lines follow."""
     room: str
     game_id: str
     count: int
@@ -297,7 +497,63 @@ class GameOver:
     text: str
 
 
-# The one table between wire keywords and types.
+# ------------------------------------------------------------------ counted blocks
+# On the wire a list is a counted block: a first line saying how many lines follow.
+# The codec encodes each block from one value and the ServerDecoder assembles it
+# back into one, so neither side counts lines.
+
+@dataclass(frozen=True, slots=True)
+class RoomList:
+    """The answer to /list: (name, members) for every room."""
+    rooms: tuple[tuple[str, int], ...]
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberList:
+    """The nicks in `room`, and how many more are there without one."""
+    room: str
+    nicks: tuple[str, ...]
+    unnamed: int = 0
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BoardView:
+    """A game's board as text, row by row."""
+    room: str
+    game_id: str
+    rows: tuple[str, ...]
+
+
+def _room_list_lines(msg: RoomList) -> list:
+    return [RoomCount(len(msg.rooms), msg.text), *(RoomEntry(n, c) for n, c in msg.rooms)]
+
+
+def _member_list_lines(msg: MemberList) -> list:
+    return [Members(msg.room, len(msg.nicks), msg.unnamed, msg.text),
+            *(Member(msg.room, nick) for nick in msg.nicks)]
+
+
+def _board_lines(msg: BoardView) -> list:
+    return [Board(msg.room, msg.game_id, len(msg.rows)),
+            *(BoardRow(msg.room, msg.game_id, row) for row in msg.rows)]
+
+
+# (first line type, item line type, value -> lines, (first line, items) -> value)
+BLOCKS = {
+    RoomList: (RoomCount, RoomEntry, _room_list_lines,
+               lambda head, items: RoomList(tuple((i.room, i.members) for i in items), head.text)),
+    MemberList: (Members, Member, _member_list_lines,
+                 lambda head, items: MemberList(head.room, tuple(i.nick for i in items),
+                                                head.unnamed, head.text)),
+    BoardView: (Board, BoardRow, _board_lines,
+                lambda head, items: BoardView(head.room, head.game_id,
+                                              tuple(i.text for i in items))),
+}
+_BLOCK_OF_HEAD = {head: (item, build) for head, item, _, build in BLOCKS.values()}
+
+# The one table between wire keywords and line types.
 KEYWORDS: dict[str, type] = {
     "HELLO": Hello, "REPLY": Reply, "MSG": Chat, "JOIN": Joined, "PART": Left,
     "NICK": Renamed, "HERE": Here, "ROOMS": RoomCount, "ROOM": RoomEntry, "MEMBERS": Members,
@@ -305,27 +561,64 @@ KEYWORDS: dict[str, type] = {
     "GAME": GameState, "TURN": Turn, "BOARD": Board, "ROW": BoardRow,
     "GNOTE": GameNote, "GAMEOVER": GameOver,
 }
-_KEYWORD_OF = {cls: kw for kw, cls in KEYWORDS.items()}
 _FIELDS = {cls: tuple((f.name, f.type) for f in fields(cls)) for cls in KEYWORDS.values()}
 
-ServerMessage = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
-                 | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
-                 | BoardRow | GameNote | GameOver)
+ServerLine = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
+              | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
+              | BoardRow | GameNote | GameOver)
+ServerMessage = ServerLine | RoomList | MemberList | BoardView
+
+
+def format_time(t: float) -> str:
+    """`2026-12-01T10:31:05.123Z`: a Timestamp as it is written on the wire."""
+    whole, ms = divmod(round(t * 1000), 1000)
+    if whole != _last_second[0]:
+        _last_second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
+    return f"{_last_second[1]}.{ms:03d}Z"
+
+
+_last_second: list = [None, ""]  # the fan-out stamps many lines within one second
+
+
+def parse_time(text: str) -> float:
+    """A wire timestamp back to seconds since the epoch; raises ValueError."""
+    if not (text.endswith("Z") and len(text) == 24 and text[19] == "."):
+        raise ValueError(f"not a timestamp: {text!r}")
+    whole = calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
+    return whole + int(text[20:23]) / 1000
+
+
+_FORMAT = {"Timestamp": format_time, "Nicks": lambda nicks: ",".join(nicks) or NOBODY}
+_PARSE = {"int": int, "Timestamp": parse_time,
+          "Nicks": lambda text: () if text == NOBODY else tuple(text.split(","))}
 
 
 def _field_getter(cls: type):
-    names = [name for name, _ in _FIELDS[cls]]
-    if len(names) == 1:
-        return lambda msg, name=names[0]: (getattr(msg, name),)
-    return attrgetter(*names)
+    spec = _FIELDS[cls]
+    names = [name for name, _ in spec]
+    formats = [(i, _FORMAT[typ]) for i, (_, typ) in enumerate(spec) if typ in _FORMAT]
+    get = (lambda msg, name=names[0]: (getattr(msg, name),)) if len(names) == 1 \
+        else attrgetter(*names)
+    if not formats:
+        return get
+
+    def get_formatted(msg):
+        values = list(get(msg))
+        for i, convert in formats:
+            values[i] = convert(values[i])
+        return values
+    return get_formatted
 
 
 _GETTERS = {cls: (kw, _field_getter(cls)) for kw, cls in KEYWORDS.items()}
 
 
 def encode(msg: ServerMessage) -> bytes:
-    """One server message as one wire line (with its newline)."""
-    keyword, getter = _GETTERS[type(msg)]
+    """One server message as wire lines (with their newlines): one line, or a block."""
+    entry = _GETTERS.get(type(msg))
+    if entry is None:
+        return b"".join(map(encode, BLOCKS[type(msg)][2](msg)))
+    keyword, getter = entry
     values = getter(msg)
     if values[-1] == "":
         values = values[:-1]  # an empty trailing text leaves no dangling space
@@ -333,7 +626,7 @@ def encode(msg: ServerMessage) -> bytes:
     return line.encode("utf-8")
 
 
-def parse_server_line(line: str) -> ServerMessage:
+def parse_server_line(line: str) -> ServerLine:
     """Parse one server line; raises ProtocolError if it does not follow the grammar."""
     keyword, _, rest = line.partition(" ")
     cls = KEYWORDS.get(keyword)
@@ -348,8 +641,70 @@ def parse_server_line(line: str) -> ServerMessage:
 
 
 def _convert(value: str, typ: str, keyword: str) -> object:
-    if typ == "int":
-        if not (value.isascii() and value.isdigit()):  # int() rejects '²', which isdigit() allows
-            raise ProtocolError(f"{keyword} needs a number, got {value!r}")
-        return int(value)
-    return value
+    if typ == "int" and not (value.isascii() and value.isdigit()):
+        # int() takes '²', which isdigit() allows, and ' 5', which is not one token
+        raise ProtocolError(f"{keyword} needs a number, got {value!r}")
+    convert = _PARSE.get(typ)
+    if convert is None:
+        return value
+    try:
+        return convert(value)
+    except ValueError as exc:
+        raise ProtocolError(f"{keyword}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Unparsed:
+    """A server line that does not follow the grammar: shown as it is, or (before the
+    greeting) the sign that the peer is not a Parlor server."""
+    line: str
+    reason: str
+
+
+class ServerDecoder:
+    """A client's side of the codec: bytes in, server messages out, counted blocks
+    assembled into one value (RoomList, MemberList, BoardView).  A block cut short
+    by another line ends there with what it had."""
+    __slots__ = ("lines", "_block")
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.lines = LineDecoder(max_line)
+        self._block: tuple[type, int, object, list] | None = None  # item type, left, head, items
+
+    def feed(self, data: bytes) -> list[ServerMessage | BadLine | Unparsed]:
+        out: list = []
+        for item in self.lines.feed(data):
+            if isinstance(item, BadLine):
+                out.append(item)
+                continue
+            try:
+                msg = parse_server_line(item)
+            except ProtocolError as exc:
+                out.append(Unparsed(item, str(exc)))
+                continue
+            self._take(msg, out)
+        return out
+
+    def _take(self, msg: ServerLine, out: list) -> None:
+        if self._block is not None:
+            item_type, left, head, items = self._block
+            if type(msg) is item_type:
+                items.append(msg)
+                if left == 1:
+                    self._finish(out)
+                else:
+                    self._block = (item_type, left - 1, head, items)
+                return
+            self._finish(out)
+        block = _BLOCK_OF_HEAD.get(type(msg))
+        if block is None:
+            out.append(msg)
+            return
+        self._block = (block[0], msg.count, msg, [])
+        if msg.count == 0:
+            self._finish(out)
+
+    def _finish(self, out: list) -> None:
+        _, _, head, items = self._block
+        self._block = None
+        out.append(_BLOCK_OF_HEAD[type(head)][1](head, items))

@@ -23,6 +23,7 @@ import pytest
 from chat import protocol as p
 from chat.server.limits import Limits
 from chat.server.loop import Server
+from chat.server.main import build_state
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 5.0  # seconds any single wait may take before the test fails
@@ -36,6 +37,12 @@ def assert_clean_line(line: str) -> None:
 
 
 Matcher = str | type | Callable[[p.ServerMessage], bool]
+
+
+def said(msg: p.Chat) -> tuple[str, str, str]:
+    """(room, nick, text) of a chat message: what was said, leaving out when."""
+    assert isinstance(msg, p.Chat), msg
+    return msg.room, msg.nick, msg.text
 
 
 def _matches(msg: p.ServerMessage, what: Matcher) -> bool:
@@ -183,7 +190,7 @@ def start_server(caplog):
             raise
 
     def start(limits: Limits | None = None) -> Server:
-        server = Server("127.0.0.1", 0, limits)
+        server = Server(build_state(), "127.0.0.1", 0, limits)
         thread = threading.Thread(target=run, args=(server,), name="parlor-server", daemon=True)
         thread.start()
         running.append((server, thread))

@@ -29,13 +29,13 @@ def test_client_core_help_lists_quit_once_when_the_server_answers_too():
 
 
 def test_client_core_alone_in_a_new_room_without_a_nick():
-    core = core_fed("HERE general *\nMEMBERS general 0 1 without a nick yet\n")
+    core = core_fed("HERE general *\nMEMBERS general 0 1 1 without a nick yet\n")
     assert texts(core) == ["In general: nobody else yet"]
     assert core.here_count() == 1
 
 
 def test_client_core_who_counts_everyone_here():
-    core = core_fed("HERE general *\nMEMBERS general 2 2 without a nick yet\n"
+    core = core_fed("HERE general *\nMEMBERS general 2 2 2 without a nick yet\n"
                     "MEMBER general alice\nMEMBER general bob\n")
     assert texts(core) == ["In general: alice, bob, 1 without a nick yet, and you (no nick yet)"]
     assert core.here_count() == 4
@@ -46,9 +46,9 @@ def test_client_core_who_counts_everyone_here():
 
 
 def test_client_core_who_for_another_room_is_told_as_is():
-    core = core_fed("HERE general alice\nMEMBERS den 1 2 without a nick yet\nMEMBER den bob\n")
+    core = core_fed("HERE general alice\nMEMBERS den 1 2 2 without a nick yet\nMEMBER den bob\n")
     assert texts(core) == ["In den: bob, 2 without a nick yet"]
-    core.receive_data(b"MEMBERS general 1\nMEMBER general alice\n")
+    core.receive_data(b"MEMBERS general 1 0\nMEMBER general alice\n")
     assert texts(core) == ["In general: alice"] and core.here_count() == 1
 
 
@@ -59,7 +59,7 @@ def test_client_core_place_is_where_it_will_rejoin_while_offline():
     assert core.place() == ("general", "alice", "offline")
     core.connection_made()
     assert core.place() == ("general", "alice", "joining")
-    core.receive_data(b"HELLO parlor/1 hi\nHERE general *\nHERE general alice\n")
+    core.receive_data(b"HELLO parlor/2 hi\nHERE general *\nHERE general alice\n")
     assert core.place() == ("general", "alice", "")
 
 
@@ -70,7 +70,7 @@ def test_client_core_place_in_the_lobby():
 
 
 def test_client_core_after_bye_the_lost_connection_is_one_short_line():
-    core = core_fed("HELLO parlor/1 hi\nHERE general alice\n")
+    core = core_fed("HELLO parlor/2 hi\nHERE general alice\n")
     core.take_entries()
     core.receive_data(b"BYE flooding: slow down\n")
     core.connection_lost("the server closed the connection")
@@ -99,7 +99,7 @@ def test_client_core_turned_away_again_for_the_same_reason_says_nothing_new():
 def test_client_core_greeting_is_told_per_connection():
     core = core_fed()
     assert not core.greeted
-    core.receive_data(b"HELLO parlor/1 hi\n")
+    core.receive_data(b"HELLO parlor/2 hi\n")
     assert core.greeted
     core.connection_lost("reset")
     core.connection_made()
@@ -110,7 +110,7 @@ def test_client_core_settled_once_the_autojoin_is_answered():
     core = c.ClientCore("test", room="general", nick="pip")
     core.connection_made()
     assert not core.settled
-    core.receive_data(b"HELLO parlor/1 hi\n")
+    core.receive_data(b"HELLO parlor/2 hi\n")
     assert core.data_to_send(0.0) == b"/nick pip\n/join general\n" and not core.settled
     core.receive_data(b"REPLY nick 0 your nick will be pip\n")
     assert not core.settled
@@ -121,7 +121,7 @@ def test_client_core_settled_once_the_autojoin_is_answered():
 def test_client_core_settled_at_hello_without_autojoin():
     core = core_fed()
     assert not core.settled
-    core.receive_data(b"HELLO parlor/1 hi\n")
+    core.receive_data(b"HELLO parlor/2 hi\n")
     assert core.settled
 
 
@@ -154,7 +154,7 @@ def test_client_core_asked_reconnect_keeps_the_room_and_nick_to_rejoin():
     assert texts(core) == [f"Reconnecting to {core.address}: you asked for a new connection."]
     assert (core.room, core.nick) == (None, None)
     core.connection_made()
-    core.receive_data(b"HELLO parlor/1 hi\n")
+    core.receive_data(b"HELLO parlor/2 hi\n")
     assert core.data_to_send(0.0) == b"/nick alice\n/join general\n"
 
 
@@ -288,7 +288,7 @@ def test_client_core_lines_waiting_when_the_connection_drops_are_told_lost():
                            "5 lines still waiting to go were not sent."]
     assert core.waiting == 0
     core.connection_made()  # a new connection: a whole burst again
-    core.receive_data(b"HELLO parlor/1 hi\nHERE general alice\n")
+    core.receive_data(b"HELLO parlor/2 hi\nHERE general alice\n")
     for i in range(c.SEND_BURST):
         core.submit(f"new {i}")
     assert len(lines_of(core.data_to_send(0.1))) == c.SEND_BURST
@@ -321,7 +321,7 @@ def test_client_core_a_first_line_that_is_not_hello_is_not_parlor():
     assert texts(core) == ["127.0.0.1:80 is not a Parlor server (its first line: "
                            "'SSH-2.0-OpenSSH_9.2'); check --host and --port."]
     assert core.requests == ["not-parlor"] and core.foreign
-    core.receive_data(b"HELLO parlor/1 too late\n")
+    core.receive_data(b"HELLO parlor/2 too late\n")
     assert texts(core) == []
 
 

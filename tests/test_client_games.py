@@ -11,7 +11,7 @@ from test_gamehost import Hall, X_WINS
 START = """\
 HERE general alice
 GNOTE general g1 tictactoe starts: alice vs bob, alice moves first
-GAME general g1 tictactoe alice (X) vs bob (O), alice to move
+GAME general g1 tictactoe alice,bob alice (X) vs bob (O), alice to move
 TURN general g1 alice 1 2 3 4 5 6 7 8 9
 BOARD general g1 3
 ROW general g1  1 | 2 | 3 
@@ -20,7 +20,7 @@ ROW general g1  7 | 8 | 9
 """
 MOVE = """\
 GNOTE general g1 alice plays X at 5 (centre)
-GAME general g1 tictactoe alice (X) vs bob (O), bob to move
+GAME general g1 tictactoe alice,bob alice (X) vs bob (O), bob to move
 TURN general g1 bob 1 2 3 4 6 7 8 9
 BOARD general g1 3
 ROW general g1  1 | 2 | 3 
@@ -29,7 +29,7 @@ ROW general g1  7 | 8 | 9
 """
 OVER = """\
 GNOTE general g1 bob resigns
-GAME general g1 tictactoe bob resigned: alice wins
+GAME general g1 tictactoe alice,bob bob resigned: alice wins
 TURN general g1 *
 BOARD general g1 1
 ROW general g1 bob resigned: alice wins
@@ -78,7 +78,7 @@ def test_client_games_game_over_stays_until_another_starts():
     assert not core.my_turn and core.completion_words() == []
     notices = [e.text for e in core.take_entries() if e.kind == c.NOTICE]
     assert notices[-1] == "Game over: bob resigned: alice wins"
-    core.receive_data(b"GAME general g2 tictactoe bob (X) vs alice (O), bob to move\n")
+    core.receive_data(b"GAME general g2 tictactoe bob,alice bob (X) vs alice (O), bob to move\n")
     assert core.game_panel().key == "g2" and "g1" not in core.panels
 
 
@@ -94,7 +94,7 @@ def test_client_games_a_panel_view_moves_the_final_board_into_the_pane():
     assert core.game_panel() is None and core.game_status() == ""
 
 
-WATCHED = (b"GAME general g2 tictactoe carol (X) vs dave (O), carol to move\n"
+WATCHED = (b"GAME general g2 tictactoe carol,dave carol (X) vs dave (O), carol to move\n"
            b"TURN general g2 carol 1 2 3\n")
 
 
@@ -113,13 +113,14 @@ def test_client_games_my_game_is_shown_over_one_i_watch():
     assert core.my_turn and core.completion_words() == ["/move", *"123456789"]
     core.receive_data(MOVE.encode() + WATCHED)
     assert core.game_panel().key == "g1" and not core.my_turn  # still her game
-    core.receive_data(b"GAME general g3 hangman the word: ____\nTURN general g3 * A B\n")
+    core.receive_data(b"GAME general g3 hangman dave the word: ____\nTURN general g3 * A B\n")
     assert core.game_panel().key == "g1"  # a room game she has not joined
     core.receive_data(b"GNOTE general g3 alice guesses E: not in the word\n"
+                      b"GAME general g3 hangman dave,alice the word: ____\n"
                       b"TURN general g3 * A B\n")
     assert core.game_panel().key == "g1"  # she plays both: her duel beats anyone's turn
     assert [panel.key for panel in core.game_panels()] == ["g1", "g3", "g2"]
-    core.receive_data(b"GAME general g1 tictactoe alice (X) vs bob (O), alice to move\n"
+    core.receive_data(b"GAME general g1 tictactoe alice,bob alice (X) vs bob (O), alice to move\n"
                       b"TURN general g1 alice 1 2\nGNOTE general g3 carol guesses A: wrong\n"
                       b"TURN general g3 * B C\n")
     assert core.game_panel().key == "g1"  # waiting for her by name beats anyone's turn
@@ -128,8 +129,9 @@ def test_client_games_my_game_is_shown_over_one_i_watch():
 def test_client_games_my_duel_stays_shown_after_my_move_while_i_guess_in_hangman():
     """alice plays tictactoe with bob and has guessed in the room's hangman: after her
     move (bob to move now) the panel stays on the duel, not the hangman anyone may play."""
-    core = core_fed(START, "GAME general g3 hangman the word: ____\nTURN general g3 * A B\n"
+    core = core_fed(START, "GAME general g3 hangman dave the word: ____\nTURN general g3 * A B\n"
                            "GNOTE general g3 alice guesses E: not in the word\n"
+                           "GAME general g3 hangman dave,alice the word: ____\n"
                            "TURN general g3 * A B\n")
     core.receive_data(MOVE.encode())
     assert core.game_panel().key == "g1"
@@ -161,7 +163,7 @@ def test_client_games_other_rooms_are_ignored():
 
 
 def test_client_games_anyone_may_move():
-    core = core_fed("HERE general carol\nGAME general g3 hangman alice's word: ____\n"
+    core = core_fed("HERE general carol\nGAME general g3 hangman alice alice's word: ____\n"
                     "TURN general g3 * A B C\n")
     assert core.game_status() == "hangman: anyone may move"
     assert core.my_turn and core.completion_words() == ["/move", "A", "B", "C"]

@@ -21,8 +21,8 @@ class Hall:
     """A ChatState with a GameHost, and what each nick was sent."""
 
     def __init__(self, seed: int = 0) -> None:
-        self.state = ChatState()
-        self.host = GameHost(self.state, random.Random(seed))
+        self.host = GameHost(random.Random(seed))
+        self.state = ChatState(self.host)
         self.ids: dict[str, int] = {}
         self.inbox: dict[int, list[p.ServerMessage]] = defaultdict(list)
 
@@ -46,11 +46,12 @@ class Hall:
     def _step(self, action) -> list:
         out = Outbox()
         action(out)
-        for targets, msg in out.sends:
-            assert len(p.encode(msg)) <= p.MAX_LINE, msg
+        sends = self.state.deliveries(out)
+        for targets, msg in sends:
+            assert max(map(len, p.encode(msg).splitlines(True))) <= p.MAX_LINE, msg
             for target in targets:
                 self.inbox[target].append(msg)
-        return out.sends
+        return sends
 
     def got(self, nick: str) -> list[p.ServerMessage]:
         """Everything `nick` was sent since the last call."""
@@ -117,9 +118,10 @@ def test_gamehost_challenge_then_accept_starts_for_the_room(hall):
     assert texts(seen)[0].startswith("tictactoe starts: alice vs bob, alice moves first")
     turn = of(seen, p.Turn)[0]
     assert (turn.nick, turn.text) == ("alice", "1 2 3 4 5 6 7 8 9")
-    board = of(seen, p.Board)[0]
-    assert board.count == len(of(seen, p.BoardRow)) and board.game_id == turn.game_id
-    assert of(seen, p.GameState)[0].game == "tictactoe"
+    board = of(seen, p.BoardView)[0]
+    assert len(board.rows) == 8 and board.game_id == turn.game_id
+    state = of(seen, p.GameState)[0]
+    assert (state.game, state.players) == ("tictactoe", ("alice", "bob"))
 
 
 def test_gamehost_decline_and_withdraw(hall):
@@ -198,7 +200,7 @@ def test_gamehost_a_move_is_told_in_words_then_shown(hall):
     assert [type(m) for m in seen[:3]] == [p.GameNote, p.GameState, p.Turn]
     assert seen[0].text == "alice plays X at 5 (centre)"
     assert seen[2].nick == "bob" and "5" not in seen[2].text.split()
-    rows = [m.text for m in of(seen, p.BoardRow)]
+    rows = [row for m in of(seen, p.BoardView) for row in m.rows]
     assert any("[X]" in row for row in rows)
 
 
@@ -389,7 +391,7 @@ def test_gamehost_hangman_word_never_sent_before_the_end(hall):
         hall.do("bob", f"/guess {letter}")
     nicks = ("alice", "bob", "carol", "dave")
     sent = [m for nick in nicks for m in hall.got(nick)]
-    assert of(sent, p.BoardRow) and not any("quokka" in repr(m).lower() for m in sent)
+    assert of(sent, p.BoardView) and not any("quokka" in repr(m).lower() for m in sent)
     hall.do("carol", "/guess a")  # the last letter: now the word may be shown
     assert texts(hall.got("dave"), p.GameOver) == ["carol wins: the word was QUOKKA"]
 
@@ -451,7 +453,7 @@ def test_gamehost_games_shows_running_games_and_boards(hall):
     infos = texts(seen, p.Info)
     assert infos[0] == "tictactoe (g1): alice (X) vs bob (O), bob to move"
     assert "carol's challenge to anyone (tictactoe) waits for an answer" in infos
-    assert of(seen, p.Turn)[0].nick == "bob" and of(seen, p.Board)
+    assert of(seen, p.Turn)[0].nick == "bob" and of(seen, p.BoardView)
 
 
 def test_gamehost_games_when_none(hall):

@@ -8,7 +8,7 @@ ADDRESS = "127.0.0.1:45860"
 
 
 def bob_watching():
-    return core_fed("HERE general bob\nMEMBERS general 4\nMEMBER general alice\n"
+    return core_fed("HERE general bob\nMEMBERS general 4 0\nMEMBER general alice\n"
                     "MEMBER general bob\nMEMBER general carol\nMEMBER general dave\n",
                     START.replace("HERE general alice\n", ""))
 
@@ -35,7 +35,7 @@ def test_layout_status_drops_the_board_hint_before_the_count():
 
 
 def test_layout_status_counts_the_lines_waiting_to_go():
-    core = core_fed("HERE general alice\nMEMBERS general 1\nMEMBER general alice\n")
+    core = core_fed("HERE general alice\nMEMBERS general 1 0\nMEMBER general alice\n")
     for i in range(40):
         core.submit(f"line {i}")
     core.data_to_send(0.0)
@@ -87,7 +87,7 @@ def test_layout_message_pane_keeps_a_blank_column_before_the_panel():
     assert layout.panel[1] - 1 == x + w + 1  # the "|" goes at x0 - 1, after one blank column
 
 
-HANGMAN = ("GAME general g3 hangman the word: ____\nTURN general g3 * A B\n"
+HANGMAN = ("GAME general g3 hangman dave the word: ____\nTURN general g3 * A B\n"
            "BOARD general g3 3\nROW general g3   +---+\nROW general g3 _ _ _ _\n"
            "ROW general g3 guesses left: 7\n")
 

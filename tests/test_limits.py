@@ -64,16 +64,17 @@ def test_limits_help_shows_the_defaults(spawn):
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
 def test_limits_spinning_is_off_on_one_cpu():
     from chat.server.loop import Server
+    from chat.server.main import build_state
     mine = os.sched_getaffinity(0)
     try:
         os.sched_setaffinity(0, {min(mine)})
-        single = Server("127.0.0.1", 0, spin_us=100)
+        single = Server(build_state(), "127.0.0.1", 0, spin_us=100)
     finally:
         os.sched_setaffinity(0, mine)
     single._close_all()
     assert single.spin == 0.0
     if len(mine) > 1:
-        several = Server("127.0.0.1", 0, spin_us=100)
+        several = Server(build_state(), "127.0.0.1", 0, spin_us=100)
         several._close_all()
         assert several.spin == 100e-6
 

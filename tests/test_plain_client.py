@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from chat import protocol as p
+from conftest import said
 from chat.server.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,8 +199,8 @@ def test_plain_client_stdin_from_a_regular_file(server, connect, tmp_path):
     with script.open("rb") as stdin:  # epoll refuses a regular file: EPERM
         done = run_client(port_of(server), "--room", "general", "--nick", "fil", stdin=stdin)
     assert done.returncode == 0 and done.stderr == b""
-    assert watcher.expect(p.Chat) == p.Chat("general", "fil", "line one")
-    assert watcher.expect(p.Chat) == p.Chat("general", "fil", "line two")
+    assert said(watcher.expect(p.Chat)) == ("general", "fil", "line one")
+    assert said(watcher.expect(p.Chat)) == ("general", "fil", "line two")
     out = done.stdout.decode().splitlines()
     assert out[-3:] == ["[general] fil: line one", "[general] fil: line two",
                         "* Server says: Goodbye."]
@@ -217,7 +218,7 @@ def test_plain_client_piped_line_goes_to_the_room_asked_for(server, connect):
     watcher.enter("general", "watcher")
     done = run_client(port_of(server), "--room", "general", "--nick", "pip", input=b"hi\n")
     assert done.returncode == 0 and done.stderr == b""
-    assert watcher.expect(p.Chat) == p.Chat("general", "pip", "hi")
+    assert said(watcher.expect(p.Chat)) == ("general", "pip", "hi")
     out = done.stdout.decode()
     assert "[general] pip: hi" in out and "lobby" not in out
 
@@ -236,13 +237,13 @@ def test_plain_client_holds_stdin_until_the_autojoin_is_answered():
             client.stdin.close()  # the line and the end of input wait in the pipe
             conn, _ = listener.accept()
             with conn:
-                conn.sendall(b"HELLO parlor/1 hi\n")
+                conn.sendall(b"HELLO parlor/2 hi\n")
                 assert read_until(conn, b"/join general\n") == b"/nick pip\n/join general\n"
                 assert read_quiet(conn, 0.3) == b""  # no "hi" before the answers
                 conn.sendall(b"REPLY nick 0 you will be pip\n"
                              b"REPLY join 0 you joined general as pip\nHERE general pip\n")
                 assert read_until(conn, b"/quit\n") == b"hi\n/quit\n"
-                conn.sendall(b"MSG general pip hi\nBYE goodbye\n")
+                conn.sendall(b"MSG general pip 2026-12-01T10:31:05.123Z hi\nBYE goodbye\n")
             assert client.wait(TIMEOUT) == 0
             out = client.stdout.read().decode().splitlines()
             assert out[-2:] == ["[general] pip: hi", "* Server says: Goodbye."]

@@ -11,7 +11,7 @@ import pytest
 
 from chat import protocol as p
 from chat.server.limits import Limits
-from conftest import TIMEOUT
+from conftest import TIMEOUT, said
 
 
 def is_chat(text: str):
@@ -30,12 +30,12 @@ def test_server_three_clients_two_rooms_are_isolated(server, connect):
     bob.enter("red", "bob")
     cid.enter("blue", "cid")
     ann.say("hello red")
-    assert bob.expect(p.Chat) == p.Chat("red", "ann", "hello red")
+    assert said(bob.expect(p.Chat)) == ("red", "ann", "hello red")
     cid.say("hello blue")  # its echo means the server has handled it
     bob.say("sync")
     ann.lines_until(is_chat("sync"))
     cid.send("/who")  # answered after anything the server could have leaked to cid
-    assert cid.lines_until(p.Members)[-1] == p.Members("blue", 1)
+    assert cid.lines_until(p.Members)[-1] == p.Members("blue", 1, 0)
     chats = {name: [m.text for m in peer.seen if isinstance(m, p.Chat)]
              for name, peer in [("ann", ann), ("bob", bob), ("cid", cid)]}
     assert chats == {"ann": ["hello red", "sync"], "bob": ["hello red", "sync"],
@@ -73,7 +73,7 @@ def test_server_who(server, connect):
     ann.enter("red", "zed")
     bob.enter("red", "amy")
     bob.send("/who")
-    assert bob.expect(p.Members) == p.Members("red", 2)
+    assert bob.expect(p.Members) == p.Members("red", 2, 0)
     assert [bob.next(), bob.next()] == [p.Member("red", "amy"), p.Member("red", "zed")]
 
 
@@ -135,7 +135,7 @@ def test_server_bad_line_gets_an_error_and_the_connection_works(server, connect,
     ann.send(junk)
     assert isinstance(ann.expect(p.Error), p.Error)
     ann.say("still here")
-    assert bob.expect(p.Chat) == p.Chat("red", "ann", "still here")
+    assert said(bob.expect(p.Chat)) == ("red", "ann", "still here")
 
 
 def test_server_long_line_in_pieces(server, connect):
@@ -145,7 +145,7 @@ def test_server_long_line_in_pieces(server, connect):
         ann.send(b"y" * 500)  # 5000 bytes, no newline yet: one ERROR, as soon as it passes 1024
     assert isinstance(ann.next(), p.Error)
     ann.send(b"rest\nafter\n")
-    assert ann.next() == p.Chat("red", "ann", "after")
+    assert said(ann.next()) == ("red", "ann", "after")
 
 
 def test_server_survives_binary_junk(start_server, connect):
@@ -183,7 +183,7 @@ def test_server_cuts_off_a_peer_that_never_reads(start_server, connect):
     assert left is not None and (left.room, left.nick) == ("red", "slow")
     assert "not reading" in left.reason
     talker.say("still chatting")
-    assert listener.expect(p.Chat) == p.Chat("red", "talker", "still chatting")
+    assert said(listener.expect(p.Chat)) == ("red", "talker", "still chatting")
     slow.expect_closed(timeout=10)  # what was in flight, then the end
 
 
@@ -210,12 +210,12 @@ def test_server_stop_refuses_new_connections_at_once(server, connect):
 def test_server_process_chat_and_sigterm(spawn, connect):
     proc = spawn.server()
     ann = connect(proc.address, hello=False)
-    assert ann.readline().startswith("HELLO parlor/1 ")  # the raw banner, as nc shows it
+    assert ann.readline().startswith("HELLO parlor/2 ")  # the raw banner, as nc shows it
     bob = connect(proc.address)
     ann.enter("lounge", "ann")
     bob.enter("lounge", "bob")
     ann.say("hello from a real process")
-    assert bob.expect(p.Chat) == p.Chat("lounge", "ann", "hello from a real process")
+    assert said(bob.expect(p.Chat)) == ("lounge", "ann", "hello from a real process")
     proc.popen.send_signal(signal.SIGTERM)
     for peer in (ann, bob):
         assert isinstance(peer.expect(p.Bye), p.Bye)

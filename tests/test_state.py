@@ -11,24 +11,28 @@ from chat import protocol as p
 from chat.server.state import ChatState, Outbox
 
 
+NOW = 1764585065.123  # the server's clock in these tests
+
+
 class Chat:
     """A ChatState with helpers: `say(sid, line)` returns what each session got."""
 
     def __init__(self) -> None:
-        self.state = ChatState()
+        self.state = ChatState(clock=lambda: NOW + 0.0004)  # the wire keeps milliseconds
         self._next = 1
 
     def connect(self) -> int:
         sid, self._next = self._next, self._next + 1
         out = Outbox()
         self.state.connect(sid, f"127.0.0.1:{40000 + sid}", out)
+        delivered(self.state, out)
         assert [type(m) for m in inbox(out, sid)] == [p.Hello]
         return sid
 
     def say(self, sid: int, line: str | p.BadLine) -> Outbox:
         out = Outbox()
         self.state.handle(sid, line, out)
-        check_wire(out)
+        check_wire(delivered(self.state, out))
         return out
 
     def enter(self, sid: int, room: str, nick: str | None = None) -> None:
@@ -40,13 +44,19 @@ class Chat:
     def disconnect(self, sid: int, reason: str = "disconnected") -> Outbox:
         out = Outbox()
         self.state.disconnect(sid, reason, out)
-        check_wire(out)
+        check_wire(delivered(self.state, out))
         return out
 
 
 def inbox(out: Outbox, sid: int) -> list[p.ServerMessage]:
-    """What session `sid` is sent, in order."""
+    """What session `sid` is sent, in order (the Chat helper has expanded rooms)."""
     return [msg for targets, msg in out.sends if sid in targets]
+
+
+def delivered(state: ChatState, out: Outbox) -> Outbox:
+    """`out` as the shell delivers it: rooms expanded into their members now."""
+    out.sends = state.deliveries(out)
+    return out
 
 
 def of(out: Outbox, sid: int, cls: type) -> list:
@@ -59,13 +69,14 @@ def reply(out: Outbox, sid: int) -> p.Reply:
 
 
 def check_wire(out: Outbox) -> None:
-    """Everything the state sends must encode to one clean line within MAX_LINE."""
+    """Everything the state sends must encode to clean lines within MAX_LINE that the
+    client's decoder reads back as the same message (a list block is one message)."""
     for _, msg in out.sends:
         data = p.encode(msg)
-        assert len(data) <= p.MAX_LINE, f"{len(data)}-byte line: {data[:60]!r}..."
-        assert data.count(b"\n") == 1
-        assert not any(b < 0x20 or b == 0x7F for b in data[:-1]), data
-        assert p.parse_server_line(data[:-1].decode()) == msg
+        for line in data.splitlines(True):
+            assert len(line) <= p.MAX_LINE, f"{len(line)}-byte line: {line[:60]!r}..."
+            assert not any(b < 0x20 or b == 0x7F for b in line[:-1]), line
+        assert p.ServerDecoder().feed(data) == [msg]
 
 
 @pytest.fixture
@@ -85,7 +96,7 @@ def test_state_join_creates_a_room(chat):
     a = chat.connect()
     out = chat.say(a, "/join red")
     assert inbox(out, a) == [p.Here("red", p.NOBODY), reply(out, a),
-                             p.Members("red", 0, "1 without a nick yet")]
+                             p.MemberList("red", (), 1, "1 without a nick yet")]
     assert reply(out, a).code == 0
     assert "red" in chat.state.rooms
 
@@ -107,12 +118,12 @@ def test_state_join_the_room_you_are_in(chat):
 
 def test_state_list_counts_members(chat):
     a, b, c = chat.connect(), chat.connect(), chat.connect()
-    assert inbox(chat.say(a, "/list"), a) == [p.RoomCount(0, "0 rooms")]
+    assert inbox(chat.say(a, "/list"), a) == [p.RoomList((), "0 rooms")]
     chat.enter(a, "red", "ann")
     chat.enter(b, "red")  # no nick yet: still counted
     chat.enter(c, "blue", "cid")
     assert inbox(chat.say(a, "/list"), a) == [
-        p.RoomCount(2, "2 rooms"), p.RoomEntry("blue", 1), p.RoomEntry("red", 2)]
+        p.RoomList((("blue", 1), ("red", 2)), "2 rooms")]
 
 
 def test_state_empty_room_disappears(chat):
@@ -120,7 +131,7 @@ def test_state_empty_room_disappears(chat):
     chat.enter(a, "red", "ann")
     chat.say(a, "/leave")
     assert chat.state.rooms == {}
-    assert inbox(chat.say(a, "/list"), a) == [p.RoomCount(0, "0 rooms")]
+    assert inbox(chat.say(a, "/list"), a) == [p.RoomList((), "0 rooms")]
 
 
 def test_state_join_another_room_leaves_the_first(chat):
@@ -134,7 +145,7 @@ def test_state_join_another_room_leaves_the_first(chat):
     assert of(out, c, p.Joined) == [p.Joined("blue", "ann")]
     out = chat.say(a, "hi blue")
     assert inbox(out, b) == []
-    assert of(out, c, p.Chat) == [p.Chat("blue", "ann", "hi blue")]
+    assert of(out, c, p.Chat) == [p.Chat("blue", "ann", NOW, "hi blue")]
 
 
 def test_state_join_with_a_nick_taken_in_the_new_room(chat):
@@ -237,13 +248,13 @@ def test_state_who_lists_members_sorted(chat):
     chat.enter(b, "red", "Ann")
     chat.enter(c, "red")
     assert inbox(chat.say(a, "/who"), a) == [
-        p.Members("red", 2, "1 without a nick yet"), p.Member("red", "Ann"), p.Member("red", "zed")]
+        p.MemberList("red", ("Ann", "zed"), 1, "1 without a nick yet")]
 
 
 def test_state_who_another_room(chat):
     a, b = chat.connect(), chat.connect()
     chat.enter(a, "red", "ann")
-    assert inbox(chat.say(b, "/who #RED"), b) == [p.Members("red", 1), p.Member("red", "ann")]
+    assert inbox(chat.say(b, "/who #RED"), b) == [p.MemberList("red", ("ann",))]
 
 
 @pytest.mark.parametrize("args", ["", " nowhere", " " + "x" * 1010, " " + "\x1b" * 500, " a b"])
@@ -301,6 +312,7 @@ def test_state_shutdown_says_bye_to_everyone(chat):
     chat.enter(ids[0], "red", "ann")
     out = Outbox()
     chat.state.shutdown("maintenance", out)
+    delivered(chat.state, out)
     for sid in ids:
         assert inbox(out, sid) == [p.Bye("maintenance")]
     assert sorted(out.closes) == ids
@@ -355,7 +367,7 @@ def test_state_chat_goes_to_every_member_including_the_sender(chat):
     chat.enter(c, "red")  # no nick yet, but in the room: it reads along
     chat.enter(other, "blue", "oz")
     out = chat.say(a, "hello all")
-    msg = p.Chat("red", "ann", "hello all")
+    msg = p.Chat("red", "ann", NOW, "hello all")
     assert [(sorted(targets), m) for targets, m in out.sends] == [([a, b, c], msg)]
     for sid in (a, b, c):
         assert inbox(out, sid) == [msg]
@@ -365,18 +377,18 @@ def test_state_chat_goes_to_every_member_including_the_sender(chat):
 def test_state_chat_double_slash_sends_a_slash(chat):
     a = chat.connect()
     chat.enter(a, "red", "ann")
-    assert inbox(chat.say(a, "//shrug"), a) == [p.Chat("red", "ann", "/shrug")]
+    assert inbox(chat.say(a, "//shrug"), a) == [p.Chat("red", "ann", NOW, "/shrug")]
 
 
 @pytest.mark.parametrize("text, ok", [
     ("x" * p.MAX_TEXT, True),
     ("x" * (p.MAX_TEXT + 1), False),
-    ("é" * (p.MAX_TEXT // 2), True),  # 960 bytes in 480 characters
+    ("é" * (p.MAX_TEXT // 2), True),  # 936 bytes in 468 characters
     ("é" * (p.MAX_TEXT // 2) + "x", False),
-    ("\x1b" * (p.MAX_TEXT // 2), True),  # shown as '^[': exactly 960 bytes
+    ("\x1b" * (p.MAX_TEXT // 2), True),  # shown as '^[': exactly 936 bytes
     ("\x1b" * (p.MAX_TEXT // 2 + 1), False),  # fine as typed, too long once made visible
-    ("\u202e" * 120, True),  # each shown as '<U+202E>', 8 bytes
-    ("\u202e" * 121, False),
+    ("\u202e" * (p.MAX_TEXT // 8), True),  # each shown as '<U+202E>', 8 bytes
+    ("\u202e" * (p.MAX_TEXT // 8 + 1), False),
 ])
 def test_state_text_over_max_text_bytes_is_refused(chat, text, ok):
     a, b = chat.connect(), chat.connect()
@@ -396,6 +408,7 @@ def test_state_longest_relayed_line_fits(chat):
     chat.enter(a, "r" * p.MAX_ROOM, "n" * p.MAX_NICK)
     (msg,) = inbox(chat.say(a, "x" * p.MAX_TEXT), a)
     assert len(p.encode(msg)) <= p.MAX_LINE
+    assert len(p.encode(p.Chat(msg.room, msg.nick, 4102444799.999, msg.text))) <= p.MAX_LINE  # 2099
 
 
 @pytest.mark.parametrize("text", [

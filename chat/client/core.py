@@ -62,56 +62,59 @@ class Panel:
         return not self.over and self.turn not in ("", p.NOBODY)
 
 
-LOCAL_HELP = [
-    "Client commands:",
-    "  /clear             empty the message pane",
-    "  /bell on|off       ring the bell when someone mentions you (on by default)",
-    "  /reconnect         connect again now",
-    f"  /cancel            drop the lines still waiting to go (a long paste goes "
-    f"{SEND_RATE:g} a second)",
-    "  /quit              leave Parlor (also /q, /logout, Ctrl-C)",
+LOCAL_HELP = [  # (the command a line is about, or None; the line)
+    (None, "Client commands:"),
+    (p.ClearPane, "  /clear             empty the message pane"),
+    (p.SetBell, "  /bell on|off       ring the bell when someone mentions you (on by default)"),
+    (p.Reconnect, "  /reconnect         connect again now"),
+    (p.Cancel, f"  /cancel            drop the lines still waiting to go (a long paste goes "
+               f"{SEND_RATE:g} a second)"),
+    (p.Quit, "  /quit              leave Parlor (also /q, /logout, Ctrl-C)"),
 ]
-QUIT_COMMANDS = ("quit", "q", "logout", "exit")
 
 
 class ClientCore:
     def __init__(self, address: str = "", room: str | None = None, nick: str | None = None,
                  *, send_burst: int = SEND_BURST, send_rate: float = SEND_RATE) -> None:
         self.address = address
-        self.decoder = p.LineDecoder()
+        self.decoder = p.ServerDecoder()
         self.connected = False
         self.greeted = False  # HELLO came on this connection: the server accepted us
         self._bye: str | None = None  # what BYE said on this connection
         self._refused: str | None = None  # the BYE that turned the last connection away
-        self._awaiting: set[str] = set()  # replies to the autojoin still to come
+        self._awaiting: set[type] = set()  # replies to the autojoin still to come (Join, Nick)
         self.room: str | None = None
         self.nick: str | None = None
         self.members: list[str] = []  # most recent speakers first
         self.unnamed = 0  # others here without a nick, as of the last listing of my room
         self.want_room, self.want_nick = room, nick
         self.bell = True
-        self.view_lacks: set[str] = set()  # local commands the view cannot carry out
+        self.view_lacks: set[type] = set()  # local commands the view cannot carry out
         self.foreign = False  # the peer is not a Parlor server
         self.quitting = False
         self.panels: dict[str, Panel] = {}
-        self._my_games: set[str] = set()  # ids of games a note said I acted in
         self.requests: list[str] = []  # for the shell: "clear", "reconnect", "bell"
         self._entries: list[Entry] = []
         self._out: list[bytes] = []  # lines that go at once, past the pacer (/pong, /quit)
         self._pacer = Pacer(send_burst, send_rate)  # every other line, in order
         self._batch = 0  # lines queued since the pacer was last empty
         self._told_pace = False  # the pane has said, for this batch, that lines wait
-        self._block: tuple[type, int, list] | None = None
         self.board_entries = True  # also show each board as BOARD entries (the line-mode view)
         self._tick = 0
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
             p.Joined: self._on_joined, p.Left: self._on_left, p.Renamed: self._on_renamed,
-            p.Here: self._on_here, p.RoomCount: self._on_block_start,
-            p.Members: self._on_block_start, p.Info: self._on_info, p.Error: self._on_error,
+            p.Here: self._on_here, p.RoomList: self._show_rooms,
+            p.MemberList: self._show_members, p.Info: self._on_info, p.Error: self._on_error,
             p.Bye: self._on_bye, p.Ping: self._on_ping,
-            p.GameState: self._on_game_state, p.Turn: self._on_turn, p.Board: self._on_block_start,
+            p.GameState: self._on_game_state, p.Turn: self._on_turn, p.BoardView: self._show_board,
             p.GameNote: self._on_game_note, p.GameOver: self._on_game_over,
+            p.BadLine: self._on_bad_line, p.Unparsed: self._on_unparsed,
+        }
+        self._local = {
+            p.Quit: self._quit, p.Cancel: self._cancel, p.SetBell: self._set_bell,
+            p.Help: self._help, p.ClearPane: lambda msg: self.requests.append("clear"),
+            p.Reconnect: lambda msg: self.requests.append("reconnect"),
         }
 
     # -------------------------------------------------------------- shell side
@@ -144,10 +147,9 @@ class ClientCore:
 
     def connection_made(self) -> None:
         self.foreign = False
-        self.decoder = p.LineDecoder()
+        self.decoder = p.ServerDecoder()
         self._pacer.reset()
         self._batch, self._told_pace = 0, False
-        self._block = None
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
 
@@ -164,7 +166,6 @@ class ClientCore:
         self.room = self.nick = None
         self.members, self.unnamed = [], 0
         self.panels.clear()
-        self._my_games.clear()
         self._out = []
         unsent = self._pacer.clear()
         if self.quitting or quiet:
@@ -197,100 +198,75 @@ class ClientCore:
         if self.foreign:
             return  # not a Parlor server: what else it says is noise
         for item in self.decoder.feed(data):
-            if not self.greeted and not self._speaks_parlor(item):
+            if not self.greeted and isinstance(item, (p.BadLine, p.Unparsed)):
+                # The first line was no HELLO (nor the BYE of a full server): an HTTP
+                # or SSH banner, or the wrong port.
                 self._not_parlor(item)
                 return
-            if isinstance(item, p.BadLine):
-                self._add(ERROR, f"The server sent something unreadable: {item.reason}.")
-                continue
-            try:
-                msg = p.parse_server_line(item)
-            except p.ProtocolError:
-                self._add(INFO, sanitize(item))
-                continue
-            self._dispatch(msg)
+            handler = self.handlers.get(type(item))
+            if handler is not None:
+                handler(item)
 
-    @staticmethod
-    def _speaks_parlor(item: str | p.BadLine) -> bool:
-        """Whether a line before the greeting is Parlor at all (HELLO, or BYE when the
-        server is full): an HTTP or SSH banner is not."""
-        if isinstance(item, p.BadLine):
-            return False
-        try:
-            p.parse_server_line(item)
-        except p.ProtocolError:
-            return False
-        return True
-
-    def _not_parlor(self, item: str | p.BadLine) -> None:
-        """The first line was no HELLO: wrong port, or another kind of server.  Say so
-        once, ignore the rest, and ask the shell to stop (retrying would not help)."""
+    def _not_parlor(self, item: p.BadLine | p.Unparsed) -> None:
+        """Say so once, ignore the rest, and ask the shell to stop (retrying would
+        not help)."""
         self.foreign = True
-        said = item.reason if isinstance(item, p.BadLine) else repr(sanitize(item)[:60])
+        said = item.reason if isinstance(item, p.BadLine) else repr(sanitize(item.line)[:60])
         self._add(ERROR, f"{self.address} is not a Parlor server (its first line: {said}); "
                          "check --host and --port.")
         self.requests.append("not-parlor")
 
-    def _dispatch(self, msg: p.ServerMessage) -> None:
-        if self._block is not None and self._collect(msg):
-            return
-        handler = self.handlers.get(type(msg))
-        if handler is not None:
-            handler(msg)
+    def _on_bad_line(self, item: p.BadLine) -> None:
+        self._add(ERROR, f"The server sent something unreadable: {item.reason}.")
+
+    def _on_unparsed(self, item: p.Unparsed) -> None:
+        self._add(INFO, sanitize(item.line))
 
     # -------------------------------------------------------------- user side
     def submit(self, text: str) -> None:
         """One line the user typed (no newline)."""
-        if text.startswith("/") and not text.startswith("//"):
-            name, _, args = text[1:].partition(" ")
-            if self._local_command(name.lower(), args.strip()):
-                return
-            self._send_line(text)
+        msg = p.parse_client_line(text, local=True)
+        if isinstance(msg, p.Say):
+            if text.strip():
+                for chunk in split_text(msg.text, p.MAX_TEXT):
+                    self._send(p.Say(chunk))
             return
-        if not text.strip():
-            return
-        for i, chunk in enumerate(split_text(text, p.MAX_TEXT)):
-            self._send_line("/" + chunk if i and chunk.startswith("/") else chunk)
+        local = self._local.get(type(msg))
+        if local is None or local(msg):
+            self._send(msg)
 
-    def _send_line(self, line: str) -> None:
+    def _send(self, msg: p.ClientMessage) -> None:
         if not self.connected:
             self._add(ERROR, "Not connected: the line was not sent. /reconnect tries again.")
             return
-        self._pacer.push(line.encode("utf-8", "replace") + b"\n")
+        self._pacer.push(p.encode_client(msg))
         self._batch += 1
 
-    def _local_command(self, name: str, args: str) -> bool:
-        if name in QUIT_COMMANDS:
-            if self.connected and not self.quitting:
-                self._out.append(b"/quit\n")  # at once: what still waits is dropped
-            self._pacer.clear()
-            self.quitting = True
-            return True
-        if name == "cancel":
-            self._cancel()
-        elif name == "clear":
-            self.requests.append("clear")
-        elif name == "bell":
-            self._set_bell(args)
-        elif name == "reconnect":
-            self.requests.append("reconnect")
-        elif name == "help":  # connected, the server's help lists /quit too
-            for line in LOCAL_HELP:
-                command = line.split()[0].lstrip("/")
-                if not (self.connected and command == "quit" or command in self.view_lacks):
-                    self._add(INFO, line)
-            return not self.connected
-        else:
-            return False
-        return True
+    def quit(self) -> None:
+        """Leave: /quit goes at once, and what still waits to go is dropped."""
+        self._quit(p.Quit())
 
-    def _cancel(self) -> None:
+    def _quit(self, msg: p.Quit) -> None:
+        if self.connected and not self.quitting:
+            self._out.append(p.encode_client(msg))  # at once: what still waits is dropped
+        self._pacer.clear()
+        self.quitting = True
+
+    def _help(self, msg: p.Help) -> bool:
+        """The client's commands; connected, the server's help follows (with /quit)."""
+        for command, line in LOCAL_HELP:
+            if not (self.connected and command is p.Quit or command in self.view_lacks):
+                self._add(INFO, line)
+        return self.connected
+
+    def _cancel(self, msg: p.Cancel) -> None:
         dropped = self._pacer.clear()
         self._batch, self._told_pace = 0, False
         self._add(INFO, f"Dropped {_count(dropped, 'line')} waiting to go." if dropped
                   else "Nothing is waiting to go.")
 
-    def _set_bell(self, args: str) -> None:
+    def _set_bell(self, msg: p.SetBell) -> None:
+        args = msg.value
         if not args:
             self._add(INFO, f"Mention bell is {'on' if self.bell else 'off'} (/bell on|off).")
             return
@@ -305,23 +281,24 @@ class ClientCore:
         self.greeted, self._refused = True, None
         self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}).")
         if self.want_nick:
-            self._send_line(f"/nick {self.want_nick}")
-            self._awaiting.add("nick")
+            self._send(p.Nick(self.want_nick))
+            self._awaiting.add(p.Nick)
         if self.want_room:
-            self._send_line(f"/join {self.want_room}")
-            self._awaiting.add("join")
+            self._send(p.Join(self.want_room))
+            self._awaiting.add(p.Join)
         else:
             self._add(INFO, "Next: /list shows the rooms, /join ROOM enters one (or creates it), "
                             "then /nick NAME picks your name. /help lists every command.")
 
     def _on_reply(self, msg: p.Reply) -> None:
-        if not (msg.code == 0 and msg.command == "nick" and self.want_room):
+        nick, join = msg.answers(p.Nick), msg.answers(p.Join)
+        if not (msg.code == 0 and nick and self.want_room):
             # (a nick stored in the lobby on the way to --room is not news)
             self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
-        self._awaiting.discard(msg.command)
-        if msg.code and msg.command == "join":
+        self._awaiting.discard(p.Nick if nick else p.Join if join else None)
+        if msg.code and join:
             self.want_room = None  # autojoin failed: stay where we are
-        if msg.code and msg.command == "nick":
+        if msg.code and nick:
             self.want_nick = None
 
     def _on_here(self, msg: p.Here) -> None:
@@ -345,7 +322,7 @@ class ClientCore:
         else:
             kind = CHAT
         self._remember_speaker(msg.nick)
-        self._add(kind, text, nick=nick, room=sanitize(msg.room))
+        self._add(kind, text, nick=nick, room=sanitize(msg.room), when=msg.time)
 
     def _on_joined(self, msg: p.Joined) -> None:
         if msg.nick not in self.members:
@@ -357,7 +334,7 @@ class ClientCore:
     def _on_left(self, msg: p.Left) -> None:
         if msg.nick in self.members:
             self.members.remove(msg.nick)
-        reason = "" if msg.reason == "left" else f" ({sanitize(msg.reason)})"
+        reason = "" if msg.by_choice else f" ({sanitize(msg.reason)})"
         self._add(NOTICE, f"{sanitize(msg.nick)} left {sanitize(msg.room)}{reason}")
 
     def _on_renamed(self, msg: p.Renamed) -> None:
@@ -383,46 +360,18 @@ class ClientCore:
         return not self.greeted and self._bye is not None and self._bye == self._refused
 
     def _on_ping(self, msg: p.Ping) -> None:
-        self._out.append(f"/pong {msg.token}".encode("utf-8", "replace") + b"\n")
+        self._out.append(p.encode_client(p.Pong(msg.token)))
 
-    # -------------------------------------------------------------- counted blocks
-    def _on_block_start(self, msg: p.RoomCount | p.Members | p.Board) -> None:
-        self._block = (type(msg), msg.count, [msg])
-        if msg.count == 0:
-            self._finish_block()
-
-    def _collect(self, msg: p.ServerMessage) -> bool:
-        start_type, remaining, items = self._block
-        if not isinstance(msg, _BLOCK_ITEMS[start_type]):
-            self._finish_block()
-            return False
-        items.append(msg)
-        self._block = (start_type, remaining - 1, items)
-        if remaining - 1 <= 0:
-            self._finish_block()
-        return True
-
-    def _finish_block(self) -> None:
-        start_type, _, items = self._block
-        self._block = None
-        if start_type is p.RoomCount:
-            self._show_rooms(items[1:])
-        elif start_type is p.Board:
-            self._show_board(items[0], items[1:])
-        else:
-            self._show_members(items[0], items[1:])
-
-    def _show_rooms(self, rooms: list[p.RoomEntry]) -> None:
-        if not rooms:
+    # -------------------------------------------------------------- lists
+    def _show_rooms(self, msg: p.RoomList) -> None:
+        if not msg.rooms:
             self._add(INFO, "No rooms yet: /join NAME creates one.")
             return
-        listing = ", ".join(f"{sanitize(r.room)} ({r.members})" for r in rooms)
+        listing = ", ".join(f"{sanitize(room)} ({count})" for room, count in msg.rooms)
         self._add(INFO, f"Rooms: {listing}. /join ROOM to enter one.")
 
-    def _show_members(self, head: p.Members, members: list[p.Member]) -> None:
-        nicks = [m.nick for m in members]
-        counted = _UNNAMED.match(head.text)
-        unnamed = int(counted.group(1)) if counted else 0
+    def _show_members(self, head: p.MemberList) -> None:
+        nicks, unnamed = list(head.nicks), head.unnamed
         names = [sanitize(n) for n in nicks]
         mine = head.room == self.room
         if mine:
@@ -431,8 +380,6 @@ class ClientCore:
             unnamed = self.unnamed = max(unnamed - (self.nick is None), 0)
         if unnamed:
             names.append(f"{unnamed} without a nick yet")
-        elif head.text and not counted:
-            names.append(sanitize(head.text))
         if mine and self.nick is None:
             names = [*names[:-1], f"{names[-1]}, and you (no nick yet)"] if names else []
         listing = ", ".join(names) or ("nobody else yet" if mine else "nobody with a nick yet")
@@ -515,7 +462,7 @@ class ClientCore:
         panel = self.panels.get(game_id)
         if panel is None:
             self.panels = {k: v for k, v in self.panels.items() if not v.over}
-            panel = self.panels[game_id] = Panel(room, game_id, mine=game_id in self._my_games)
+            panel = self.panels[game_id] = Panel(room, game_id)
         self._tick += 1
         panel.updated = self._tick
         return panel
@@ -524,6 +471,7 @@ class ClientCore:
         panel = self._touch(msg.room, msg.game_id)
         if panel is not None:
             panel.title, panel.status = sanitize(msg.game), sanitize(msg.text)
+            panel.mine = bool(self.nick) and self.nick in msg.players
 
     def _on_turn(self, msg: p.Turn) -> None:
         panel = self._touch(msg.room, msg.game_id)
@@ -531,11 +479,11 @@ class ClientCore:
             panel.turn, panel.hints = msg.nick, msg.text.split()
             panel.mine = panel.mine or bool(self.nick) and msg.nick == self.nick
 
-    def _show_board(self, head: p.Board, rows: list[p.BoardRow]) -> None:
+    def _show_board(self, head: p.BoardView) -> None:
         panel = self._touch(head.room, head.game_id)
         if panel is None:
             return
-        panel.lines = [sanitize(row.text) for row in rows]
+        panel.lines = [sanitize(row) for row in head.rows]
         panel.width = max([panel.width, *map(text_width, panel.lines)])
         panel.height = max(panel.height, len(panel.lines))
         if self.board_entries:
@@ -543,10 +491,6 @@ class ClientCore:
                 self._add(BOARD, line, room=sanitize(head.room))
 
     def _on_game_note(self, msg: p.GameNote) -> None:
-        if self.nick and msg.text.startswith(self.nick + " "):  # "alice guesses E: ..."
-            self._my_games.add(msg.game_id)
-            if msg.game_id in self.panels:
-                self.panels[msg.game_id].mine = True
         self._add(NOTICE, sanitize(msg.text), room=sanitize(msg.room))
 
     def _on_game_over(self, msg: p.GameOver) -> None:
@@ -568,12 +512,12 @@ class ClientCore:
             self.members.remove(nick)
         self.members.insert(0, nick)
 
-    def _add(self, kind: str, text: str, nick: str = "", room: str = "") -> None:
-        self._entries.append(Entry(kind, text, nick, room))
+    def _add(self, kind: str, text: str, nick: str = "", room: str = "",
+             when: float | None = None) -> None:
+        entry = Entry(kind, text, nick, room) if when is None else Entry(kind, text, nick, room, when)
+        self._entries.append(entry)
 
 
-_BLOCK_ITEMS = {p.RoomCount: p.RoomEntry, p.Members: p.Member, p.Board: p.BoardRow}
-_UNNAMED = re.compile(r"(\d+) without a nick")  # the count in a MEMBERS line's text
 
 
 def mentions(text: str, nick: str) -> bool:

@@ -73,7 +73,7 @@ def _run_tui(host: str, args: argparse.Namespace, server) -> int:
 
 def _start_server(args: argparse.Namespace, quiet: bool):
     from chat.server.loop import Server
-    from chat.server.main import bind_failure
+    from chat.server.main import bind_failure, build_state
     logger = logging.getLogger("parlor")
     if quiet:  # the curses screen is no place for log lines
         logger.addHandler(logging.NullHandler())
@@ -81,7 +81,7 @@ def _start_server(args: argparse.Namespace, quiet: bool):
     else:
         logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s", level=logging.INFO)
     try:
-        server = Server(args.host, args.port)
+        server = Server(build_state(), args.host, args.port)
     except OSError as exc:
         print(f"parlor: cannot host: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return None

@@ -10,6 +10,7 @@ import selectors
 import sys
 import time
 
+from chat import protocol as p
 from chat.client import core as c
 from chat.client.net import ConnectError, Link
 
@@ -55,7 +56,7 @@ class PlainClient:
             return self._loop()
         except KeyboardInterrupt:
             sys.stdout.write("\n")  # after the terminal's ^C, so the shell prompt starts a line
-            self.core.submit("/quit")
+            self.core.quit()
             self._pump()
             return 0
         finally:
@@ -137,7 +138,7 @@ class PlainClient:
         now = time.monotonic()
         data = self.core.data_to_send(now)
         if self.stdin_state == "closed" and not self.core.waiting and not self.core.quitting:
-            self.core.submit("/quit")
+            self.core.quit()
             data += self.core.data_to_send(now)
         if data:
             self.link.send(data)
@@ -167,5 +168,5 @@ def run(host: str, port: int, room: str | None, nick: str | None,
         return 1
     core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
                         send_burst=pace[0], send_rate=pace[1])
-    core.view_lacks = set(LINE_MODE_CANNOT)  # /help leaves them out here
+    core.view_lacks = {p.Reconnect, p.ClearPane}  # /help leaves them out here
     return PlainClient(link, core).run()

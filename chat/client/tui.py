@@ -16,6 +16,7 @@ import sys
 import time
 import zlib
 
+from chat import protocol as p
 from chat.client import core as c
 from chat.client import keys
 from chat.client import scrollback as sb
@@ -26,10 +27,8 @@ from chat.width import clip, sanitize, text_width
 
 WINDOWS = sys.platform == "win32"
 BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
-COMMANDS = ["/list", "/join", "/nick", "/who", "/leave", "/quit", "/help", "/clear", "/bell",
-            "/reconnect", "/cancel", "/game", "/games", "/accept", "/decline", "/move", "/resign",
-            "/rematch"]
-MOVE_COMMANDS = ("/move ", "/m ", "/guess ")
+COMMANDS = p.completions()
+MOVE_COMMANDS = tuple(name + " " for name in p.names_of(p.Move))
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
 _EMPHASIS = re.compile(r"\*([^*]+)\*")
@@ -145,7 +144,7 @@ class Tui:
 
     def _quit(self) -> None:
         if self.link is not None and self.core.connected:
-            self.core.submit("/quit")
+            self.core.quit()
             self._send()
             self._await_goodbye(QUIT_GRACE)
         if self.link is not None:

@@ -1,8 +1,8 @@
 """The game host, sans I/O: challenges, running games, moves, the bot and scores, per room.
 
-`GameHost(state)` installs itself into a ChatState (commands, /help lines, the leave
-hook, the reserved nick "bot") and drives games only through game.registry and the
-Game interface: it never names a game.  Must not import socket, selectors, select,
+`GameHost()` is handed to ChatState, which passes it the game commands and tells it
+of leaves and nick changes; it drives games only through game.registry and the Game
+interface: it never names a game.  Must not import socket, selectors, select,
 curses or threading.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from chat import protocol as p
 from chat.server.matches import (Challenge, Match, Score, fit, fit_text, fitness, how_to_start,
                           left_note, redact, rematch_problem, score_key, where_problem,
                           why_not)
-from chat.server.state import ChatState, Handler, Outbox, Room, Session, key
+from chat.server.state import Outbox, Room, Session, key
 from chat.width import sanitize
 from game import registry
 from game.base import Game, GameError
@@ -39,28 +39,28 @@ HELP = [
 
 
 class GameHost:
-    def __init__(self, state: ChatState, rng: random.Random | None = None) -> None:
-        self.state = state
+    """The game commands of every room; ChatState hands it their messages and tells it
+    of nick changes and leaves (the RoomGames interface in chat.server.state)."""
+    handles = frozenset({p.StartGame, p.ListGames, p.Accept, p.Decline, p.Move, p.Resign,
+                         p.Rematch})
+    reserved_nicks = frozenset({key(BOT)})
+    help_lines = HELP
+
+    def __init__(self, rng: random.Random | None = None) -> None:
         self.rng = rng or random.Random()
         self.matches: list[Match] = []  # running games, oldest first
         self.challenges: list[Challenge] = []
         self.finished: dict[tuple[str, str], Match] = {}  # (room, nick) -> their last game
         self.scores: dict[tuple, Score] = {}
         self._ids = itertools.count(1)
-        self._chat_nick: Handler = state.commands["nick"]
-        self._install(state)
+        self._handlers = {
+            p.StartGame: self._on_game, p.ListGames: self._on_games, p.Accept: self._on_accept,
+            p.Decline: self._on_decline, p.Move: self._on_move, p.Resign: self._on_resign,
+            p.Rematch: self._on_rematch,
+        }
 
-    def _install(self, state: ChatState) -> None:
-        state.commands.update({
-            "game": self._on_game, "games": self._on_games, "accept": self._on_accept,
-            "decline": self._on_decline, "move": self._on_move, "m": self._on_move,
-            "guess": self._on_move, "resign": self._on_resign, "rematch": self._on_rematch,
-            "nick": self._on_nick,
-        })
-        state.help_lines.extend(HELP)
-        state.on_leave_hooks.append(self._on_leave_room)
-        state.command_resolvers.append(self._resolve_digits)
-        state.reserved_nicks.add(key(BOT))
+    def handle(self, session: Session, msg: object, out: Outbox) -> None:
+        self._handlers[type(msg)](session, msg, out)
 
     # -------------------------------------------------------------- lookups
     def _match_of(self, room: Room, nick: str) -> Match | None:
@@ -102,7 +102,8 @@ class GameHost:
         return f"g{next(self._ids)}"
 
     # -------------------------------------------------------------- /game
-    def _on_game(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_game(self, session: Session, msg: p.StartGame, out: Outbox) -> None:
+        args = msg.args
         if not args:
             self._list_games(session, out)
             return
@@ -110,12 +111,12 @@ class GameHost:
         try:
             cls = registry.get(name)
         except GameError as exc:
-            _refuse(session, "game", str(exc), out)
+            _refuse(session, p.StartGame, str(exc), out)
             return
         # One duel at a time; a duel player may still start (or join) the room game.
         problem = where_problem(session) or (self._busy_problem(session) if cls.duel else None)
         if problem:
-            _refuse(session, "game", problem, out)
+            _refuse(session, p.StartGame, problem, out)
         elif cls.duel:
             self._challenge(session, cls, rest.strip(), out)
         else:
@@ -142,7 +143,7 @@ class GameHost:
         if target:
             other, problem = self._opponent(session, cls, target)
             if problem:
-                _refuse(session, "game", problem, out)
+                _refuse(session, p.StartGame, problem, out)
                 return
         me, room = session.nick, session.room
         self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} made a new challenge", out)
@@ -157,7 +158,7 @@ class GameHost:
     def _opponent(self, session: Session, cls: type[Game], target: str) -> tuple[str | None, str]:
         """The nick `target` names in the room, or a sentence saying why not."""
         room = session.room
-        problem = p.name_problem(target, "nick", p.MAX_NICK)
+        problem = p.nick_problem(target)
         if problem:
             return None, f"{problem}; usage: /game {cls.name} [NICK|bot]"
         if key(target) == key(session.nick):
@@ -173,7 +174,7 @@ class GameHost:
 
     def _start_bot(self, session: Session, cls: type[Game], out: Outbox) -> None:
         if not cls.has_bot:
-            _refuse(session, "game", f"{cls.name} has no bot; challenge someone with "
+            _refuse(session, p.StartGame, f"{cls.name} has no bot; challenge someone with "
                                      f"/game {cls.name} NICK", out)
             return
         self._start(session.room, cls, (session.nick, BOT), "", out, bot=True)
@@ -182,12 +183,12 @@ class GameHost:
         """A game for the whole room, started at once; `setup` is never echoed (a secret word)."""
         running = self._open_match(session.room)
         if running:
-            _refuse(session, "game", f"{running.game.name} is already running in "
+            _refuse(session, p.StartGame, f"{running.game.name} is already running in "
                                      f"{session.room.name}: join in with /move", out)
             return
         problem = self._start(session.room, cls, (session.nick,), setup, out)
         if problem:
-            _refuse(session, "game", redact(problem, setup), out)
+            _refuse(session, p.StartGame, redact(problem, setup), out)
 
     # -------------------------------------------------------------- starting and ending
     def _start(self, room: Room, cls: type[Game], players: tuple[str, ...], setup: str,
@@ -230,15 +231,13 @@ class GameHost:
             self._finish(match, out)
 
     def _view(self, match: Match) -> list[p.ServerMessage]:
-        """GAME, TURN and the counted BOARD block for one game."""
+        """GAME, TURN and the BOARD for one game, each line fitted to the limit."""
         room, gid, game = match.room.name, match.id, match.game
-        rows = [sanitize(row) for row in game.render()]
+        rows = tuple(fit(p.BoardRow(room, gid, sanitize(row))).text for row in game.render())
         hints = " ".join(sanitize(h) for h in self._hints(match))
-        msgs = [p.GameState(room, gid, game.name, sanitize(game.status())),
-                p.Turn(room, gid, game.to_move or p.NOBODY, hints),
-                p.Board(room, gid, len(rows)),
-                *(p.BoardRow(room, gid, row) for row in rows)]
-        return [fit(msg) for msg in msgs]
+        return [fit(p.GameState(room, gid, game.name, game.players, sanitize(game.status()))),
+                fit(p.Turn(room, gid, game.to_move or p.NOBODY, hints)),
+                p.BoardView(room, gid, rows)]
 
     def _hints(self, match: Match) -> list[str]:
         """Moves for the side to move; when anyone may move, for someone here who can."""
@@ -281,16 +280,16 @@ class GameHost:
             self._broadcast(match, game.play(BOT, text), out)
 
     # -------------------------------------------------------------- /accept, /decline, /rematch
-    def _on_accept(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_accept(self, session: Session, msg: p.Accept, out: Outbox) -> None:
         problem = where_problem(session) or self._busy_problem(session)
         if problem:
-            _refuse(session, "accept", problem, out)
+            _refuse(session, p.Accept, problem, out)
             return
-        challenge = self._pick(session, args, "accept", True, out)
+        challenge = self._pick(session, msg.nick, p.Accept, True, out)
         if challenge is not None:
-            self._take(session, challenge, "accept", out)
+            self._take(session, challenge, p.Accept, out)
 
-    def _take(self, session: Session, challenge: Challenge, command: str, out: Outbox) -> None:
+    def _take(self, session: Session, challenge: Challenge, command: type, out: Outbox) -> None:
         busy = self._duel_of(session.room, challenge.challenger)
         if busy:
             _refuse(session, command, f"{challenge.challenger} is playing {busy.game.name} "
@@ -300,7 +299,7 @@ class GameHost:
         players = challenge.players(session.nick)
         self._start(session.room, challenge.cls, players, "", out, match_id=challenge.id)
 
-    def _pick(self, session: Session, args: str, command: str, open_ok: bool,
+    def _pick(self, session: Session, args: str, command: type, open_ok: bool,
               out: Outbox) -> Challenge | None:
         """The one challenge to `session` that `args` (a challenger, or nothing) means."""
         room, nick = session.room, session.nick
@@ -312,17 +311,18 @@ class GameHost:
         if mine:
             names = ", ".join(c.challenger for c in mine)
             _refuse(session, command, f"several challenges wait for you (from {names}): "
-                                      f"/{command} NICK", out)
-        elif args and not p.name_problem(args, "nick", p.MAX_NICK):
+                                      f"{p.names_of(command)[0]} NICK", out)
+        elif args and not p.nick_problem(args):
             _refuse(session, command, f"{args} has not challenged you", out)
         else:
             _refuse(session, command, f"nobody has challenged you in {room.name}", out)
         return None
 
-    def _on_decline(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_decline(self, session: Session, msg: p.Decline, out: Outbox) -> None:
+        args = msg.nick
         problem = where_problem(session)
         if problem:
-            _refuse(session, "decline", problem, out)
+            _refuse(session, p.Decline, problem, out)
             return
         room, nick = session.room, session.nick
         own = [c for c in self.challenges if c.room is room and key(c.challenger) == key(nick)]
@@ -337,27 +337,27 @@ class GameHost:
         if open_ones and not waiting:
             # Nothing to decline: an open challenge waits for anyone who wants it.
             who = ", ".join(c.challenger for c in open_ones)
-            _refuse(session, "decline", f"the challenge from {who} is open to anyone: "
+            _refuse(session, p.Decline, f"the challenge from {who} is open to anyone: "
                                         "leave it for someone else, or /accept to play", out)
             return
-        challenge = self._pick(session, args, "decline", False, out)
+        challenge = self._pick(session, args, p.Decline, False, out)
         if challenge is not None:
             self._drop(challenge, f"{nick} declines {challenge.describe()}", out)
 
-    def _on_rematch(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_rematch(self, session: Session, msg: p.Rematch, out: Outbox) -> None:
         problem = where_problem(session) or self._busy_problem(session)
         if problem:
-            _refuse(session, "rematch", problem, out)
+            _refuse(session, p.Rematch, problem, out)
             return
         room, nick = session.room, session.nick
         asked = [c for c in self.challenges if c.room is room and c.rematch and c.is_for(nick)]
         if asked:
-            self._take(session, asked[0], "rematch", out)
+            self._take(session, asked[0], p.Rematch, out)
             return
         last = self.finished.get((key(room.name), key(nick)))
         problem = rematch_problem(last, room)
         if problem:
-            _refuse(session, "rematch", problem, out)
+            _refuse(session, p.Rematch, problem, out)
             return
         players = tuple(reversed(last.game.players))
         if last.bot:
@@ -371,7 +371,7 @@ class GameHost:
         other = next(n for n in players if n != me)
         nick, problem = self._opponent(session, type(last.game), other)
         if problem:
-            _refuse(session, "rematch", problem, out)
+            _refuse(session, p.Rematch, problem, out)
             return
         self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} asked for a rematch", out)
         challenge = Challenge(self._new_id(), room, type(last.game), me, nick,
@@ -392,18 +392,18 @@ class GameHost:
             self._drop(challenge, f"{challenge.describe()} is off: {why}", out)
 
     # -------------------------------------------------------------- /move, /resign, /games
-    def _on_move(self, session: Session, args: str, out: Outbox) -> None:
-        match, args, problem = self._route(session, args)
+    def _on_move(self, session: Session, msg: p.Move, out: Outbox) -> None:
+        match, args, problem = self._route(session, msg.text)
         if match is None:
-            _refuse(session, "move", problem, out)
+            _refuse(session, p.Move, problem, out)
             return
         if not args.strip():
-            _refuse(session, "move", f"what is your move? {match.game.move_help}", out)
+            _refuse(session, p.Move, f"what is your move? {match.game.move_help}", out)
             return
         try:
             sentence = match.game.play(session.nick, args)
         except GameError as exc:
-            _refuse(session, "move", str(exc), out)
+            _refuse(session, p.Move, str(exc), out)
             return
         self._broadcast(match, sentence, out)
         self._bot_moves(match, out)
@@ -417,13 +417,8 @@ class GameHost:
             return f"no game is running in {room.name}; /game lists the games you can start"
         return "you are not playing; /games shows who is"
 
-    def _resolve_digits(self, session: Session, name: str) -> Handler | None:
-        """`/5` is `/move 5` in a room (where no game runs, /move says so)."""
-        if not (name.isascii() and name.isdigit()) or session.room is None:
-            return None
-        return lambda s, args, out: self._on_move(s, f"{name} {args}".strip(), out)
-
-    def _on_resign(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_resign(self, session: Session, msg: p.Resign, out: Outbox) -> None:
+        args = msg.game
         problem = where_problem(session)
         seated = [] if problem else [m for m in self.matches
                                      if m.room is session.room and m.seats(session.nick)]
@@ -434,7 +429,7 @@ class GameHost:
                 problem = "you are playing " + " and ".join(
                     f"{m.game.name} ({m.id})" for m in seated) + ": " + " or ".join(
                     f"/resign {m.id}" for m in seated)
-            _refuse(session, "resign", problem or "you are not playing a game here", out)
+            _refuse(session, p.Resign, problem or "you are not playing a game here", out)
             return
         match.game.resign(session.nick)
         # A resignation that ends the game is told by its GAMEOVER line alone.
@@ -442,10 +437,10 @@ class GameHost:
                 else f"{session.nick} gives up on {match.game.name}; play goes on")
         self._broadcast(match, note, out)
 
-    def _on_games(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_games(self, session: Session, msg: p.ListGames, out: Outbox) -> None:
         room = session.room
         if room is None:
-            _refuse(session, "games", "you are in the lobby: /join ROOM first", out)
+            _refuse(session, p.ListGames, "you are in the lobby: /join ROOM first", out)
             return
         running = [m for m in self.matches if m.room is room]
         waiting = [c for c in self.challenges if c.room is room]
@@ -461,7 +456,7 @@ class GameHost:
             out.to(session.id, *self._view(match))
 
     # -------------------------------------------------------------- leaving and renaming
-    def _on_leave_room(self, session: Session, room: Room, reason: str, out: Outbox) -> None:
+    def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None:
         """A player who leaves forfeits; their challenges are off."""
         nick = session.nick
         if nick is None:
@@ -479,23 +474,22 @@ class GameHost:
             self.scores = {k: v for k, v in self.scores.items() if k[0] != gone}
             self.finished = {k: v for k, v in self.finished.items() if k[0] != gone}
 
-    def _on_nick(self, session: Session, args: str, out: Outbox) -> None:
+    def nick_problem(self, session: Session) -> str | None:
         """Games know players by nick, so a player keeps theirs until the game ends."""
         match = self._match_of(session.room, session.nick) if session.nick else None
-        if match is not None:
-            _refuse(session, "nick", f"you are playing {match.game.name}: finish it or "
-                                     "/resign before you change your nick", out)
-            return
-        old, room = session.nick, session.room
-        self._chat_nick(session, args, out)
-        if old is not None and session.nick != old:
-            self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
-            self.finished.pop((key(room.name), key(old)), None)
+        if match is None:
+            return None
+        return f"you are playing {match.game.name}: finish it or /resign before you change your nick"
+
+    def on_renamed(self, session: Session, old: str, out: Outbox) -> None:
+        room = session.room
+        self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
+        self.finished.pop((key(room.name), key(old)), None)
 
 
 # ------------------------------------------------------------------ helpers
-def _refuse(session: Session, command: str, text: str, out: Outbox) -> None:
-    out.to(session.id, p.Reply(command, 1, fit_text(sanitize(text), MAX_REPLY)))
+def _refuse(session: Session, command: type, text: str, out: Outbox) -> None:
+    out.to(session.id, p.reply(command, 1, fit_text(sanitize(text), MAX_REPLY)))
 
 
 def _note(room: Room, game_id: str, text: str, out: Outbox) -> None:

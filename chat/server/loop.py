@@ -15,7 +15,6 @@ import socket
 import time
 
 from chat import protocol as p
-from chat.server.games import GameHost
 from chat.server.limits import Limits
 from chat.server.state import ChatState, Outbox
 
@@ -56,16 +55,12 @@ class Connection:
 
 
 class Server:
-    def __init__(self, host: str = "127.0.0.1", port: int = 5220,
-                 limits: Limits | None = None, state: ChatState | None = None,
-                 spin_us: int = 0) -> None:
+    def __init__(self, state: ChatState, host: str = "127.0.0.1", port: int = 5220,
+                 limits: Limits | None = None, spin_us: int = 0) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
-        if state is None:
-            state = ChatState()
-            GameHost(state)  # the default server has games
-        self.state = state
+        self.state = state  # built and wired by chat.server.main
         _raise_fd_limit(self.limits.max_clients + 64)
         self.listener = socket.create_server((host, port), backlog=1024)
         self.listener.setblocking(False)
@@ -347,18 +342,27 @@ class Server:
         self._dirty.add(conn)
 
     def _handle_line(self, conn: Connection, item: str | p.BadLine, out: Outbox) -> None:
+        """Handle one line and deliver what it says at once (its closes wait for the
+        caller's `_apply`): a room is expanded into the members it has after this
+        line, so a line's echo reaches a sender whose next line leaves the room."""
         try:
             self.state.handle(conn.id, item, out)
         except Exception:  # the per-connection boundary: log it, tell them, go on
             log.exception("error handling a line from #%d: %r", conn.id, item)
             out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
+        closes, out.closes = out.closes, []
+        self._apply(out)
+        out.sends, out.closes = [], closes
 
     # -------------------------------------------------------------- output
     def _apply(self, out: Outbox) -> None:
         # The fan-out: each message is encoded once and the same bytes object is
         # queued for every target (this loop is _queue inlined: it is the hot path).
         conns, limit, dirty = self.conns, self.limits.max_pending, self._dirty
+        room_members = self.state.room_members
         for targets, msg in out.sends:
+            if targets.__class__ is str:  # a room: its members as of now
+                targets = room_members(targets)
             data = p.encode(msg)
             size = len(data)
             for target in targets:

@@ -10,8 +10,15 @@ import os
 import signal
 import sys
 
+from chat.server.games import GameHost
 from chat.server.limits import build_parser, limits_from_args
 from chat.server.loop import Server
+from chat.server.state import ChatState
+
+
+def build_state(games: bool = True) -> ChatState:
+    """The server's state with its collaborators: the one place they are chosen."""
+    return ChatState(games=GameHost() if games else None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
                         level=logging.WARNING if args.quiet else logging.INFO)
     try:
-        server = Server(args.host, args.port, limits_from_args(args), spin_us=args.spin)
+        server = Server(build_state(), args.host, args.port, limits_from_args(args),
+                        spin_us=args.spin)
     except OSError as exc:
         print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return 1

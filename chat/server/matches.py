@@ -139,10 +139,13 @@ def fit_text(text: str, limit: int = p.MAX_TEXT) -> str:
 
 
 def fit(msg: p.ServerMessage) -> p.ServerMessage:
-    """`msg` with its free text shortened so the line stays within MAX_LINE."""
+    """`msg` with its free text shortened so the line stays within MAX_LINE (and a
+    room game's players, who can be a whole room, cut to the first ones that fit)."""
     excess = len(p.encode(msg)) - p.MAX_LINE
     if excess <= 0:
         return msg
+    if isinstance(msg, p.GameState) and len(msg.players) > 1:
+        return fit(replace(msg, players=msg.players[:len(msg.players) // 2]))
     text = fit_text(msg.text, len(msg.text.encode("utf-8")) - excess)
     if isinstance(msg, p.Turn):  # whole hints only, no '...'
         text = text.removesuffix("...").rpartition(" ")[0]

@@ -1,14 +1,18 @@
 """The server's state and behaviour, sans I/O: sessions, rooms, nicks, commands.
 
 `ChatState.handle(session_id, line, out)` is everything the server does with one
-line from a client; what to send (and whom to drop) is collected in an `Outbox`.
-Must not import socket, selectors, select, curses or threading.
+line from a client; what to send (to sessions, or to rooms by name: the shell
+expands a room into its connections) and whom to drop is collected in an `Outbox`.
+Collaborators (the game host; later a store and a broker) are handed in when it
+is built.  Must not import socket, selectors, select, curses or threading.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from chat import protocol as p
 from chat.width import sanitize
@@ -39,11 +43,13 @@ class Room:
 
 
 class Outbox:
-    """What one step of the state machine wants done: messages to send, sessions to drop."""
+    """What one step of the state machine wants done: messages to send, sessions to
+    drop.  A send's target is a tuple of session ids, or a room's key (a str): the
+    room's members when the shell delivers it."""
     __slots__ = ("sends", "closes")
 
     def __init__(self) -> None:
-        self.sends: list[tuple[Iterable[int], p.ServerMessage]] = []
+        self.sends: list[tuple[tuple[int, ...] | str, p.ServerMessage]] = []
         self.closes: list[int] = []
 
     def to(self, session_id: int, *messages: p.ServerMessage) -> None:
@@ -51,7 +57,7 @@ class Outbox:
             self.sends.append(((session_id,), msg))
 
     def to_room(self, room: Room, msg: p.ServerMessage) -> None:
-        self.sends.append((tuple(room.sessions), msg))
+        self.sends.append((key(room.name), msg))
 
     def close(self, session_id: int) -> None:
         self.closes.append(session_id)
@@ -61,28 +67,69 @@ def key(name: str) -> str:
     return name.casefold()
 
 
-Handler = Callable[[Session, str, Outbox], None]  # a command: (session, args, out)
+class RoomGames(Protocol):
+    """What ChatState asks of a game host (chat.server.games.GameHost)."""
+    handles: frozenset[type]  # the command types it carries out
+    reserved_nicks: frozenset[str]  # casefolded nicks nobody may pick ("bot")
+    help_lines: list[str]
+
+    def handle(self, session: Session, msg: object, out: Outbox) -> None: ...
+    def nick_problem(self, session: Session) -> str | None: ...
+    def on_renamed(self, session: Session, old: str, out: Outbox) -> None: ...
+    def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None: ...
+
+
+class NoGames:
+    """A server without games."""
+    handles: frozenset[type] = frozenset()
+    reserved_nicks: frozenset[str] = frozenset()
+    help_lines: list[str] = []
+
+    def handle(self, session: Session, msg: object, out: Outbox) -> None:
+        raise TypeError(f"no game command is handled here: {msg!r}")
+
+    def nick_problem(self, session: Session) -> str | None:
+        return None
+
+    def on_renamed(self, session: Session, old: str, out: Outbox) -> None:
+        pass
+
+    def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None:
+        pass
+
+
+Handler = Callable[[Session, object, Outbox], None]  # a command: (session, message, out)
 
 
 class ChatState:
-    """All sessions and rooms.  Hooks let the game host (#4) join in without this
-    module knowing any game: `on_leave_hooks` run whenever a nick leaves a room."""
+    """All sessions and rooms.  `games` carries out the game commands and hears of
+    every nick change and every leave; `clock` stamps chat messages (wall time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, games: RoomGames | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.sessions: dict[int, Session] = {}
         self.rooms: dict[str, Room] = {}
-        self.commands: dict[str, Handler] = {
-            "list": self._on_list, "join": self._on_join, "nick": self._on_nick,
-            "who": self._on_who, "leave": self._on_leave, "part": self._on_leave,
-            "quit": self._on_quit, "q": self._on_quit, "logout": self._on_quit,
-            "help": self._on_help, "pong": self._on_pong,
+        self.games = games or NoGames()
+        self.clock = clock
+        self.help_lines = [*HELP, *self.games.help_lines]
+        self._handlers: dict[type, Handler] = {
+            p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
+            p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
+            p.Quit: self._on_quit, p.Help: self._on_help, p.Pong: self._on_pong,
+            p.UnknownCommand: self._on_unknown,
+            **{cls: self.games.handle for cls in self.games.handles},
         }
-        self.help_lines: list[str] = list(HELP)
-        self.on_leave_hooks: list[Callable[[Session, Room, str, Outbox], None]] = []
-        # For commands that are not in `commands` (the game host's `/5`): each
-        # resolver returns a handler for (session, name), or None.
-        self.command_resolvers: list[Callable[[Session, str], Handler | None]] = []
-        self.reserved_nicks: set[str] = set()  # casefolded nicks nobody may pick ("bot")
+
+    def room_members(self, room_key: str) -> Iterable[int]:
+        """The session ids a send to the room `room_key` reaches now."""
+        room = self.rooms.get(room_key)
+        return room.sessions if room is not None else ()
+
+    def deliveries(self, out: Outbox) -> list[tuple[tuple[int, ...], p.ServerMessage]]:
+        """`out`'s sends with each room expanded into its members as of now: what the
+        shell does with them (inlined there, on its hot path)."""
+        return [(tuple(self.room_members(targets)) if isinstance(targets, str) else targets, msg)
+                for targets, msg in out.sends]
 
     # -------------------------------------------------------------- lifecycle
     def connect(self, session_id: int, addr: str, out: Outbox) -> None:
@@ -110,25 +157,18 @@ class ChatState:
             out.to(session_id, p.Error(line.reason))
             return
         msg = p.parse_client_line(line)
-        if isinstance(msg, p.Say):
-            self._on_say(session, msg.text, out)
-            return
-        handler = self.commands.get(msg.name) or self._resolve(session, msg.name)
-        if handler is None:
-            name = msg.name if p.is_valid_name(msg.name, 20) else "unknown"
-            out.to(session_id, p.Reply(name, 1, f"there is no command /{sanitize(msg.name[:20])}; "
-                                                 "/help lists the commands"))
-            return
-        handler(session, msg.args, out)
+        if isinstance(msg, p.Move) and msg.digits and session.room is None:
+            msg = p.UnknownCommand(*msg.text.partition(" ")[::2])  # `/5`: a move in a room only
+        handler = self._handlers.get(type(msg), self._on_unknown)
+        handler(session, msg, out)
 
-    def _resolve(self, session: Session, name: str) -> Handler | None:
-        for resolver in self.command_resolvers:
-            handler = resolver(session, name)
-            if handler is not None:
-                return handler
-        return None
+    def _on_unknown(self, session: Session, msg: object, out: Outbox) -> None:
+        name = msg.name if isinstance(msg, p.UnknownCommand) else p.command_name(msg)
+        out.to(session.id, p.reply(msg, 1, f"there is no command /{sanitize(name[:20])}; "
+                                           "/help lists the commands"))
 
-    def _on_say(self, session: Session, text: str, out: Outbox) -> None:
+    def _on_say(self, session: Session, msg: p.Say, out: Outbox) -> None:
+        text = msg.text
         if not text.strip():
             return  # a blank line is a no-op, in the lobby too
         shown = sanitize(text)
@@ -136,7 +176,8 @@ class ChatState:
         if problem:
             out.to(session.id, p.Error(problem))
         else:
-            out.to_room(session.room, p.Chat(session.room.name, session.nick, shown))
+            out.to_room(session.room, p.Chat(session.room.name, session.nick,
+                                              round(self.clock(), 3), shown))  # as on the wire
 
     @staticmethod
     def _say_problem(session: Session, text: str, shown: str) -> str | None:
@@ -153,22 +194,21 @@ class ChatState:
         return None
 
     # -------------------------------------------------------------- commands
-    def _on_list(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_list(self, session: Session, msg: p.ListRooms, out: Outbox) -> None:
         rooms = sorted(self.rooms.values(), key=lambda r: key(r.name))
-        out.to(session.id, p.RoomCount(len(rooms), _plural(len(rooms), "room")))
-        for room in rooms:
-            out.to(session.id, p.RoomEntry(room.name, len(room.sessions)))
+        out.to(session.id, p.RoomList(tuple((r.name, len(r.sessions)) for r in rooms),
+                                      _plural(len(rooms), "room")))
 
-    def _on_join(self, session: Session, args: str, out: Outbox) -> None:
-        name = args[1:] if args.startswith("#") else args
-        problem = p.name_problem(name, "room", p.MAX_ROOM)
+    def _on_join(self, session: Session, msg: p.Join, out: Outbox) -> None:
+        name = msg.room[1:] if msg.room.startswith("#") else msg.room
+        problem = p.room_problem(name)
         if problem:
-            out.to(session.id, p.Reply("join", 1, sanitize(problem) + "; usage: /join ROOM"))
+            out.to(session.id, p.reply(msg, 1, sanitize(problem) + "; usage: /join ROOM"))
             return
         if session.room is not None and key(session.room.name) == key(name):
-            out.to(session.id, p.Reply("join", 0, f"you are already in {session.room.name}"))
+            out.to(session.id, p.reply(msg, 0, f"you are already in {session.room.name}"))
             return
-        self._leave_room(session, "left", out)
+        self._leave_room(session, p.LEFT, out)
         room = self.rooms.get(key(name))
         if room is None:
             room = self.rooms[key(name)] = Room(name)
@@ -181,32 +221,36 @@ class ChatState:
     def _enter_with_wanted_nick(self, session: Session, room: Room, out: Outbox) -> None:
         wanted = session.wanted_nick
         if wanted and key(wanted) not in room.nicks:
-            out.to(session.id, p.Reply("join", 0, f"you joined {room.name} as {wanted}"))
+            out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name} as {wanted}"))
             self._set_nick(session, wanted, out)
         else:
             taken = f"; {wanted} is taken here" if wanted else ""
-            out.to(session.id, p.Reply("join", 0, f"you joined {room.name}{taken}; "
+            out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name}{taken}; "
                                                   "pick a nick with /nick NAME"))
         self._send_members(session, room, out)
 
-    def _on_nick(self, session: Session, args: str, out: Outbox) -> None:
-        room = session.room
-        problem = p.name_problem(args, "nick", p.MAX_NICK)
-        if problem is None and key(args) in self.reserved_nicks:
+    def _on_nick(self, session: Session, msg: p.Nick, out: Outbox) -> None:
+        room, args, old = session.room, msg.nick, session.nick
+        problem = p.nick_problem(args)
+        if problem is None and key(args) in self.games.reserved_nicks:
             problem = f"{args!r} is reserved"
+        if old is not None and not problem:
+            problem = self.games.nick_problem(session)
         if problem:
-            out.to(session.id, p.Reply("nick", 1, sanitize(problem)))
+            out.to(session.id, p.reply(msg, 1, sanitize(problem)))
         elif room is None:
             session.wanted_nick = args
-            out.to(session.id, p.Reply("nick", 0, f"you will be {args} in the room you join next"))
+            out.to(session.id, p.reply(msg, 0, f"you will be {args} in the room you join next"))
         elif session.nick == args:
-            out.to(session.id, p.Reply("nick", 0, f"you are already {args} in {room.name}"))
+            out.to(session.id, p.reply(msg, 0, f"you are already {args} in {room.name}"))
         elif room.nicks.get(key(args), session) is not session:
-            out.to(session.id, p.Reply("nick", 2, f"nick {args!r} is taken in {room.name}, "
+            out.to(session.id, p.reply(msg, 2, f"nick {args!r} is taken in {room.name}, "
                                                   "pick another"))
         else:
-            out.to(session.id, p.Reply("nick", 0, f"you are now {args} in {room.name}"))
+            out.to(session.id, p.reply(msg, 0, f"you are now {args} in {room.name}"))
             self._set_nick(session, args, out)
+            if old is not None:
+                self.games.on_renamed(session, old, out)
 
     def _set_nick(self, session: Session, nick: str, out: Outbox) -> None:
         room, old = session.room, session.nick
@@ -221,17 +265,18 @@ class ChatState:
         else:
             out.to_room(room, p.Renamed(room.name, old, nick))
 
-    def _on_who(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_who(self, session: Session, msg: p.Who, out: Outbox) -> None:
+        args = msg.room
         if not args:
             room, problem = session.room, "you are in the lobby: /who ROOM, or /join ROOM first"
         else:
             # Validate before echoing: the name comes back in the reply, which must fit a line.
             name = args[1:] if args.startswith("#") else args
-            problem = p.name_problem(name, "room", p.MAX_ROOM)
+            problem = p.room_problem(name)
             room = None if problem else self.rooms.get(key(name))
             problem = problem or f"there is no room {name!r}"
         if room is None:
-            out.to(session.id, p.Reply("who", 1, sanitize(problem)))
+            out.to(session.id, p.reply(msg, 1, sanitize(problem)))
             return
         self._send_members(session, room, out)
 
@@ -239,24 +284,21 @@ class ChatState:
         nicks = room.member_nicks()
         unnamed = len(room.sessions) - len(nicks)
         note = f"{unnamed} without a nick yet" if unnamed else ""
-        out.to(session.id, p.Members(room.name, len(nicks), note))
-        for nick in nicks:
-            out.to(session.id, p.Member(room.name, nick))
+        out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note))
 
-    def _on_leave(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_leave(self, session: Session, msg: p.Leave, out: Outbox) -> None:
         room = session.room
         if room is None:
-            out.to(session.id, p.Reply("leave", 1, "you are not in a room"))
+            out.to(session.id, p.reply(msg, 1, "you are not in a room"))
             return
-        self._leave_room(session, "left", out)
-        out.to(session.id, p.Reply("leave", 0, f"you left {room.name} and are back in the lobby"))
+        self._leave_room(session, p.LEFT, out)
+        out.to(session.id, p.reply(msg, 0, f"you left {room.name} and are back in the lobby"))
 
     def _leave_room(self, session: Session, reason: str, out: Outbox) -> None:
         room = session.room
         if room is None:
             return
-        for hook in self.on_leave_hooks:
-            hook(session, room, reason, out)
+        self.games.on_leave(session, room, reason, out)
         del room.sessions[session.id]
         session.room = None
         if session.nick is not None:
@@ -267,15 +309,15 @@ class ChatState:
         if not room.sessions:
             del self.rooms[key(room.name)]
 
-    def _on_quit(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_quit(self, session: Session, msg: p.Quit, out: Outbox) -> None:
         out.to(session.id, p.Bye("goodbye"))
         out.close(session.id)
 
-    def _on_help(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_help(self, session: Session, msg: p.Help, out: Outbox) -> None:
         for line in self.help_lines:
             out.to(session.id, p.Info(line))
 
-    def _on_pong(self, session: Session, args: str, out: Outbox) -> None:
+    def _on_pong(self, session: Session, msg: p.Pong, out: Outbox) -> None:
         """Keepalive answer; any line already proves the peer is alive."""
 
 
