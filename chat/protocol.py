@@ -254,6 +254,11 @@ def names_of(cls: type) -> list[str]:
             if c is cls]
 
 
+def typed(cls: type, args: str = "") -> str:
+    """A command as a user types it, for sentences: typed(Move, 'g2 e') is '/move g2 e'."""
+    return f"/{_NAME_OF[cls]} {args}" if args else f"/{_NAME_OF[cls]}"
+
+
 def completions() -> list[str]:
     """One '/name' per command a user types, sent or local, for completing it."""
     return [f"/{name}" for cls, name in _NAME_OF.items() if cls is not Pong]

@@ -22,7 +22,7 @@ def filled(n):
 
 def test_entry_segments_are_sanitized_on_the_way_in():
     entry = message("14:05", "eve\x1b[2J", "hi \x1b]0;pwned\x07 \u202eevil")
-    assert entry.segments == (("eve^[[2J", "nick"), (": ", "text"),
+    assert entry.segments == (("eve^[[2J", "speaker"), (": ", "text"),
                               ("hi ^[]0;pwned^G <U+202E>evil", "text"))
 
 
@@ -35,7 +35,7 @@ def test_entry_accepts_lists_of_segments():
 
 def test_wrap_short_message_is_one_styled_line():
     assert wrap(message("14:05", "bob", "hi there"), 40) == [
-        [("14:05", "time"), (" ", "text"), ("bob", "nick"), (": hi there", "text")],
+        [("14:05", "time"), (" ", "text"), ("bob", "speaker"), (": hi there", "text")],
     ]
 
 

@@ -179,7 +179,8 @@ class ClientCore:
         elif not repeated:
             self._add(ERROR, "Disconnected.")  # the BYE just said why
         for panel in lost_games:
-            self._add(ERROR, f"The {panel.title or 'game'} game in #{sanitize(room or '')} was "
+            name = f"{panel.title} " if panel.title else ""
+            self._add(ERROR, f"The {name}game in #{sanitize(room or '')} was "
                              "lost with the connection: leaving forfeits it.")
         if unsent:
             self._add(ERROR, f"{_count(unsent, 'line')} still waiting to go were not sent.")
@@ -441,7 +442,7 @@ class ClientCore:
         if not any(panel.room == self.room and not panel.over for panel in self.panels.values()):
             return []
         panel = self._move_panel()
-        return ["/move", *(panel.hints if panel else [])]
+        return [p.typed(p.Move), *(panel.hints if panel else [])]
 
     def _move_panel(self) -> Panel | None:
         """The game waiting for my move: one whose turn is mine, else an open one with hints."""

@@ -22,7 +22,7 @@ __all__ = [
 Segment = tuple[str, str]  # (text, style name); the view maps style names to attributes
 Line = list[Segment]
 
-STYLE_TIME, STYLE_NICK, STYLE_TEXT, STYLE_SYSTEM = "time", "nick", "text", "system"
+STYLE_TIME, STYLE_NICK, STYLE_TEXT, STYLE_SYSTEM = "time", "speaker", "text", "system"
 SMALL_INDENT = 2  # hanging indent when the real prefix would take over half the width
 
 

@@ -46,7 +46,7 @@ class Styles:
                 "own": curses.A_BOLD, "mention": curses.A_BOLD | curses.A_REVERSE,
                 "status": curses.A_REVERSE, "prompt": curses.A_BOLD,
                 "emphasis": curses.A_BOLD | curses.A_REVERSE, "panel": curses.A_NORMAL,
-                "nick": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE}
+                "speaker": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE}
         self.attrs = base
         self.nick_attrs = [curses.A_BOLD]
         if self.colour:

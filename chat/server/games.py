@@ -96,7 +96,8 @@ class GameHost:
             return None, text, "; ".join(f"{m.game.name} ({m.id}): "
                                          f"{why_not(m.game, nick, text)}" for m in best)
         return None, text, "which game? " + ", or ".join(
-            f"/move {m.id} {text.strip()} for {m.game.name} ({m.id})" for m in best)
+            f"{p.typed(p.Move, f'{m.id} {text.strip()}')} for {m.game.name} ({m.id})"
+            for m in best)
 
     def _new_id(self) -> str:
         return f"g{next(self._ids)}"
@@ -428,7 +429,7 @@ class GameHost:
             if len(seated) > 1:
                 problem = "you are playing " + " and ".join(
                     f"{m.game.name} ({m.id})" for m in seated) + ": " + " or ".join(
-                    f"/resign {m.id}" for m in seated)
+                    p.typed(p.Resign, m.id) for m in seated)
             _refuse(session, p.Resign, problem or "you are not playing a game here", out)
             return
         match.game.resign(session.nick)

@@ -83,10 +83,11 @@ def rematch_problem(last: Match | None, room: Room) -> str | None:
 
 
 def how_to_start(cls: type[Game]) -> str:
+    start = p.typed(p.StartGame, cls.name)
     if not cls.duel:
-        return f"/game {cls.name} [{cls.setup_help}] starts it for everyone here"
-    bot = f", /game {cls.name} bot plays the bot" if cls.has_bot else ""
-    return f"/game {cls.name} NICK challenges NICK, /game {cls.name} challenges anyone{bot}"
+        return f"{start} [{cls.setup_help}] starts it for everyone here"
+    bot = f", {start} bot plays the bot" if cls.has_bot else ""
+    return f"{start} NICK challenges NICK, {start} challenges anyone{bot}"
 
 
 def fitness(game: Game, nick: str, text: str) -> tuple[bool, bool, bool, bool]:
