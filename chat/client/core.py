@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from chat import protocol as p
+from chat.client import events as ev
 from chat.client.pacing import Pacer
 from chat.width import sanitize, text_width
 
@@ -95,7 +96,7 @@ class ClientCore:
         self.quitting = False
         self.panels: dict[str, Panel] = {}
         self._my_games: set[str] = set()  # ids of games a note said I acted in
-        self.requests: list[str] = []  # for the shell: "clear", "reconnect", "bell"
+        self.requests: list[ev.Request] = []  # for the shell: typed events (events.py)
         self._entries: list[Entry] = []
         self._out: list[bytes] = []  # lines that go at once, past the pacer (/pong, /quit)
         self._pacer = Pacer(send_burst, send_rate)  # every other line, in order
@@ -229,7 +230,7 @@ class ClientCore:
         said = item.reason if isinstance(item, p.BadLine) else repr(sanitize(item)[:60])
         self._add(ERROR, f"{self.address} is not a Parlor server (its first line: {said}); "
                          "check --host and --port.")
-        self.requests.append("not-parlor")
+        self.requests.append(ev.NotParlor())
 
     def _dispatch(self, msg: p.ServerMessage) -> None:
         if self._block is not None and self._collect(msg):
@@ -269,11 +270,11 @@ class ClientCore:
         if name == "cancel":
             self._cancel()
         elif name == "clear":
-            self.requests.append("clear")
+            self.requests.append(ev.ClearPane())
         elif name == "bell":
             self._set_bell(args)
         elif name == "reconnect":
-            self.requests.append("reconnect")
+            self.requests.append(ev.Reconnect())
         elif name == "help":  # connected, the server's help lists /quit too
             for line in LOCAL_HELP:
                 command = line.split()[0].lstrip("/")
@@ -341,7 +342,7 @@ class ClientCore:
         elif self.nick and mentions(text, self.nick):
             kind = MENTION
             if self.bell:
-                self.requests.append("bell")
+                self.requests.append(ev.Bell())
         else:
             kind = CHAT
         self._remember_speaker(msg.nick)

@@ -17,6 +17,7 @@ import time
 import zlib
 
 from chat.client import core as c
+from chat.client import events as ev
 from chat.client import keys
 from chat.client import scrollback as sb
 from chat.client.layout import Layout, fit_status, panel_block, prompt, status_parts
@@ -230,7 +231,7 @@ class Tui:
             total += len(data)
             self.core.receive_data(data)
             if self.core.foreign:  # not a Parlor server: hang up now, before its EOF
-                self.core.requests.remove("not-parlor")
+                self.core.requests.remove(ev.NotParlor())
                 self._stop_trying()
                 return
             if self.core.greeted and (self.attempt or self.last_failure):
@@ -377,18 +378,19 @@ class Tui:
         entries = self.core.take_entries()
         if entries:
             self.scroll.extend(to_scroll_entry(e) for e in entries)
-        for request in self.core.requests:
-            if request == "clear":
-                self.scroll.clear()
-            elif request == "bell":
-                curses.beep()
-            elif request == "reconnect":
-                self._reconnect_now()
-            elif request == "not-parlor":
-                self._stop_trying()
+        for event in self.core.requests:
+            handler = REQUESTS.get(type(event))
+            if handler is not None:
+                handler(self)
         self.core.requests.clear()
         if self.core.quitting and not self.core.connected:
             self.done = True
+
+    def on_clear_pane(self) -> None:
+        self.scroll.clear()
+
+    def on_bell(self) -> None:
+        curses.beep()
 
     def _stop_trying(self) -> None:
         """The peer is not a Parlor server: hang up and do not retry on our own."""
@@ -504,6 +506,10 @@ def _editor_key(name: str):
     return lambda tui: getattr(tui.editor, name)()
 
 
+REQUESTS = {  # what the core asks of the view (chat/client/events.py)
+    ev.ClearPane: Tui.on_clear_pane, ev.Bell: Tui.on_bell,
+    ev.Reconnect: Tui._reconnect_now, ev.NotParlor: Tui._stop_trying,
+}
 KEYS = {
     "\n": Tui.key_enter, "\r": Tui.key_enter, curses.KEY_ENTER: Tui.key_enter,
     "\t": Tui.key_tab, "\x03": Tui.key_quit, "\x0c": Tui.key_redraw,
