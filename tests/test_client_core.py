@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from chat.client import core as c
+from chat.client import events as ev
 from test_client_games import OVER, START, core_fed
 
 
@@ -320,7 +321,7 @@ def test_client_core_a_first_line_that_is_not_hello_is_not_parlor():
     core.receive_data(b"SSH-2.0-OpenSSH_9.2\r\nmore noise\n")
     assert texts(core) == ["127.0.0.1:80 is not a Parlor server (its first line: "
                            "'SSH-2.0-OpenSSH_9.2'); check --host and --port."]
-    assert core.requests == ["not-parlor"] and core.foreign
+    assert core.requests == [ev.NotParlor()] and core.foreign
     core.receive_data(b"HELLO parlor/2 too late\n")
     assert texts(core) == []
 
@@ -329,4 +330,4 @@ def test_client_core_a_full_server_is_still_parlor():
     core = c.ClientCore("127.0.0.1:5220")
     core.connection_made()
     core.receive_data(b"BYE the server is full (3 connections); try again later\n")
-    assert not core.foreign and "not-parlor" not in core.requests
+    assert not core.foreign and ev.NotParlor() not in core.requests

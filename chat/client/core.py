@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from chat import protocol as p
+from chat.client import events as ev
 from chat.client.pacing import Pacer
 from chat.width import sanitize, text_width
 
@@ -93,7 +94,7 @@ class ClientCore:
         self.foreign = False  # the peer is not a Parlor server
         self.quitting = False
         self.panels: dict[str, Panel] = {}
-        self.requests: list[str] = []  # for the shell: "clear", "reconnect", "bell"
+        self.requests: list[ev.Request] = []  # for the shell: typed events (events.py)
         self._entries: list[Entry] = []
         self._out: list[bytes] = []  # lines that go at once, past the pacer (/pong, /quit)
         self._pacer = Pacer(send_burst, send_rate)  # every other line, in order
@@ -113,8 +114,8 @@ class ClientCore:
         }
         self._local = {
             p.Quit: self._quit, p.Cancel: self._cancel, p.SetBell: self._set_bell,
-            p.Help: self._help, p.ClearPane: lambda msg: self.requests.append("clear"),
-            p.Reconnect: lambda msg: self.requests.append("reconnect"),
+            p.Help: self._help, p.ClearPane: lambda msg: self.requests.append(ev.ClearPane()),
+            p.Reconnect: lambda msg: self.requests.append(ev.Reconnect()),
         }
 
     # -------------------------------------------------------------- shell side
@@ -215,7 +216,7 @@ class ClientCore:
         said = item.reason if isinstance(item, p.BadLine) else repr(sanitize(item.line)[:60])
         self._add(ERROR, f"{self.address} is not a Parlor server (its first line: {said}); "
                          "check --host and --port.")
-        self.requests.append("not-parlor")
+        self.requests.append(ev.NotParlor())
 
     def _on_bad_line(self, item: p.BadLine) -> None:
         self._add(ERROR, f"The server sent something unreadable: {item.reason}.")
@@ -319,7 +320,7 @@ class ClientCore:
         elif self.nick and mentions(text, self.nick):
             kind = MENTION
             if self.bell:
-                self.requests.append("bell")
+                self.requests.append(ev.Bell())
         else:
             kind = CHAT
         self._remember_speaker(msg.nick)

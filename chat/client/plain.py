@@ -12,12 +12,15 @@ import time
 
 from chat import protocol as p
 from chat.client import core as c
+from chat.client import events as ev
 from chat.client.net import ConnectError, Link
 
-# Requests the core makes that only the full-screen view can carry out.
+# Requests the core makes that only the full-screen view can carry out: the command
+# that asked, and what to do in line mode instead.  (A Bell is not rung here: the
+# terminal's own scrollback shows the mention.)
 LINE_MODE_CANNOT = {
-    "reconnect": "in line mode, start client.py again",
-    "clear": "line mode leaves what has scrolled by in the terminal",
+    ev.Reconnect: (p.Reconnect, "in line mode, start client.py again"),
+    ev.ClearPane: (p.ClearPane, "line mode leaves what has scrolled by in the terminal"),
 }
 QUIT_GRACE = 2.0  # seconds of silence from the server, after /quit, before giving up on it
 SETTLE_WAIT = 5.0  # seconds to hold stdin back for the --room/--nick answers at most
@@ -143,10 +146,11 @@ class PlainClient:
         if data:
             self.link.send(data)
         self.link.flush()
-        for request in self.core.requests:
-            if request in LINE_MODE_CANNOT:
-                self.core.note(f"/{request} is for the full-screen client; "
-                               f"{LINE_MODE_CANNOT[request]}.")
+        for event in self.core.requests:
+            cannot = LINE_MODE_CANNOT.get(type(event))
+            if cannot is not None:
+                command, instead = cannot
+                self.core.note(f"{p.typed(command)} is for the full-screen client; {instead}.")
         self.core.requests.clear()
         self._print_entries()
         if self.core.quitting and self.quit_deadline is None:
@@ -168,5 +172,5 @@ def run(host: str, port: int, room: str | None, nick: str | None,
         return 1
     core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
                         send_burst=pace[0], send_rate=pace[1])
-    core.view_lacks = {p.Reconnect, p.ClearPane}  # /help leaves them out here
+    core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
     return PlainClient(link, core).run()

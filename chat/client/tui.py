@@ -1,15 +1,14 @@
 """The curses view: the only module that imports curses.
 
-Draws the client core's state (message pane, optional side panel, status bar,
-input line) and turns keys into editor actions.  One loop: select over the socket,
-the terminal and a signal wake-up pipe (on Windows: the socket, then poll keys).
+Copies the frames that chat/client/frame.py paints from the client's state to the
+screen, and turns keys into editor actions.  One loop: select over the socket, the
+terminal and a signal wake-up pipe (on Windows: the socket, then poll keys).
 """
 from __future__ import annotations
 
 import curses
 import locale
 import os
-import re
 import select
 import signal
 import sys
@@ -18,12 +17,12 @@ import zlib
 
 from chat import protocol as p
 from chat.client import core as c
+from chat.client import events as ev
+from chat.client import frame
 from chat.client import keys
 from chat.client import scrollback as sb
-from chat.client.layout import Layout, fit_status, panel_block, prompt, status_parts
 from chat.client.lineedit import LineEditor
 from chat.client.net import ConnectError, Link
-from chat.width import clip, sanitize, text_width
 
 WINDOWS = sys.platform == "win32"
 BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
@@ -31,7 +30,6 @@ COMMANDS = p.completions()
 MOVE_COMMANDS = tuple(name + " " for name in p.names_of(p.Move))
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
-_EMPHASIS = re.compile(r"\*([^*]+)\*")
 
 
 # ------------------------------------------------------------------ styles
@@ -79,20 +77,6 @@ class Styles:
         return self.nick_attrs[zlib.crc32(nick.casefold().encode()) % len(self.nick_attrs)]
 
 
-def to_scroll_entry(entry: c.Entry) -> sb.Entry:
-    hhmm = time.strftime("%H:%M", time.localtime(entry.time))
-    if entry.kind in (c.CHAT, c.OWN, c.MENTION):
-        nick_style = "own" if entry.kind == c.OWN else f"nick:{entry.nick}"
-        text_style = "mention" if entry.kind == c.MENTION else "text"
-        segments = ((entry.nick, nick_style), (": ", "text"), (entry.text, text_style))
-        return sb.Entry(hhmm, segments, entry.kind, 2)
-    if entry.kind == c.BOARD:  # a final board in the pane: no clock on every row
-        return sb.Entry(" " * len(hhmm), (("  ", "info"), (entry.text, "info")), entry.kind, 1)
-    marks = {c.NOTICE: ("* ", "notice"), c.ERROR: ("! ", "error")}
-    mark, style = marks.get(entry.kind, ("", "info"))
-    return sb.Entry(hhmm, ((mark, style), (entry.text, style)), entry.kind, 1)
-
-
 # ------------------------------------------------------------------ the view
 class Tui:
     def __init__(self, screen, core: c.ClientCore, host: str, port: int,
@@ -110,6 +94,7 @@ class Tui:
         self.retry_at: float | None = None
         self.last_failure: str | None = None
         self.resized = False
+        self.shown: frame.Frame | None = None  # the frame on the screen; None: draw anew
         self._wake_r, self._wake_w = (None, None) if WINDOWS else os.pipe()
 
     # -------------------------------------------------------------- setup
@@ -229,7 +214,7 @@ class Tui:
             total += len(data)
             self.core.receive_data(data)
             if self.core.foreign:  # not a Parlor server: hang up now, before its EOF
-                self.core.requests.remove("not-parlor")
+                self.core.requests.remove(ev.NotParlor())
                 self._stop_trying()
                 return
             if self.core.greeted and (self.attempt or self.last_failure):
@@ -343,7 +328,12 @@ class Tui:
         self.done = True
 
     def key_redraw(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        """Clear the screen (redrawn in full at the next refresh): draw the next frame anew."""
         self.screen.clear()
+        self.shown = None
 
     def key_page_up(self) -> None:
         self.scroll.page_up()
@@ -363,31 +353,32 @@ class Tui:
             curses.resizeterm(size.lines, size.columns)
         else:
             curses.resize_term(0, 0)
-        self.screen.clear()
+        self._clear()
 
     def key_resize(self) -> None:
         if WINDOWS:
             curses.resize_term(0, 0)
-        self.screen.clear()
+        self._clear()
 
     # -------------------------------------------------------------- core output
     def _absorb(self) -> None:
         """Move the core's new entries into the scrollback; act on its requests."""
         entries = self.core.take_entries()
         if entries:
-            self.scroll.extend(to_scroll_entry(e) for e in entries)
-        for request in self.core.requests:
-            if request == "clear":
-                self.scroll.clear()
-            elif request == "bell":
-                curses.beep()
-            elif request == "reconnect":
-                self._reconnect_now()
-            elif request == "not-parlor":
-                self._stop_trying()
+            self.scroll.extend(frame.to_scroll_entry(e) for e in entries)
+        for event in self.core.requests:
+            handler = REQUESTS.get(type(event))
+            if handler is not None:
+                handler(self)
         self.core.requests.clear()
         if self.core.quitting and not self.core.connected:
             self.done = True
+
+    def on_clear_pane(self) -> None:
+        self.scroll.clear()
+
+    def on_bell(self) -> None:
+        curses.beep()
 
     def _stop_trying(self) -> None:
         """The peer is not a Parlor server: hang up and do not retry on our own."""
@@ -400,95 +391,38 @@ class Tui:
 
     # -------------------------------------------------------------- painting
     def paint(self) -> None:
+        """Paint the state as a frame and copy it to the screen, if it changed."""
         self._absorb()
         h, w = self.screen.getmaxyx()
-        self.screen.erase()
-        if h < 3 or w < 12:
-            self._put(0, 0, "window too small", "error", w)
-        else:
-            panels = self.core.game_panels()[:2]  # the second is drawn below if it fits
-            blocks = [panel_block(panel) for panel in panels]
-            layout = Layout(h, w, blocks[0] if blocks else None, panels[0].width if panels else 0,
-                            blocks[1] if len(blocks) > 1 else None)
-            self._paint_pane(layout)
-            if blocks and layout.panel:
-                self._paint_panel(layout, blocks[:2 if layout.stacked else 1])
-            self._paint_status(layout, bool(blocks) and layout.panel is None)
-            self._paint_input(layout)
-        self.screen.noutrefresh()
-        curses.doupdate()
-
-    def _paint_pane(self, layout: Layout) -> None:
-        y0, x0, ph, pw = layout.pane
-        lines = self.scroll.visible(pw, ph)
-        top = y0 + ph - len(lines)
-        for i, line in enumerate(lines):
-            x = x0
-            for text, style in line:
-                self._put(top + i, x, text, style, x0 + pw - x)
-                x += text_width(text)
-
-    def _paint_panel(self, layout: Layout, blocks: list[list[str]]) -> None:
-        """Each block (a title line, then a board) below the last, a blank line between."""
-        y0, x0, ph, pw = layout.panel
-        if x0 > 0:
-            for y in range(y0, y0 + ph):
-                self._put(y, x0 - 1, "|", "time", 1)
-        y = y0
-        for title, *rows in blocks:
-            self._put(y, x0 + 1, sanitize(title), "title", pw - 1)
-            for i, line in enumerate(rows[:max(y0 + ph - y - 1, 0)], start=1):
-                self._put_emphasised(y + i, x0 + 1, sanitize(line), pw - 1)
-            y += len(rows) + 2
-
-    def _put_emphasised(self, y: int, x: int, line: str, width: int) -> None:
-        pos = 0
-        for match in _EMPHASIS.finditer(line):
-            plain = line[pos:match.start()]
-            self._put(y, x, plain, "panel", width)
-            x, width = x + text_width(plain), width - text_width(plain)
-            marked = f" {match.group(1)} "
-            self._put(y, x, marked, "emphasis", width)
-            x, width = x + text_width(marked), width - text_width(marked)
-            pos = match.end()
-        self._put(y, x, line[pos:], "panel", width)
-
-    def _paint_status(self, layout: Layout, panel_hidden: bool) -> None:
-        scrolled = "" if self.scroll.at_bottom else (
-            f"MORE BELOW ({self.scroll.unread} new)" if self.scroll.unread else "scrolled back")
         connection = "" if self.core.connected else self._connection_state()
-        parts = status_parts(self.core, connection, scrolled, f"{self.host}:{self.port}",
-                             panel_hidden)
-        text = fit_status(parts, layout.w)
-        pad = max(layout.w - text_width(text), 0)
-        self._put(layout.status_y, 0, text + " " * pad, "status", layout.w)
+        shown = frame.paint(self.core, self.scroll, self.editor, h, w,
+                            address=f"{self.host}:{self.port}", connection=connection)
+        if shown != self.shown:
+            self.draw(shown)
+            self.shown = shown
 
     def _connection_state(self) -> str:
-        if self.core.connected:
-            return "connected"
         if self.link is not None and self.link.connecting:
             return "connecting..."
         return "DISCONNECTED, retrying" if self.retry_at else "DISCONNECTED"
 
-    def _paint_input(self, layout: Layout) -> None:
-        shown_prompt = clip(sanitize(prompt(self.core)), max(layout.w // 2, 1))
-        self._put(layout.input_y, 0, shown_prompt, "prompt", layout.w)
-        offset = text_width(shown_prompt)
-        shown, col = self.editor.view(max(layout.w - offset - 1, 1))
-        self._put(layout.input_y, offset, shown, "text", layout.w - offset)
-        try:
-            curses.curs_set(1)
-        except curses.error:
-            pass
-        self.screen.move(layout.input_y, min(offset + col, layout.w - 1))
-
-    def _put(self, y: int, x: int, text: str, style: str, width: int) -> None:
-        if width <= 0 or not text:
-            return
-        try:
-            self.screen.addstr(y, x, clip(text, width), self.styles.attr(style))
-        except curses.error:
-            pass  # writing the bottom-right cell moves the cursor off screen: harmless
+    def draw(self, shown: frame.Frame) -> None:
+        """Copy a frame's runs to the screen and put the cursor where it says."""
+        self.screen.erase()
+        for y, runs in enumerate(shown.rows):
+            for x, text, style in runs:
+                try:
+                    self.screen.addstr(y, x, text, self.styles.attr(style))
+                except curses.error:
+                    pass  # writing the bottom-right cell moves the cursor off screen: harmless
+        if shown.cursor is not None:
+            try:
+                curses.curs_set(1)
+            except curses.error:
+                pass
+            self.screen.move(*shown.cursor)
+        self.screen.noutrefresh()
+        curses.doupdate()
 
 
 def _key_name(key: int) -> str:
@@ -503,6 +437,10 @@ def _editor_key(name: str):
     return lambda tui: getattr(tui.editor, name)()
 
 
+REQUESTS = {  # what the core asks of the view (chat/client/events.py)
+    ev.ClearPane: Tui.on_clear_pane, ev.Bell: Tui.on_bell,
+    ev.Reconnect: Tui._reconnect_now, ev.NotParlor: Tui._stop_trying,
+}
 KEYS = {
     "\n": Tui.key_enter, "\r": Tui.key_enter, curses.KEY_ENTER: Tui.key_enter,
     "\t": Tui.key_tab, "\x03": Tui.key_quit, "\x0c": Tui.key_redraw,

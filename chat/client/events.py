@@ -1,0 +1,32 @@
+"""What the client core asks of its view: small typed events, one class each.
+
+The core appends them to `ClientCore.requests`; each view dispatches on the type with
+a table and carries out what it can.  Pure: must not import curses, socket, select,
+selectors or threading, nor any other chat module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ClearPane:
+    """/clear: empty the message pane."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bell:
+    """Someone mentioned me and the mention bell is on: ring it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    """/reconnect: end the connection (if any) and connect again now."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotParlor:
+    """The peer's first line was not Parlor: hang up and stop retrying."""
+
+
+Request = ClearPane | Bell | Reconnect | NotParlor
