@@ -1,8 +1,9 @@
 """The client core, sans I/O and sans UI: what the user sees and what to send.
 
-Bytes from the server go in through `receive_data`; what the user typed goes in
-through `submit`; out come display `Entry` values, lines to send, and requests
-for the shell (quit, clear, reconnect).  Must not import socket, select or curses.
+Bytes from the server go in through `receive_data` (decoded by the protocol's
+ServerDecoder); what the user typed goes in through `submit`; out come display
+`Entry` values, lines to send (only what `encode_client` makes), and typed requests
+for the view (chat.client.events).  Must not import socket, select or curses.
 """
 from __future__ import annotations
 

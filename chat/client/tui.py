@@ -316,7 +316,7 @@ class Tui:
     def key_tab(self) -> None:
         text = self.editor.text
         if text.startswith(MOVE_COMMANDS):
-            words = self.core.completion_words()[1:] if hasattr(self.core, "completion_words") else []
+            words = self.core.completion_words()[1:]
             ok = self.editor.complete([], words)
         else:
             nicks = [n for n in self.core.members if n != self.core.nick]
