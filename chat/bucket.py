@@ -11,25 +11,33 @@ class TokenBucket:
     """`burst` tokens at once, refilled at `rate` a second up to `burst`; one token
     per line.  `rate` 0 means no limit: every line may go."""
 
-    __slots__ = ("burst", "rate", "tokens", "stamp")
+    __slots__ = ("burst", "rate", "tokens", "stamp", "_full")
 
     def __init__(self, burst: int, rate: float) -> None:
         self.burst, self.rate = burst, rate
-        self.tokens = float(burst)
+        self._full = float(burst)
+        self.tokens = self._full
         self.stamp: float | None = None  # the `now` of the last refill; None: never
 
     def take(self, now: float, wanted: int, debt: int = 0) -> int:
         """Refill to `now`, charge `debt` tokens for lines that went anyway (into debt:
         the count may go below zero), then take up to `wanted` whole tokens; returns
         how many were taken."""
-        if self.rate <= 0:
+        # On the server's hot path (a line from every read): no min()/max() calls.
+        rate = self.rate
+        if rate <= 0:
             return wanted
-        tokens = self.tokens
-        if self.stamp is not None and now > self.stamp:
-            tokens = min(float(self.burst), tokens + (now - self.stamp) * self.rate)
+        tokens, stamp = self.tokens, self.stamp
+        if stamp is not None and now > stamp:
+            tokens += (now - stamp) * rate
+            if tokens > self._full:
+                tokens = self._full
         self.stamp = now
         tokens -= debt
-        granted = min(wanted, max(int(tokens + _SLACK), 0))
+        if tokens + _SLACK >= wanted:
+            self.tokens = tokens - wanted
+            return wanted
+        granted = int(tokens + _SLACK) if tokens > 0 else 0
         self.tokens = tokens - granted
         return granted
 
@@ -44,4 +52,4 @@ class TokenBucket:
 
     def reset(self) -> None:
         """The whole burst is there again, as when new."""
-        self.tokens, self.stamp = float(self.burst), None
+        self.tokens, self.stamp = self._full, None
