@@ -11,12 +11,11 @@ class TokenBucket:
     """`burst` tokens at once, refilled at `rate` a second up to `burst`; one token
     per line.  `rate` 0 means no limit: every line may go."""
 
-    __slots__ = ("burst", "rate", "tokens", "stamp", "_full")
+    __slots__ = ("burst", "rate", "tokens", "stamp")
 
     def __init__(self, burst: int, rate: float) -> None:
         self.burst, self.rate = burst, rate
-        self._full = float(burst)
-        self.tokens = self._full
+        self.tokens: float = burst  # an int until the first refill: no float object per bucket
         self.stamp: float | None = None  # the `now` of the last refill; None: never
 
     def take(self, now: float, wanted: int, debt: int = 0) -> int:
@@ -30,8 +29,8 @@ class TokenBucket:
         tokens, stamp = self.tokens, self.stamp
         if stamp is not None and now > stamp:
             tokens += (now - stamp) * rate
-            if tokens > self._full:
-                tokens = self._full
+            if tokens > self.burst:
+                tokens = self.burst
         self.stamp = now
         tokens -= debt
         if tokens + _SLACK >= wanted:
@@ -52,4 +51,4 @@ class TokenBucket:
 
     def reset(self) -> None:
         """The whole burst is there again, as when new."""
-        self.tokens, self.stamp = self._full, None
+        self.tokens, self.stamp = self.burst, None

@@ -36,7 +36,7 @@ def test_guard_burst_then_rate():
     assert guard.tick(0.4) == ([], ())        # not yet a whole token
     assert guard.tick(0.5) == (lines(3, 4), ())
     assert guard.tick(1.0) == (lines(4, 5), ())
-    assert guard.held == []
+    assert not guard.held
 
 
 def test_guard_held_lines_are_released_in_order_behind_new_ones():
@@ -70,7 +70,7 @@ def test_guard_warns_again_after_the_queue_has_emptied():
     assert isinstance(guard.receive(lines(0, 4), 0.0)[1][0], Caution)
     for now in (0.1, 0.2, 0.3):
         guard.tick(now)
-    assert guard.held == []  # everything released: a new flood is a new warning
+    assert not guard.held  # everything released: a new flood is a new warning
     assert isinstance(guard.receive(lines(4, 8), 10.0)[1][0], Caution)
 
 
@@ -80,7 +80,7 @@ def test_guard_cuts_off_past_the_queue_with_the_dropped_count():
     assert ready == lines(0, 10)  # what it may say still goes, before the goodbye
     reason = "flooding: more than 40 lines waiting (the limit is 5 lines a second)"
     assert actions == (CutOff(reason, f"{reason}; the 4990 lines still waiting were dropped"),)
-    assert guard.held == []
+    assert not guard.held
 
 
 def test_guard_cuts_off_a_queue_that_grows_past_the_limit():
@@ -194,7 +194,7 @@ def test_guard_closing_ignores_lines_and_drops_the_held():
     guard = flood_guard(max_rate=1, burst=1, max_queue=100)
     guard.receive(lines(0, 5), 0.0)
     guard.close_soon(0.5)
-    assert guard.held == []
+    assert not guard.held
     assert guard.receive(lines(5, 6), 1.0) == ([], ())
     assert guard.tick(2.0) == ([], ())
 

@@ -66,7 +66,8 @@ class Guard:
     def __init__(self, limits: Limits, now: float) -> None:
         self.limits = limits
         self.bucket = TokenBucket(limits.burst, limits.max_rate)
-        self.held: list[Line] = []  # lines waiting for tokens, oldest first
+        self.held: list[Line] | tuple[()] = ()  # waiting for tokens, oldest first; () when
+        #                                        none: no empty list per idle connection
         self.warned = False    # told it is flooding (until the held lines are gone)
         self.heard = now       # when its last line arrived (or it connected)
         self.spoke = False     # has it sent a single line yet
@@ -119,7 +120,7 @@ class Guard:
         """Stop taking lines; the loop flushes what is queued, for CLOSE_GRACE at most.
         `reason` (if given) is what its room hears."""
         if not self.closing:
-            self.closing, self.deadline, self.held = True, now + CLOSE_GRACE, []
+            self.closing, self.deadline, self.held = True, now + CLOSE_GRACE, ()
         if reason:
             self.reason = reason
 
@@ -127,13 +128,13 @@ class Guard:
         count = self.bucket.take(now, len(self.held))
         ready, self.held = self.held[:count], self.held[count:]
         if not self.held:
-            self.warned = False
+            self.held, self.warned = (), False
         return ready
 
     def _check_flood(self) -> Sequence[Action]:
         lim, waiting = self.limits, len(self.held)
         if waiting > lim.max_queue:
-            self.held = []
+            self.held = ()
             reason = (f"flooding: more than {lim.max_queue} lines waiting "
                       f"(the limit is {lim.max_rate:g} lines a second)")
             return (CutOff(reason, f"{reason}; the {waiting} lines still waiting were dropped"),)
