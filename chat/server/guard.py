@@ -66,8 +66,7 @@ class Guard:
     def __init__(self, limits: Limits, now: float) -> None:
         self.limits = limits
         self.bucket = TokenBucket(limits.burst, limits.max_rate)
-        self.held: list[Line] | tuple[()] = ()  # waiting for tokens, oldest first; () when
-        #                                        none: no empty list per idle connection
+        self.held: list[Line] | tuple[()] = ()  # waiting for tokens, oldest first
         self.warned = False    # told it is flooding (until the held lines are gone)
         self.heard = now       # when its last line arrived (or it connected)
         self.spoke = False     # has it sent a single line yet
@@ -110,7 +109,9 @@ class Guard:
         if self.closing:
             return self.deadline
         due = self._timer_due()
-        if not self.spoke or self.pinged:  # a line would start a new ping interval
+        if not self.spoke or self.pinged:
+            # A line now would make the next ping due a ping interval after it, which
+            # may be sooner than the timer due as things stand: wake no later than that.
             due = min(due, self.checked + max(self.limits.ping_interval, RECHECK))
         if self.held:
             due = min(due, self.bucket.next_at())
@@ -128,7 +129,7 @@ class Guard:
         count = self.bucket.take(now, len(self.held))
         ready, self.held = self.held[:count], self.held[count:]
         if not self.held:
-            self.held, self.warned = (), False
+            self.held, self.warned = (), False  # (): no empty list per idle connection
         return ready
 
     def _check_flood(self) -> Sequence[Action]:
