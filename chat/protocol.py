@@ -331,6 +331,7 @@ Timestamp = float
 Nicks = tuple
 NOBODY = "*"  # a room or nick field that names none
 LEFT = "left"  # the PART reason of someone who left by choice (/leave, /join elsewhere)
+QUIT = "quit"  # the PART reason of someone who said /quit
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,7 +591,7 @@ def parse_time(text: str) -> float:
     if not (text.endswith("Z") and len(text) == 24 and text[19] == "."):
         raise ValueError(f"not a timestamp: {text!r}")
     whole = calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
-    return whole + int(text[20:23]) / 1000
+    return (whole * 1000 + int(text[20:23])) / 1000  # the float nearest the milliseconds
 
 
 _FORMAT = {"Timestamp": format_time, "Nicks": lambda nicks: ",".join(nicks) or NOBODY}

@@ -58,3 +58,37 @@ def test_layering_checker_sees_every_import_form(tmp_path):
     sample.write_text("import os, socket as s\nfrom select import select\n"
                       "from . import sibling\ndef f():\n    import curses.ascii\n")
     assert imported_modules(sample) == {"os", "socket", "select", "select.select", "curses.ascii"}
+
+
+# ------------------------------------------------------------------ wire words
+def _string_constants(path: Path) -> list[tuple[int, str]]:
+    """Every string literal in a file, f-string pieces included, with its line."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def wire_words_in(path: Path) -> list[tuple[int, str]]:
+    """Literals that spell a wire keyword or a command name: the whole literal is one
+    ('MSG', 'join', '/join', '/join '), as code that builds or reads lines writes them.
+    Sentences for people that mention a command ('/join ROOM first') are text."""
+    from chat import protocol as p
+    names = {*p.COMMANDS, *p.LOCAL_COMMANDS}
+    words = set(p.KEYWORDS) | names | {f"/{name}" for name in names} | {f"/{n} " for n in names}
+    return [(line, text) for line, text in _string_constants(path) if text in words]
+
+
+CHAT_FILES = sorted(path for path in ROOT.glob("chat/**/*.py") if path.name != "protocol.py")
+
+
+@pytest.mark.parametrize("path", CHAT_FILES, ids=[str(p.relative_to(ROOT)) for p in CHAT_FILES])
+def test_layering_only_the_protocol_spells_wire_words(path):
+    found = wire_words_in(path)
+    assert not found, f"{path.relative_to(ROOT)} spells wire words (line, literal): {found}"
+
+
+def test_layering_wire_word_check_finds_them(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('a = "MSG"\nb = f"/nick {x}"\nc = "/join ROOM first, please"\n'
+                      'd = ("quit", "q")\n')
+    assert wire_words_in(sample) == [(1, "MSG"), (2, "/nick "), (4, "quit"), (4, "q")]

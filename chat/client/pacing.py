@@ -1,13 +1,13 @@
-"""Paced output, sans I/O: a token bucket in front of a queue of lines, so a client
-sends no faster than a server's flood limit lets it.  The caller passes the time
-in (this module reads no clock); must not import socket, select, selectors,
-curses or threading.
+"""Paced output, sans I/O: the shared token bucket (chat.bucket) in front of a queue
+of lines, so a client sends no faster than a server's flood limit lets it.  The
+caller passes the time in (this module reads no clock); must not import socket,
+select, selectors, curses or threading.
 """
 from __future__ import annotations
 
 from collections import deque
 
-_SLACK = 1e-9  # float refill arithmetic may land a hair under a whole token
+from chat.bucket import TokenBucket
 
 
 class Pacer:
@@ -15,10 +15,16 @@ class Pacer:
     second (the server's own bucket, with smaller numbers); `rate` 0: no pacing."""
 
     def __init__(self, burst: int, rate: float) -> None:
-        self.burst, self.rate = burst, rate
+        self._bucket = TokenBucket(burst, rate)
         self._lines: deque[bytes] = deque()
-        self._tokens = float(burst)
-        self._stamp: float | None = None  # the `now` of the last refill
+
+    @property
+    def burst(self) -> int:
+        return self._bucket.burst
+
+    @property
+    def rate(self) -> float:
+        return self._bucket.rate
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -30,25 +36,13 @@ class Pacer:
         """The lines that may go at `now`, oldest first.  `spent` lines went out past
         the queue (a PING answer, /quit): the server counts them, so they use tokens
         too, even into debt."""
-        if self.rate <= 0:
-            lines, self._lines = list(self._lines), deque()
-            return lines
-        self._refill(now)
-        self._tokens -= spent
-        lines = []
-        while self._lines and self._tokens >= 1.0 - _SLACK:
-            lines.append(self._lines.popleft())
-            self._tokens -= 1.0
-        return lines
+        count = self._bucket.take(now, len(self._lines), debt=spent)
+        return [self._lines.popleft() for _ in range(count)]
 
     def next_at(self) -> float | None:
         """When `take` will next give a line: None with nothing waiting; a time at or
         before the last `now` if one may go already."""
-        if not self._lines:
-            return None
-        if self._stamp is None or self.rate <= 0 or self._tokens >= 1.0 - _SLACK:
-            return self._stamp if self._stamp is not None else float("-inf")
-        return self._stamp + (1.0 - self._tokens) / self.rate
+        return self._bucket.next_at() if self._lines else None
 
     def clear(self) -> int:
         """Drop every waiting line; returns how many there were."""
@@ -59,10 +53,4 @@ class Pacer:
     def reset(self) -> None:
         """A new connection: nothing waits and the whole burst is there again."""
         self._lines.clear()
-        self._tokens, self._stamp = float(self.burst), None
-
-    def _refill(self, now: float) -> None:
-        if self._stamp is not None:
-            self._tokens = min(float(self.burst),
-                               self._tokens + max(now - self._stamp, 0.0) * self.rate)
-        self._stamp = now
+        self._bucket.reset()

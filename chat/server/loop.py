@@ -1,20 +1,24 @@
 """The server shell: one thread, one selectors loop, non-blocking sockets.
 
-Owns sockets, per-connection input decoders and output buffers, timers and
-shutdown, and enforces the limits set in chat.server.limits (line size, pending output,
-flood rate, client count, registration and ping timeouts).  All chat behaviour is
-in chat.server.state; this module moves bytes.
+Owns sockets, per-connection input decoders and output buffers, the wake-up times
+and shutdown; enforces the socket limits of chat.server.limits (line size, pending
+output, client count) and carries out what each connection's chat.server.guard asks
+(flood rate, ping and registration timeouts).  All chat behaviour is in
+chat.server.state; this module moves bytes.
 """
 from __future__ import annotations
 
 import errno
+import heapq
 import logging
 import os
 import selectors
 import socket
 import time
+from typing import Sequence
 
 from chat import protocol as p
+from chat.server.guard import Action, Caution, CutOff, Drop, Guard, HangUp, Line, Probe
 from chat.server.limits import Limits
 from chat.server.state import ChatState, Outbox
 
@@ -28,13 +32,13 @@ log = logging.getLogger("parlor.server")
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECV_SIZE = 65536
 ACCEPT_PAUSE = 0.5  # seconds to stop accepting when the process is out of file descriptors
-CLOSE_GRACE = 5.0   # seconds a closing connection gets to take its last lines
 LINGER = 2.0        # seconds a closed connection's input is still read and discarded
+HOUSEKEEPING = 1.0  # seconds between checks of lingering sockets and of the CPUs we may use
+NEVER = float("inf")
 
 
 class Connection:
-    __slots__ = ("sock", "id", "decoder", "out", "out_size", "closing", "events",
-                 "heard", "spoke", "pinged", "tokens", "stamp", "held", "warned", "deadline")
+    __slots__ = ("sock", "id", "decoder", "out", "out_size", "events", "guard", "wake")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
@@ -42,16 +46,9 @@ class Connection:
         self.decoder = p.LineDecoder(limits.max_line)
         self.out: list[bytes] = []
         self.out_size = 0
-        self.closing = False   # flush what is queued, then close
         self.events = READ     # what the selector watches for
-        self.heard = now       # when its last line arrived (or it connected)
-        self.spoke = False     # has it sent a single line yet
-        self.pinged = False    # a PING is waiting for an answer
-        self.tokens = float(limits.burst)  # the flood limit's token bucket...
-        self.stamp = now                   # ...as of this moment
-        self.held: list[str | p.BadLine] = []  # lines waiting for tokens
-        self.warned = False    # told it is flooding
-        self.deadline = 0.0    # once closing: when to give up flushing and just close
+        self.guard = Guard(limits, now)  # its flood limit, timers and closing state
+        self.wake = NEVER      # the time of its live entry in Server._wakes
 
 
 class Server:
@@ -75,14 +72,13 @@ class Server:
         self._dirty: set[Connection] = set()
         self._talkers: set[Connection] = set()  # connections whose lines this turn handled
         self._doomed: dict[Connection, str] = {}
-        self._throttled: set[Connection] = set()
-        self._reasons: dict[int, str] = {}  # why a closing connection is being closed
+        self._wakes: list[tuple[float, int]] = []  # heap of (when, conn id); stale ones skipped
         self._graceful: set[Connection] = set()  # said goodbye: linger when dropped
         self._lingering: dict[socket.socket, float] = {}  # closed ones still draining -> until
         self._stopping = False
         self.shutdown_reason = "the server is shutting down"
         self.now = time.monotonic()
-        self._next_sweep = self.now
+        self._next_housekeeping = self.now
         self._accept_paused_until: float | None = None
         self._ping_count = 0
 
@@ -146,62 +142,84 @@ class Server:
 
     # -------------------------------------------------------------- timers
     def _timeout(self) -> float | None:
-        """How long select may wait: until the next sweep or the next flood token."""
+        """How long select may wait: until the next connection's wake-up or housekeeping."""
         waits = []
+        if self._wakes:
+            waits.append(self._wakes[0][0])
         if self.conns or self._lingering:
-            waits.append(self._next_sweep - time.monotonic())
-        if self._throttled:
-            rate = self.limits.max_rate
-            waits.append(min(c.stamp + (1.0 - c.tokens) / rate for c in self._throttled)
-                         - time.monotonic())
+            waits.append(self._next_housekeeping)
         if self._accept_paused_until is not None:
-            waits.append(self._accept_paused_until - time.monotonic())
-        return max(0.0, min(waits)) if waits else None
+            waits.append(self._accept_paused_until)
+        return max(0.0, min(waits) - time.monotonic()) if waits else None
 
     def _on_timers(self) -> None:
-        for conn in list(self._throttled):
-            if conn.id in self.conns:
-                self._release(conn)
-            else:
-                self._throttled.discard(conn)
-        if self._accept_paused_until is not None and self.now >= self._accept_paused_until:
+        wakes, now = self._wakes, self.now
+        while wakes and wakes[0][0] <= now:
+            when, conn_id = heapq.heappop(wakes)
+            conn = self.conns.get(conn_id)
+            if conn is not None and conn.wake == when:  # else a stale entry
+                conn.wake = NEVER
+                self._carry_out(conn, *conn.guard.tick(now))
+        if self._accept_paused_until is not None and now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
-        if (self.conns or self._lingering) and self.now >= self._next_sweep:
-            self._sweep()
+        if (self.conns or self._lingering) and now >= self._next_housekeeping:
+            self._housekeeping()
+
+    def _schedule(self, conn: Connection) -> None:
+        """Wake for `conn` when its guard asks, if that is sooner than already planned
+        (a doomed one is past asking: its guard would keep repeating the hang-up)."""
+        when = conn.guard.next_wake()
+        if when < conn.wake and conn not in self._doomed:
+            conn.wake = when
+            heapq.heappush(self._wakes, (when, conn.id))
 
     def _spin_now(self) -> float:
         """No spinning on a single CPU: there it only steals time from the clients."""
         return self._spin_setting if self._spin_setting and _cpus() > 1 else 0.0
 
-    def _sweep(self) -> None:
-        """Ping the silent, drop the dead and those that never said a word."""
-        lim, now = self.limits, self.now
-        self._next_sweep = now + _sweep_interval(lim)
+    def _housekeeping(self) -> None:
+        """Close the lingering sockets whose time is up; look at the CPUs again."""
+        now = self.now
+        self._next_housekeeping = now + HOUSEKEEPING
         self.spin = self._spin_now()  # the CPUs we may use can change while we run
         for sock in [s for s, until in self._lingering.items() if now >= until]:
             self._unlinger(sock)
-        for conn in self.conns.values():
-            silent = now - conn.heard
-            if conn.closing:
-                if now >= conn.deadline:
-                    self._doomed[conn] = self._reasons.get(conn.id, "quit")
-            elif not conn.spoke:
-                if silent >= lim.register_timeout:
-                    self._hang_up(conn, f"said nothing for {lim.register_timeout:g} s")
-                elif silent >= lim.register_timeout / 2 and not conn.pinged:
-                    self._ping(conn)
-            elif conn.pinged:
-                if silent >= lim.ping_interval + lim.ping_timeout:
-                    self._hang_up(conn, f"no answer to PING for {lim.ping_timeout:g} s")
-            elif silent >= lim.ping_interval:
-                self._ping(conn)
 
-    def _ping(self, conn: Connection) -> None:
+    # -------------------------------------------------------------- the guard's actions
+    def _carry_out(self, conn: Connection, ready: Sequence[Line],
+                   actions: Sequence[Action]) -> None:
+        """Handle the lines the guard let through, then do what it asks (unless those
+        lines closed the connection: then the rest is moot)."""
+        if ready:
+            self._consume(conn, ready)
+            if conn.guard.closing:
+                return
+        for action in actions:
+            _CARRIERS[type(action)](self, conn, action)
+        self._schedule(conn)
+
+    def _on_caution(self, conn: Connection, action: Caution) -> None:
+        self._queue(conn, p.encode(p.Error(action.text)))
+
+    def _on_probe(self, conn: Connection, action: Probe) -> None:
         self._ping_count += 1
-        conn.pinged = True
-        self._queue(conn, p.encode(p.Ping(str(self._ping_count),
-                                          "are you there? any line answers")))
+        self._queue(conn, p.encode(p.Ping(str(self._ping_count), action.text)))
+
+    def _on_cut_off(self, conn: Connection, action: CutOff) -> None:
+        """Tell it why, flush that, then close; its room hears the reason."""
+        log.info("cutting off #%d: %s", conn.id, action.reason)
+        self._queue(conn, p.encode(p.Bye(action.told)))
+        self._close_soon(conn, action.reason)
+
+    def _on_hang_up(self, conn: Connection, action: HangUp) -> None:
+        """Drop a peer that is probably gone: one try to say why, then close."""
+        self._queue(conn, p.encode(p.Bye(action.reason)))
+        self._write(conn)
+        self._doomed[conn] = action.reason
+
+    def _on_drop(self, conn: Connection, action: Drop) -> None:
+        self._doomed[conn] = action.reason
 
     # -------------------------------------------------------------- accept / read
     def _accept(self, listener: socket.socket, mask: int) -> None:
@@ -230,6 +248,7 @@ class Server:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(sock, self._next_id, self.limits, self.now)
+        self._schedule(conn)
         self._next_id += 1
         self.conns[conn.id] = conn
         self.selector.register(sock, READ, lambda _sock, mask, c=conn: self._on_event(c, mask))
@@ -254,92 +273,32 @@ class Server:
         if not data:
             self._doomed[conn] = "disconnected"
             return
-        if conn.closing:
+        if conn.guard.closing:
             return  # it said /quit, or is being cut off; what it sends now is moot
         lines = conn.decoder.feed(data)
         if not lines:
             return
-        conn.heard, conn.spoke, conn.pinged = self.now, True, False
         self._talkers.add(conn)
-        if conn.held:
-            conn.held.extend(lines)
-            self._check_flood(conn)
+        ready, actions = conn.guard.receive(lines, self.now)
+        if actions or ready is not lines:
+            self._carry_out(conn, ready, actions)
         else:
-            self._consume(conn, lines)
+            self._consume(conn, lines)  # the fast path: nothing held, nothing to say
 
-    def _consume(self, conn: Connection, lines: list[str | p.BadLine]) -> None:
-        """Handle lines while the flood limit allows; hold the rest."""
-        limited = self.limits.max_rate > 0
-        if limited:
-            self._refill(conn)
-        out, rest = Outbox(), None
-        for i, item in enumerate(lines):
-            if limited:
-                if conn.tokens < 1.0:
-                    rest = lines[i:]
-                    break
-                conn.tokens -= 1.0
+    def _consume(self, conn: Connection, lines: Sequence[Line]) -> None:
+        """Handle lines the guard let through, up to a /quit."""
+        out = Outbox()
+        for item in lines:
             self._handle_line(conn, item, out)
             if conn.id in out.closes:  # /quit: the rest is moot
                 break
         self._apply(out)  # answers to what was handled go out before any flood BYE
-        if rest is not None:
-            conn.held = rest
-            self._throttled.add(conn)
-            self._check_flood(conn)
 
-    def _refill(self, conn: Connection) -> None:
-        lim = self.limits
-        conn.tokens = min(float(lim.burst), conn.tokens + (self.now - conn.stamp) * lim.max_rate)
-        conn.stamp = self.now
-
-    def _release(self, conn: Connection) -> None:
-        """A throttled connection's tokens came back: handle what it may now."""
-        self._refill(conn)
-        if conn.tokens < 1.0 and conn.held:
-            return
-        held, conn.held = conn.held, []
-        if held and not conn.closing:
-            self._consume(conn, held)
-        if not conn.held:
-            self._throttled.discard(conn)
-            conn.warned = False
-
-    def _check_flood(self, conn: Connection) -> None:
-        lim, waiting = self.limits, len(conn.held)
-        if waiting > lim.max_queue:
-            conn.held = []
-            self._throttled.discard(conn)
-            reason = (f"flooding: more than {lim.max_queue} lines waiting "
-                      f"(the limit is {lim.max_rate:g} lines a second)")
-            self._cut_off(conn, reason, f"{reason}; the {waiting} lines still waiting were "
-                                        "dropped")
-        elif waiting > lim.max_queue // 2 and not conn.warned:
-            conn.warned = True
-            self._queue(conn, p.encode(p.Error(
-                f"you are sending more than {lim.max_rate:g} lines a second: {waiting} of your "
-                f"lines are waiting; past {lim.max_queue} you will be disconnected")))
-
-    def _cut_off(self, conn: Connection, reason: str, told: str | None = None) -> None:
-        """Tell it why (`told`, or the reason), flush that, then close; its room
-        hears the reason."""
-        log.info("cutting off #%d: %s", conn.id, reason)
-        self._reasons[conn.id] = reason
-        self._queue(conn, p.encode(p.Bye(told or reason)))
-        self._close_soon(conn)
-
-    def _hang_up(self, conn: Connection, reason: str) -> None:
-        """Drop a peer that is probably gone: one try to say why, then close."""
-        self._queue(conn, p.encode(p.Bye(reason)))
-        self._write(conn)
-        self._doomed[conn] = reason
-
-    def _close_soon(self, conn: Connection) -> None:
-        """Close once what is queued is sent, or after CLOSE_GRACE if it is not read."""
-        if not conn.closing:
-            conn.closing = True
-            conn.deadline = self.now + CLOSE_GRACE
+    def _close_soon(self, conn: Connection, reason: str | None = None) -> None:
+        """Close once what is queued is sent, or when the guard's grace runs out."""
+        conn.guard.close_soon(self.now, reason)
         self._dirty.add(conn)
+        self._schedule(conn)
 
     def _handle_line(self, conn: Connection, item: str | p.BadLine, out: Outbox) -> None:
         """Handle one line and deliver what it says at once (its closes wait for the
@@ -407,9 +366,9 @@ class Server:
             conn.out_size = len(data) - sent
         if conn.out:
             self._watch(conn, READ | WRITE)
-        elif conn.closing:
+        elif conn.guard.closing:
             self._graceful.add(conn)
-            self._doomed[conn] = self._reasons.get(conn.id, "quit")
+            self._doomed[conn] = conn.guard.reason
         else:
             self._watch(conn, READ)
 
@@ -423,7 +382,6 @@ class Server:
         if self.conns.pop(conn.id, None) is None:
             return
         self._dirty.discard(conn)
-        self._throttled.discard(conn)
         self.selector.unregister(conn.sock)
         if conn in self._graceful:
             self._graceful.discard(conn)
@@ -431,7 +389,6 @@ class Server:
         else:
             conn.sock.close()
         out = Outbox()
-        self._reasons.pop(conn.id, None)
         self.state.disconnect(conn.id, reason, out)
         self._apply(out)
 
@@ -470,8 +427,8 @@ class Server:
             self.selector.unregister(self.listener)
         self.listener.close()  # a client reconnecting now is refused, not left in the backlog
         out = Outbox()
-        for conn_id in self.conns:
-            self._reasons[conn_id] = self.shutdown_reason
+        for conn in self.conns.values():
+            conn.guard.close_soon(self.now, self.shutdown_reason)
         self.state.shutdown(self.shutdown_reason, out)
         self._apply(out)
         self._settle()
@@ -502,12 +459,6 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _sweep_interval(lim: Limits) -> float:
-    """Check timeouts a few times per shortest timeout, at most once a second."""
-    shortest = min(lim.register_timeout / 2, lim.ping_interval, lim.ping_timeout)
-    return max(0.02, min(1.0, shortest / 4))
-
-
 def _turn_away(sock: socket.socket, limit: int) -> None:
     """Over --max-clients: one line saying so, then close (never block on it)."""
     try:
@@ -529,3 +480,7 @@ def _raise_fd_limit(wanted: int) -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError) as exc:
             log.warning("cannot raise the open-file limit to %d: %s", target, exc)
+
+
+_CARRIERS = {Caution: Server._on_caution, Probe: Server._on_probe, CutOff: Server._on_cut_off,
+             HangUp: Server._on_hang_up, Drop: Server._on_drop}
