@@ -282,6 +282,11 @@ def parse_client_line(line: str, local: bool = False) -> ClientMessage | LocalCo
     return UnknownCommand(name, args)
 
 
+def is_command(line: str) -> bool:
+    """Whether a client line is a command rather than chat (cheap: no parsing)."""
+    return line[:1] == "/" and line[:2] != "//"
+
+
 def encode_client(msg: ClientMessage) -> bytes:
     """One client message as one wire line (with its newline)."""
     if isinstance(msg, Say):
@@ -577,13 +582,18 @@ ServerMessage = ServerLine | RoomList | MemberList | BoardView
 
 def format_time(t: float) -> str:
     """`2026-12-01T10:31:05.123Z`: a Timestamp as it is written on the wire."""
+    if t == _last_stamp[0]:  # the fan-out stamps many lines within one millisecond
+        return _last_stamp[1]
     whole, ms = divmod(round(t * 1000), 1000)
     if whole != _last_second[0]:
         _last_second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
-    return f"{_last_second[1]}.{ms:03d}Z"
+    text = f"{_last_second[1]}.{ms:03d}Z"
+    _last_stamp[:] = [t, text]
+    return text
 
 
-_last_second: list = [None, ""]  # the fan-out stamps many lines within one second
+_last_second: list = [None, ""]
+_last_stamp: list = [None, ""]
 
 
 def parse_time(text: str) -> float:
@@ -599,37 +609,45 @@ _PARSE = {"int": int, "Timestamp": parse_time,
           "Nicks": lambda text: () if text == NOBODY else tuple(text.split(","))}
 
 
-def _field_getter(cls: type):
-    spec = _FIELDS[cls]
+def _line_encoder(cls: type):
+    """A function that writes one message of `cls` as its wire line."""
+    keyword, spec = _KEYWORD_OF[cls], _FIELDS[cls]
     names = [name for name, _ in spec]
     formats = [(i, _FORMAT[typ]) for i, (_, typ) in enumerate(spec) if typ in _FORMAT]
     get = (lambda msg, name=names[0]: (getattr(msg, name),)) if len(names) == 1 \
         else attrgetter(*names)
-    if not formats:
-        return get
 
-    def get_formatted(msg):
-        values = list(get(msg))
-        for i, convert in formats:
-            values[i] = convert(values[i])
-        return values
-    return get_formatted
+    def encode_line(msg) -> bytes:
+        values = get(msg)
+        if formats:
+            values = list(values)
+            for i, convert in formats:
+                values[i] = convert(values[i])
+        if values[-1] == "":
+            values = values[:-1]  # an empty trailing text leaves no dangling space
+        return (" ".join([keyword, *map(str, values)]) + "\n").encode("utf-8")
+    return encode_line
 
 
-_GETTERS = {cls: (kw, _field_getter(cls)) for kw, cls in KEYWORDS.items()}
+def _encode_chat(msg: Chat) -> bytes:
+    """MSG, written out by hand: it is the fan-out's hot path."""
+    if msg.text:
+        return f"MSG {msg.room} {msg.nick} {format_time(msg.time)} {msg.text}\n".encode("utf-8")
+    return f"MSG {msg.room} {msg.nick} {format_time(msg.time)}\n".encode("utf-8")
+
+
+def _encode_block(msg) -> bytes:
+    return b"".join(map(encode, BLOCKS[type(msg)][2](msg)))
+
+
+_KEYWORD_OF = {cls: kw for kw, cls in KEYWORDS.items()}
+_ENCODERS = {**{cls: _line_encoder(cls) for cls in KEYWORDS.values()}, Chat: _encode_chat,
+             **{cls: _encode_block for cls in BLOCKS}}
 
 
 def encode(msg: ServerMessage) -> bytes:
     """One server message as wire lines (with their newlines): one line, or a block."""
-    entry = _GETTERS.get(type(msg))
-    if entry is None:
-        return b"".join(map(encode, BLOCKS[type(msg)][2](msg)))
-    keyword, getter = entry
-    values = getter(msg)
-    if values[-1] == "":
-        values = values[:-1]  # an empty trailing text leaves no dangling space
-    line = " ".join([keyword, *map(str, values)]) + "\n"
-    return line.encode("utf-8")
+    return _ENCODERS[type(msg)](msg)
 
 
 def parse_server_line(line: str) -> ServerLine:

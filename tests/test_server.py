@@ -24,6 +24,24 @@ def test_server_greets_with_hello(server, connect):
     assert hello == p.Hello(p.PROTOCOL, hello.text) and "/join" in hello.text
 
 
+def test_server_lines_in_one_read_reach_the_room_the_sender_was_in(server, connect):
+    """Rooms are expanded when their messages are delivered: what a sender said before
+    a /join in the same read still reaches it and its old room, and only them."""
+    ann, bob, cid = connect(server), connect(server), connect(server)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    cid.enter("blue", "cid")
+    ann.send(b"bye red\n/join blue\nhello blue\n/leave\nin the lobby\n")
+    got = ann.lines_until(p.Error)
+    assert [said(m) for m in got if isinstance(m, p.Chat)] == [
+        ("red", "ann", "bye red"), ("blue", "ann", "hello blue")]
+    assert [m.room for m in got if isinstance(m, p.Here)] == ["*", "blue", "blue", "*"]
+    assert said(bob.expect(p.Chat)) == ("red", "ann", "bye red")
+    assert said(cid.expect(p.Chat)) == ("blue", "ann", "hello blue")
+    bob.say("sync")
+    assert not [m for m in bob.seen if isinstance(m, p.Chat) and m.text == "hello blue"]
+
+
 def test_server_three_clients_two_rooms_are_isolated(server, connect):
     ann, bob, cid = connect(server), connect(server), connect(server)
     ann.enter("red", "ann")

@@ -286,13 +286,24 @@ class Server:
             self._consume(conn, lines)  # the fast path: nothing held, nothing to say
 
     def _consume(self, conn: Connection, lines: Sequence[Line]) -> None:
-        """Handle lines the guard let through, up to a /quit."""
+        """Handle lines the guard let through, up to a /quit.  A send to a room reaches
+        its members as of delivery, so what earlier lines said is delivered before a
+        command (which may move the sender: `hi` then `/leave`) is handled; chat lines
+        move nobody, so a run of them shares one delivery."""
         out = Outbox()
         for item in lines:
+            if out.sends and (item.__class__ is not str or p.is_command(item)):
+                self._deliver(out)
             self._handle_line(conn, item, out)
             if conn.id in out.closes:  # /quit: the rest is moot
                 break
         self._apply(out)  # answers to what was handled go out before any flood BYE
+
+    def _deliver(self, out: Outbox) -> None:
+        """Send what `out` holds now and empty it; its closes wait for `_apply`."""
+        closes, out.closes = out.closes, []
+        self._apply(out)
+        out.sends, out.closes = [], closes
 
     def _close_soon(self, conn: Connection, reason: str | None = None) -> None:
         """Close once what is queued is sent, or when the guard's grace runs out."""
@@ -301,17 +312,11 @@ class Server:
         self._schedule(conn)
 
     def _handle_line(self, conn: Connection, item: str | p.BadLine, out: Outbox) -> None:
-        """Handle one line and deliver what it says at once (its closes wait for the
-        caller's `_apply`): a room is expanded into the members it has after this
-        line, so a line's echo reaches a sender whose next line leaves the room."""
         try:
             self.state.handle(conn.id, item, out)
         except Exception:  # the per-connection boundary: log it, tell them, go on
             log.exception("error handling a line from #%d: %r", conn.id, item)
             out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
-        closes, out.closes = out.closes, []
-        self._apply(out)
-        out.sends, out.closes = [], closes
 
     # -------------------------------------------------------------- output
     def _apply(self, out: Outbox) -> None:

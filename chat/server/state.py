@@ -176,8 +176,8 @@ class ChatState:
         if problem:
             out.to(session.id, p.Error(problem))
         else:
-            out.to_room(session.room, p.Chat(session.room.name, session.nick,
-                                              round(self.clock(), 3), shown))  # as on the wire
+            stamp = int(self.clock() * 1000) / 1000  # milliseconds, as on the wire
+            out.to_room(session.room, p.Chat(session.room.name, session.nick, stamp, shown))
 
     @staticmethod
     def _say_problem(session: Session, text: str, shown: str) -> str | None:
