@@ -171,6 +171,7 @@ class StateMachine(RuleBasedStateMachine):
         homes: dict[int, str] = {}
         for name, room in state.rooms.items():
             assert name == key(room.name) and room.sessions, f"empty or misfiled room {name!r}"
+            assert room.ids() == tuple(room.sessions), "the fan-out's member list is stale"
             assert p.is_valid_name(room.name, p.MAX_ROOM), room.name
             for sid, session in room.sessions.items():
                 assert sid not in homes, f"session {sid} is in {homes.get(sid)} and {name}"

@@ -35,8 +35,23 @@ class Session:
 @dataclass(eq=False, slots=True)
 class Room:
     name: str
-    sessions: dict[int, Session] = field(default_factory=dict)
+    sessions: dict[int, Session] = field(default_factory=dict)  # change with add/remove
     nicks: dict[str, Session] = field(default_factory=dict)  # casefolded nick -> session
+    _ids: tuple[int, ...] | None = None  # the session ids, kept for the fan-out
+
+    def add(self, session: Session) -> None:
+        self.sessions[session.id] = session
+        self._ids = None
+
+    def remove(self, session: Session) -> None:
+        del self.sessions[session.id]
+        self._ids = None
+
+    def ids(self) -> tuple[int, ...]:
+        """The members' session ids (a tuple: the fan-out loops over it for every line)."""
+        if self._ids is None:
+            self._ids = tuple(self.sessions)
+        return self._ids
 
     def member_nicks(self) -> list[str]:
         return sorted((s.nick for s in self.nicks.values()), key=str.casefold)
@@ -123,7 +138,7 @@ class ChatState:
     def room_members(self, room_key: str) -> Iterable[int]:
         """The session ids a send to the room `room_key` reaches now."""
         room = self.rooms.get(room_key)
-        return room.sessions if room is not None else ()
+        return room.ids() if room is not None else ()
 
     def deliveries(self, out: Outbox) -> list[tuple[tuple[int, ...], p.ServerMessage]]:
         """`out`'s sends with each room expanded into its members as of now: what the
@@ -212,7 +227,7 @@ class ChatState:
         room = self.rooms.get(key(name))
         if room is None:
             room = self.rooms[key(name)] = Room(name)
-        room.sessions[session.id] = session
+        room.add(session)
         session.room = room
         log.info("join #%d %s", session.id, room.name)
         out.to(session.id, p.Here(room.name, p.NOBODY))
@@ -299,7 +314,7 @@ class ChatState:
         if room is None:
             return
         self.games.on_leave(session, room, reason, out)
-        del room.sessions[session.id]
+        room.remove(session)
         session.room = None
         if session.nick is not None:
             del room.nicks[key(session.nick)]
