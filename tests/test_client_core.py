@@ -218,8 +218,8 @@ def test_client_core_pace_lets_a_ping_answer_past_the_queue():
     core.data_to_send(0.0)
     core.receive_data(b"PING 42\n")
     assert lines_of(core.data_to_send(0.0)) == ["/pong 42"]  # no token left, yet it goes
-    assert core.next_send_at() == 0.5  # the server counted it: the next line waits longer
-    assert lines_of(core.data_to_send(0.5)) == ["line 15"]
+    assert core.next_send_at() == 0.25  # not charged: the user's lines keep their pace
+    assert lines_of(core.data_to_send(0.25)) == ["line 15"]
 
 
 def test_client_core_pace_lets_quit_past_the_queue_and_drops_the_rest():
@@ -331,3 +331,45 @@ def test_client_core_a_full_server_is_still_parlor():
     core.connection_made()
     core.receive_data(b"BYE the server is full (3 connections); try again later\n")
     assert not core.foreign and ev.NotParlor() not in core.requests
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+STAMP = "2026-12-01T10:31:05.123Z"
+
+
+def test_client_core_a_burst_of_mentions_rings_the_bell_once():
+    clock = Clock()
+    core = c.ClientCore("test", clock=clock)
+    core.connection_made()
+    core.receive_data(b"HERE general alice\n")
+    mentions = "".join(f"MSG general eve {STAMP} alice! {i}\n" for i in range(22))
+    core.receive_data(mentions.encode())
+    assert core.requests == [ev.Bell()]
+    clock.now += c.BELL_GAP - 0.1
+    core.receive_data(f"MSG general eve {STAMP} alice?\n".encode())
+    assert core.requests == [ev.Bell()]
+    clock.now += 0.2
+    core.receive_data(f"MSG general eve {STAMP} alice...\n".encode())
+    assert core.requests == [ev.Bell(), ev.Bell()]
+
+
+def test_client_core_pings_never_hold_back_what_the_user_types():
+    clock = Clock()
+    core = c.ClientCore("test", send_burst=2, send_rate=1.0, clock=clock)
+    core.connection_made()
+    core.receive_data(b"HELLO parlor/2 hi\nHERE general alice\n" + b"PING t1\n" * 200)
+    core.submit("hello")
+    sent = core.data_to_send(clock.now)
+    assert sent == b"/pong t1\nhello\n"  # one answer, and the line goes at once
+    clock.now += c.PONG_GAP
+    core.receive_data(b"PING t2\nPING t3\n")
+    assert core.data_to_send(clock.now) == b"/pong t2\n"

@@ -27,6 +27,8 @@ BOARD = "board"  # one row of a game board, after the move in words (a NOTICE)
 # evenly but arrive bunched.
 SEND_BURST = 15
 SEND_RATE = 4.0  # lines a second
+BELL_GAP = 3.0  # seconds: at most one mention bell in this long
+PONG_GAP = 1.0  # seconds: at most one PING answer in this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,11 @@ LOCAL_HELP = [  # (the command a line is about, or None; the line)
 
 class ClientCore:
     def __init__(self, address: str = "", room: str | None = None, nick: str | None = None,
-                 *, send_burst: int = SEND_BURST, send_rate: float = SEND_RATE) -> None:
+                 *, send_burst: int = SEND_BURST, send_rate: float = SEND_RATE,
+                 clock=time.monotonic) -> None:
         self.address = address
+        self.clock = clock  # for the bell's and the PING answers' own limits
+        self._rang = self._ponged = float("-inf")  # when the bell last rang, a PING was answered
         self.decoder = p.ServerDecoder()
         self.connected = False
         self.greeted = False  # HELLO came on this connection: the server accepted us
@@ -126,9 +131,11 @@ class ClientCore:
 
     def data_to_send(self, now: float) -> bytes:
         """What may go to the server at `now` (a monotonic clock): PING answers and
-        /quit at once, other lines as the pace allows; the rest waits in order."""
+        /quit at once, other lines as the pace allows; the rest waits in order.  The
+        PING answers are not charged to the pace (at most one a PONG_GAP), so a server
+        that pings and pings never holds back what the user types."""
         urgent, self._out = self._out, []
-        lines = self._pacer.take(now, spent=len(urgent))
+        lines = self._pacer.take(now)
         if not self._pacer:
             self._batch, self._told_pace = 0, False
         elif not self._told_pace:
@@ -277,6 +284,7 @@ class ClientCore:
             self._add(ERROR, f"/bell takes on or off; it is {'on' if self.bell else 'off'}.")
             return
         self.bell = args.lower() == "on"
+        self._rang = float("-inf")  # turned on: the next mention rings
         self._add(INFO, f"Mention bell {'on' if self.bell else 'off'}.")
 
     # -------------------------------------------------------------- server messages
@@ -320,7 +328,9 @@ class ClientCore:
             kind = OWN
         elif self.nick and mentions(text, self.nick):
             kind = MENTION
-            if self.bell:
+            now = self.clock()
+            if self.bell and now - self._rang >= BELL_GAP:  # a burst of mentions: one bell
+                self._rang = now
                 self.requests.append(ev.Bell())
         else:
             kind = CHAT
@@ -363,7 +373,12 @@ class ClientCore:
         return not self.greeted and self._bye is not None and self._bye == self._refused
 
     def _on_ping(self, msg: p.Ping) -> None:
-        self._out.append(p.encode_client(p.Pong(msg.token)))
+        """Any line answers; more than one answer a PONG_GAP would only feed a
+        server that pings too often."""
+        now = self.clock()
+        if now - self._ponged >= PONG_GAP:
+            self._ponged = now
+            self._out.append(p.encode_client(p.Pong(msg.token)))
 
     # -------------------------------------------------------------- lists
     def _show_rooms(self, msg: p.RoomList) -> None:
