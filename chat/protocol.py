@@ -513,11 +513,17 @@ class GameOver:
 # The codec encodes each block from one value and the ServerDecoder assembles it
 # back into one, so neither side counts lines.
 
+# A decoder keeps at most MAX_ITEMS of a block (a server that announces a billion
+# rows gets the first ones); `more` counts what it left out.  Never on the wire.
+MAX_ITEMS = {"rooms": 2000, "nicks": 2000, "rows": 64}
+
+
 @dataclass(frozen=True, slots=True)
 class RoomList:
     """The answer to /list: (name, members) for every room."""
     rooms: tuple[tuple[str, int], ...]
     text: str = ""
+    more: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,6 +533,7 @@ class MemberList:
     nicks: tuple[str, ...]
     unnamed: int = 0
     text: str = ""
+    more: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,6 +542,7 @@ class BoardView:
     room: str
     game_id: str
     rows: tuple[str, ...]
+    more: int = 0
 
 
 def _room_list_lines(msg: RoomList) -> list:
@@ -551,18 +559,22 @@ def _board_lines(msg: BoardView) -> list:
             *(BoardRow(msg.room, msg.game_id, row) for row in msg.rows)]
 
 
-# (first line type, item line type, value -> lines, (first line, items) -> value)
+# (first line type, item line type, value -> lines, (first line, items, more) -> value,
+#  the most items a decoder keeps)
 BLOCKS = {
     RoomList: (RoomCount, RoomEntry, _room_list_lines,
-               lambda head, items: RoomList(tuple((i.room, i.members) for i in items), head.text)),
+               lambda head, items, more: RoomList(tuple((i.room, i.members) for i in items),
+                                                  head.text, more), MAX_ITEMS["rooms"]),
     MemberList: (Members, Member, _member_list_lines,
-                 lambda head, items: MemberList(head.room, tuple(i.nick for i in items),
-                                                head.unnamed, head.text)),
+                 lambda head, items, more: MemberList(head.room, tuple(i.nick for i in items),
+                                                      head.unnamed, head.text, more),
+                 MAX_ITEMS["nicks"]),
     BoardView: (Board, BoardRow, _board_lines,
-                lambda head, items: BoardView(head.room, head.game_id,
-                                              tuple(i.text for i in items))),
+                lambda head, items, more: BoardView(head.room, head.game_id,
+                                                    tuple(i.text for i in items), more),
+                MAX_ITEMS["rows"]),
 }
-_BLOCK_OF_HEAD = {head: (item, build) for head, item, _, build in BLOCKS.values()}
+_BLOCK_OF_HEAD = {head: (item, build, limit) for head, item, _, build, limit in BLOCKS.values()}
 
 # The one table between wire keywords and line types.
 KEYWORDS: dict[str, type] = {
@@ -689,11 +701,12 @@ class ServerDecoder:
     """A client's side of the codec: bytes in, server messages out, counted blocks
     assembled into one value (RoomList, MemberList, BoardView).  A block cut short
     by another line ends there with what it had."""
-    __slots__ = ("lines", "_block")
+    __slots__ = ("lines", "_block", "_more")
 
     def __init__(self, max_line: int = MAX_LINE) -> None:
         self.lines = LineDecoder(max_line)
         self._block: tuple[type, int, object, list] | None = None  # item type, left, head, items
+        self._more = 0  # items of this block past its limit, counted and dropped
 
     def feed(self, data: bytes) -> list[ServerMessage | BadLine | Unparsed]:
         out: list = []
@@ -713,7 +726,10 @@ class ServerDecoder:
         if self._block is not None:
             item_type, left, head, items = self._block
             if type(msg) is item_type:
-                items.append(msg)
+                if len(items) < _BLOCK_OF_HEAD[type(head)][2]:
+                    items.append(msg)
+                else:
+                    self._more += 1
                 if left == 1:
                     self._finish(out)
                 else:
@@ -724,11 +740,11 @@ class ServerDecoder:
         if block is None:
             out.append(msg)
             return
-        self._block = (block[0], msg.count, msg, [])
+        self._block, self._more = (block[0], msg.count, msg, []), 0
         if msg.count == 0:
             self._finish(out)
 
     def _finish(self, out: list) -> None:
         _, _, head, items = self._block
         self._block = None
-        out.append(_BLOCK_OF_HEAD[type(head)][1](head, items))
+        out.append(_BLOCK_OF_HEAD[type(head)][1](head, items, self._more))

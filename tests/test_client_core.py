@@ -1,6 +1,7 @@
 """The client core's chat side, sans I/O: server lines in, entries and what to show out."""
 from __future__ import annotations
 
+from chat import protocol as p
 from chat.client import core as c
 from chat.client import events as ev
 from test_client_games import OVER, START, core_fed
@@ -373,3 +374,30 @@ def test_client_core_pings_never_hold_back_what_the_user_types():
     clock.now += c.PONG_GAP
     core.receive_data(b"PING t2\nPING t3\n")
     assert core.data_to_send(clock.now) == b"/pong t2\n"
+
+
+def test_client_core_a_block_claiming_a_billion_items_keeps_the_first_ones():
+    core = core_fed("HERE general alice\n")
+    core.take_entries()
+    rows = "".join(f"ROW general g1 row {i}\n" for i in range(1000))
+    rooms = "".join(f"ROOM r{i} 1\n" for i in range(3000))
+    nicks = "".join(f"MEMBER general n{i}\n" for i in range(3000))
+    core.receive_data(f"BOARD general g1 1000000000\n{rows}INFO end of the board\n".encode())
+    core.receive_data(f"ROOMS 1000000000 lots\n{rooms}MEMBERS general 3000 0\n{nicks}".encode())
+    panel = core.game_panel()
+    assert len(panel.lines) == p.MAX_ITEMS["rows"] + 1 and panel.lines[-1] == "(936 more rows)"
+    *board, end, rooms_line, members_line = texts(core)  # line mode prints the board too
+    assert board == panel.lines and end == "end of the board"
+    assert rooms_line.endswith(", and 1000 more. /join ROOM to enter one.")
+    assert members_line.endswith(", 1000 more") and len(core.members) == p.MAX_ITEMS["nicks"]
+
+
+def test_client_core_many_games_and_nicks_take_constant_work_each():
+    """A hostile server's 20,000 games and 20,000 nicks: bounded panels and members."""
+    core = core_fed("HERE general alice\n")
+    games = "".join(f"GAME general g{i} tictactoe a,b x\n" for i in range(20_000))
+    talk = "".join(f"MSG general n{i} {STAMP} hi\nJOIN general j{i}\n" for i in range(20_000))
+    core.receive_data(games.encode() + talk.encode())
+    assert len(core.panels) == c.MAX_PANELS
+    assert c.MAX_MEMBERS <= len(core.members) <= 2 * c.MAX_MEMBERS
+    assert core.members[0] == "n19999"  # the latest speaker first

@@ -7,6 +7,7 @@ for the view (chat.client.events).  Must not import socket, select or curses.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ SEND_BURST = 15
 SEND_RATE = 4.0  # lines a second
 BELL_GAP = 3.0  # seconds: at most one mention bell in this long
 PONG_GAP = 1.0  # seconds: at most one PING answer in this long
+MAX_MEMBERS = 5000  # nicks of my room remembered (for Tab and the count), whatever is said
+MAX_PANELS = 8  # games of my room followed at once; the least recently changed goes
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,8 @@ class ClientCore:
         self._awaiting: set[type] = set()  # replies to the autojoin still to come (Join, Nick)
         self.room: str | None = None
         self.nick: str | None = None
-        self.members: list[str] = []  # most recent speakers first
+        self._members: dict[str, int] = {}  # nick in my room -> when last heard of
+        self._order = itertools.count(1)
         self.unnamed = 0  # others here without a nick, as of the last listing of my room
         self.want_room, self.want_nick = room, nick
         self.bell = True
@@ -173,7 +177,7 @@ class ClientCore:
         lost_games = [panel for panel in self.panels.values() if self._plays(panel)]
         room = self.room
         self.room = self.nick = None
-        self.members, self.unnamed = [], 0
+        self._members, self.unnamed = {}, 0
         self.panels.clear()
         self._out = []
         unsent = self._pacer.clear()
@@ -316,7 +320,7 @@ class ClientCore:
         room = None if msg.room == p.NOBODY else msg.room
         nick = None if msg.nick == p.NOBODY else msg.nick
         if room != self.room:
-            self.members, self.unnamed = [], 0
+            self._members, self.unnamed = {}, 0
             self.panels = {k: v for k, v in self.panels.items() if v.room == room}
         self.room, self.nick = room, nick
         if room:  # the server carries the wanted nick into the room, if it is free there
@@ -334,24 +338,26 @@ class ClientCore:
                 self.requests.append(ev.Bell())
         else:
             kind = CHAT
-        self._remember_speaker(msg.nick)
+        self._remember_speaker(msg.room, msg.nick)
         self._add(kind, text, nick=nick, room=sanitize(msg.room), when=msg.time)
 
     def _on_joined(self, msg: p.Joined) -> None:
-        if msg.nick not in self.members:
-            self.members.append(msg.nick)
+        if msg.room == self.room and msg.nick not in self._members:
+            self._members[msg.nick] = -next(self._order)  # after those who spoke
+            self._bound_members()
         if msg.nick != self.nick:
             self.unnamed = max(self.unnamed - 1, 0)  # most likely one of them picked a nick
             self._add(NOTICE, f"{sanitize(msg.nick)} joined {sanitize(msg.room)}")
 
     def _on_left(self, msg: p.Left) -> None:
-        if msg.nick in self.members:
-            self.members.remove(msg.nick)
+        if msg.room == self.room:
+            self._members.pop(msg.nick, None)
         reason = "" if msg.by_choice else f" ({sanitize(msg.reason)})"
         self._add(NOTICE, f"{sanitize(msg.nick)} left {sanitize(msg.room)}{reason}")
 
     def _on_renamed(self, msg: p.Renamed) -> None:
-        self.members = [msg.new if n == msg.old else n for n in self.members]
+        if msg.room == self.room and msg.old in self._members:
+            self._members[msg.new] = self._members.pop(msg.old)
         if msg.new != self.nick:  # my own change was told by the reply to /nick
             self._add(NOTICE, f"{sanitize(msg.old)} is now known as {sanitize(msg.new)}")
 
@@ -386,16 +392,18 @@ class ClientCore:
             self._add(INFO, "No rooms yet: /join NAME creates one.")
             return
         listing = ", ".join(f"{sanitize(room)} ({count})" for room, count in msg.rooms)
-        self._add(INFO, f"Rooms: {listing}. /join ROOM to enter one.")
+        more = f", and {msg.more} more" if msg.more else ""
+        self._add(INFO, f"Rooms: {listing}{more}. /join ROOM to enter one.")
 
     def _show_members(self, head: p.MemberList) -> None:
         nicks, unnamed = list(head.nicks), head.unnamed
         names = [sanitize(n) for n in nicks]
         mine = head.room == self.room
-        if mine:
-            recent = [n for n in self.members if n in nicks]
-            self.members = recent + [n for n in nicks if n not in recent]
+        if mine:  # who spoke lately keeps their place; the rest follow, as listed
+            self._members = {n: self._members.get(n, -next(self._order)) for n in nicks}
             unnamed = self.unnamed = max(unnamed - (self.nick is None), 0)
+        if head.more:
+            names.append(f"{head.more} more")
         if unnamed:
             names.append(f"{unnamed} without a nick yet")
         if mine and self.nick is None:
@@ -405,7 +413,7 @@ class ClientCore:
 
     def here_count(self) -> int:
         """How many are in my room: the nicks, the others without one, and me."""
-        return len(self.members) + self.unnamed + (self.room is not None and self.nick is None)
+        return len(self._members) + self.unnamed + (self.room is not None and self.nick is None)
 
     def place(self) -> tuple[str | None, str | None, str]:
         """(room, nick, state) for a view: where I am, or (state 'offline' or 'joining')
@@ -474,12 +482,15 @@ class ClientCore:
         return None
 
     def _touch(self, room: str, game_id: str) -> Panel | None:
-        """The panel of a game in my room (a new one replaces finished ones), now freshest."""
+        """The panel of a game in my room (a new one replaces finished ones, and the
+        least recently changed past MAX_PANELS), now freshest."""
         if room != self.room:
             return None
         panel = self.panels.get(game_id)
         if panel is None:
             self.panels = {k: v for k, v in self.panels.items() if not v.over}
+            if len(self.panels) >= MAX_PANELS:
+                del self.panels[min(self.panels, key=lambda k: self.panels[k].updated)]
             panel = self.panels[game_id] = Panel(room, game_id)
         self._tick += 1
         panel.updated = self._tick
@@ -502,6 +513,8 @@ class ClientCore:
         if panel is None:
             return
         panel.lines = [sanitize(row) for row in head.rows]
+        if head.more:
+            panel.lines.append(f"({head.more} more rows)")
         panel.width = max([panel.width, *map(text_width, panel.lines)])
         panel.height = max(panel.height, len(panel.lines))
         if self.board_entries:
@@ -525,10 +538,22 @@ class ClientCore:
             del self.panels[msg.game_id]
 
     # -------------------------------------------------------------- helpers
-    def _remember_speaker(self, nick: str) -> None:
-        if nick in self.members:
-            self.members.remove(nick)
-        self.members.insert(0, nick)
+    def _remember_speaker(self, room: str, nick: str) -> None:
+        if room == self.room:
+            self._members[nick] = next(self._order)
+            self._bound_members()
+
+    def _bound_members(self) -> None:
+        """At most MAX_MEMBERS remembered, whatever a server says: past twice that,
+        the most recent half stays (constant work per line, on average)."""
+        if len(self._members) > 2 * MAX_MEMBERS:
+            kept = sorted(self._members.items(), key=lambda item: item[1])[-MAX_MEMBERS:]
+            self._members = dict(kept)
+
+    @property
+    def members(self) -> list[str]:
+        """The nicks in my room, most recent speakers first, then in the order they came."""
+        return sorted(self._members, key=self._members.__getitem__, reverse=True)
 
     def _add(self, kind: str, text: str, nick: str = "", room: str = "",
              when: float | None = None) -> None:
