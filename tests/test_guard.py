@@ -203,3 +203,11 @@ def test_guard_closing_does_not_ping():
     guard = Guard(Limits(register_timeout=2.0), 0.0)
     guard.close_soon(0.0)
     assert guard.tick(1.5) == ([], ())
+
+
+def test_guard_take_held_gives_every_held_line_at_once_whatever_the_rate():
+    guard = flood_guard(max_rate=1, burst=2, max_queue=50)
+    ready, _ = guard.receive(lines(0, 30), 0.0)
+    assert ready == lines(0, 2)
+    assert guard.take_held() == lines(2, 30)
+    assert guard.take_held() == [] and guard.tick(0.0)[0] == []  # nothing is handled twice

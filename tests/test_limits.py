@@ -317,3 +317,35 @@ def test_limits_sigterm_mid_traffic_flushes_what_was_accepted(spawn, connect):
     assert seen_by_bob == seen_by_ann
     assert seen_by_bob == [f"n {i}" for i in range(len(seen_by_bob))]
     assert len(seen_by_bob) > 100
+
+
+def test_limits_a_half_close_keeps_the_held_lines_and_their_answers(start_server, connect):
+    """`cat file | nc -N`: lines past the burst, then the end of input.  What the flood
+    limit held is still handled, in order, and the answers flushed before the close."""
+    server = start_server(Limits(max_rate=2, burst=5, max_queue=50))
+    ann, bob = connect(server), connect(server)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    ann.send("".join(f"line {i}\n" for i in range(30)).encode() + b"/help\n")
+    ann.sock.shutdown(socket.SHUT_WR)
+    got = ann.expect_closed()
+    assert [m.text for m in got if isinstance(m, p.Chat)] == [f"line {i}" for i in range(30)]
+    assert sum(isinstance(m, p.Info) for m in got) >= 8  # the answer to the last line, /help
+    bob.lines_until(lambda m: isinstance(m, p.Left) and m.nick == "ann")
+    assert chats(bob, "ann") == [f"line {i}" for i in range(30)]
+    assert [m.reason for m in bob.seen if isinstance(m, p.Left)] == ["disconnected"]
+
+
+def test_limits_sigterm_handles_the_lines_already_read(spawn, connect):
+    proc = spawn.server("--max-rate", "1", "--burst", "5")
+    ann, bob = connect(proc.address), connect(proc.address)
+    ann.enter("red", "ann")
+    bob.enter("red", "bob")
+    ann.send("".join(f"held {i}\n" for i in range(30)).encode())
+    # The burst is through, so the server has read the write it came in (one recv takes
+    # up to 64 KiB); the other 25 wait for their turn at a line a second.
+    bob.lines_until(is_chat("held 4"))
+    proc.popen.send_signal(signal.SIGTERM)
+    bob.lines_until(p.Bye)
+    assert proc.wait() == 0
+    assert chats(bob, "ann") == [f"held {i}" for i in range(30)]

@@ -125,6 +125,13 @@ class Guard:
         if reason:
             self.reason = reason
 
+    def take_held(self) -> list[Line]:
+        """Every held line, now, whatever the rate: the peer ended its input or the
+        server is stopping, and what it sent is handled rather than lost (at most
+        max_queue lines, so the work stays bounded)."""
+        held, self.held, self.warned = list(self.held), (), False
+        return held
+
     def _release(self, now: float) -> list[Line]:
         count = self.bucket.take(now, len(self.held))
         ready, self.held = self.held[:count], self.held[count:]

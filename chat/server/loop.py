@@ -38,7 +38,8 @@ NEVER = float("inf")
 
 
 class Connection:
-    __slots__ = ("sock", "id", "decoder", "out", "out_size", "events", "guard", "wake")
+    __slots__ = ("sock", "id", "decoder", "out", "out_size", "events", "guard", "wake",
+                 "reading")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
@@ -49,6 +50,7 @@ class Connection:
         self.events = READ     # what the selector watches for
         self.guard = Guard(limits, now)  # its flood limit, timers and closing state
         self.wake = NEVER      # the time of its live entry in Server._wakes
+        self.reading = True    # the peer has not ended its input
 
 
 class Server:
@@ -271,7 +273,7 @@ class Server:
             self._doomed[conn] = f"connection error: {exc.strerror or exc}"
             return
         if not data:
-            self._doomed[conn] = "disconnected"
+            self._end_of_input(conn)
             return
         if conn.guard.closing:
             return  # it said /quit, or is being cut off; what it sends now is moot
@@ -284,6 +286,20 @@ class Server:
             self._carry_out(conn, ready, actions)
         else:
             self._consume(conn, lines)  # the fast path: nothing held, nothing to say
+
+    def _end_of_input(self, conn: Connection) -> None:
+        """The peer ended its input (`cat file | nc -N` half-closes): the lines the
+        flood limit still holds are handled now, in order, and what is queued is
+        flushed, within the close grace, before the close."""
+        conn.reading = False
+        if conn.guard.closing:  # it said /quit or is being cut off: nothing more to do
+            self._doomed[conn] = "disconnected"
+            return
+        held = conn.guard.take_held()
+        if held:
+            self._consume(conn, held)
+        self._close_soon(conn, "disconnected")
+        self._watch(conn, WRITE)  # writable: flushed (or nothing to flush), then closed
 
     def _consume(self, conn: Connection, lines: Sequence[Line]) -> None:
         """Handle lines the guard let through, up to a /quit.  A send to a room reaches
@@ -364,8 +380,9 @@ class Server:
                 sent = conn.sock.send(data)
             except (BlockingIOError, InterruptedError):
                 sent = 0
-            except OSError as exc:
-                self._doomed[conn] = f"connection error: {exc.strerror or exc}"
+            except OSError as exc:  # after the peer's end of input: it just left
+                self._doomed[conn] = f"connection error: {exc.strerror or exc}" \
+                    if conn.reading else conn.guard.reason
                 return
             conn.out = [data[sent:]] if sent < len(data) else []
             conn.out_size = len(data) - sent
@@ -378,6 +395,8 @@ class Server:
             self._watch(conn, READ)
 
     def _watch(self, conn: Connection, events: int) -> None:
+        if not conn.reading:  # its end of input stays readable: never watch for it again
+            events = WRITE
         if conn.events != events:
             conn.events = events
             self.selector.modify(conn.sock, events, self.selector.get_key(conn.sock).data)
@@ -431,6 +450,10 @@ class Server:
         if self._accept_paused_until is None:
             self.selector.unregister(self.listener)
         self.listener.close()  # a client reconnecting now is refused, not left in the backlog
+        for conn in list(self.conns.values()):  # what was read is handled, not dropped
+            held = [] if conn.guard.closing else conn.guard.take_held()
+            if held:
+                self._consume(conn, held)
         out = Outbox()
         for conn in self.conns.values():
             conn.guard.close_soon(self.now, self.shutdown_reason)

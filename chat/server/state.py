@@ -343,7 +343,7 @@ HELP = [
     "  /nick NAME         pick your name in this room",
     "  /who [ROOM]        who is in your room (or in ROOM)",
     "  /leave             back to the lobby",
-    "  /quit              disconnect (also /q, /logout)",
+    "  /quit              disconnect (also /q, /logout, /exit)",
     "  /help              this list",
 ]
 
