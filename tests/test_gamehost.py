@@ -4,6 +4,7 @@ Every message the state sends is checked to fit one wire line.
 """
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 
@@ -23,14 +24,17 @@ class Hall:
     def __init__(self, seed: int = 0) -> None:
         self.host = GameHost(random.Random(seed))
         self.state = ChatState(self.host)
-        self.ids: dict[str, int] = {}
+        self.ids: dict[str, int] = {}  # a name reused by a new session names the new one
         self.inbox: dict[int, list[p.ServerMessage]] = defaultdict(list)
+        self._sids = itertools.count(1)  # never reused, as in the server
 
-    def enter(self, nick: str, room: str = "general") -> None:
-        sid = self.ids[nick] = len(self.ids) + 1
+    def enter(self, nick: str, room: str = "general", named: bool = True) -> None:
+        """A new session joins `room` and takes the nick (or, not `named`, none)."""
+        sid = self.ids[nick] = next(self._sids)
         self._step(lambda out: self.state.connect(sid, "test", out))
         self.do(nick, f"/join {room}")
-        self.do(nick, f"/nick {nick}")
+        if named:
+            self.do(nick, f"/nick {nick}")
         self.got(nick)
 
     def do(self, nick: str, line: str) -> list[p.ServerMessage]:
