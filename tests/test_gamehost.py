@@ -4,13 +4,15 @@ Every message the state sends is checked to fit one wire line.
 """
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 
 import pytest
 
 from chat import protocol as p
-from chat.server.games import GameHost
+from chat.server.games import MAX_SCORES, GameHost
+from chat.server import matches
 from chat.server.state import ChatState, Outbox
 
 X_WINS = ["1", "4", "2", "5", "3"]  # the first player takes row 1
@@ -23,14 +25,17 @@ class Hall:
     def __init__(self, seed: int = 0) -> None:
         self.host = GameHost(random.Random(seed))
         self.state = ChatState(self.host)
-        self.ids: dict[str, int] = {}
+        self.ids: dict[str, int] = {}  # a name reused by a new session names the new one
         self.inbox: dict[int, list[p.ServerMessage]] = defaultdict(list)
+        self._sids = itertools.count(1)  # never reused, as in the server
 
-    def enter(self, nick: str, room: str = "general") -> None:
-        sid = self.ids[nick] = len(self.ids) + 1
+    def enter(self, nick: str, room: str = "general", named: bool = True) -> None:
+        """A new session joins `room` and takes the nick (or, not `named`, none)."""
+        sid = self.ids[nick] = next(self._sids)
         self._step(lambda out: self.state.connect(sid, "test", out))
         self.do(nick, f"/join {room}")
-        self.do(nick, f"/nick {nick}")
+        if named:
+            self.do(nick, f"/nick {nick}")
         self.got(nick)
 
     def do(self, nick: str, line: str) -> list[p.ServerMessage]:
@@ -278,10 +283,10 @@ def test_gamehost_a_room_game_does_not_keep_you_from_a_duel(hall):
 def test_gamehost_scores_go_with_their_room(hall):
     start_duel(hall)
     hall.play("alice", "bob", X_WINS)
-    assert hall.host.scores
+    assert hall.host.records.rooms["general"].scores
     for nick in ("alice", "bob", "carol"):
         hall.do(nick, "/leave")
-    assert not hall.host.scores and not hall.host.finished
+    assert not hall.host.records.rooms and not len(hall.host.records)
 
 
 def test_gamehost_win_ends_the_game_with_gameover_and_score(hall):
@@ -381,6 +386,75 @@ def test_gamehost_no_nick_change_while_playing(hall):
     assert "you are playing tictactoe" in hall.refusal("alice", "/nick alicia")
     hall.do("alice", "/resign")
     assert of(hall.do("alice", "/nick alicia"), p.Reply)[0].code == 0
+
+
+
+# ------------------------------------------------------------------ scores and offers belong to people
+def bot_start_note(hall: Hall, nick: str) -> str:
+    return texts(hall.do(nick, "/game tictactoe bot"))[0].partition(".")[0]
+
+
+def test_gamehost_records_die_with_the_room_whoever_leaves_last():
+    hall = Hall()
+    hall.enter("alice")
+    hall.enter("zed", named=False)
+    hall.do("alice", "/game tictactoe bot")
+    hall.do("alice", "/resign")                            # bot 1
+    hall.do("alice", "/leave")
+    hall.do("zed", "/leave")                               # the last one out has no nick
+    hall.enter("alice")                                    # someone new, in a new general
+    assert bot_start_note(hall, "alice") == "tictactoe starts: alice vs bot, alice moves first"
+    assert not hall.host.records.rooms                     # nothing of the old general is kept
+
+
+def test_gamehost_a_new_bob_inherits_neither_rematch_nor_score(hall):
+    start_duel(hall)
+    hall.play("alice", "bob", X_WINS)                      # alice 1, bob 0
+    hall.do("bob", "/leave")
+    hall.enter("bob")                                      # a new session takes the nick
+    hall.got("bob")
+    assert hall.refusal("alice", "/rematch").startswith(
+        "you have no finished two-player game in general to play again")
+    assert hall.refusal("bob", "/rematch").startswith(
+        "you have no finished two-player game in general to play again")
+    assert not texts(hall.got("bob"))
+    hall.got("carol")
+    start_duel(hall)
+    assert texts(hall.got("carol"))[1].startswith(
+        "tictactoe starts: alice vs bob, alice moves first. ")  # no score: 0-0
+    hall.play("alice", "bob", DRAW)
+    assert texts(hall.got("carol"))[-1] == "score: alice 0, bob 0, 1 draw; /rematch to play again"
+
+
+def test_gamehost_rematch_follows_the_people_through_a_rename(hall):
+    start_duel(hall)
+    hall.play("alice", "bob", X_WINS)                      # alice 1, bob 0
+    hall.do("bob", "/nick robert")
+    hall.do("carol", "/leave")                             # someone else leaving changes nothing
+    hall.do("alice", "/rematch")
+    assert texts(hall.got("bob"))[-1].startswith(
+        "alice wants a rematch of tictactoe with robert (score: robert 0, alice 1), "
+        "robert moving first")
+    seen = hall.do("bob", "/rematch")
+    assert texts(seen)[0].startswith("tictactoe starts: robert vs alice, robert moves first "
+                                     "(score: robert 0, alice 1)")
+
+
+def test_gamehost_a_teardown_touches_only_its_own_room(hall):
+    records = hall.host.records
+    for i in range(MAX_SCORES):                            # the table full of another room's
+        records.tally("den", matches.score_key("tictactoe", (-1 - i, matches.BOT_SEAT)))
+    den = records.rooms["den"]
+    den_scores, den_count = den.scores, len(den.scores)
+    start_duel(hall)
+    hall.play("alice", "bob", X_WINS)
+    assert len(records) == MAX_SCORES and len(den.scores) == den_count - 1  # the oldest went
+    assert set(records.rooms) == {"den", "general"}
+    for nick in ("alice", "bob", "carol"):
+        hall.do(nick, "/leave")
+    assert set(records.rooms) == {"den"} and records.rooms["den"] is den
+    assert den.scores is den_scores and len(den.scores) == den_count - 1
+    assert len(records) == den_count - 1
 
 
 # ------------------------------------------------------------------ hangman: the secret

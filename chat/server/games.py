@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import game  # noqa: F401  (importing the package registers the built-in games)
 from chat import protocol as p
-from chat.server.matches import (Challenge, Match, Score, fit, fit_text, fitness, how_to_start,
-                          left_note, redact, rematch_problem, score_key, where_problem,
-                          why_not)
+from chat.server.matches import (BOT_SEAT, Challenge, Match, Person, Records, Score, fit,
+                                 fit_text, fitness, how_to_start, left_note, redact,
+                                 rematch_problem, score_key, where_problem, why_not)
 from chat.server.state import Outbox, Room, Session, key
 from chat.width import sanitize
 from game import registry
@@ -50,8 +50,7 @@ class GameHost:
         self.rng = rng or random.Random()
         self.matches: list[Match] = []  # running games, oldest first
         self.challenges: list[Challenge] = []
-        self.finished: dict[tuple[str, str], Match] = {}  # (room, nick) -> their last game
-        self.scores: dict[tuple, Score] = {}
+        self.records = Records(MAX_SCORES)  # scores and last duels, per room and person
         self._ids = itertools.count(1)
         self._handlers = {
             p.StartGame: self._on_game, p.ListGames: self._on_games, p.Accept: self._on_accept,
@@ -199,7 +198,7 @@ class GameHost:
             started = cls.start(players, setup, self.rng)
         except GameError as exc:
             return str(exc)
-        match = Match(match_id or self._new_id(), room, started, bot)
+        match = Match(match_id or self._new_id(), room, started, bot, _people(room, started, bot))
         self.matches.append(match)
         for nick in players:
             self._cancel(room, lambda c, n=nick: c.involves(n), f"{nick} is playing now", out)
@@ -214,9 +213,9 @@ class GameHost:
         note = f"{game.name} starts: {' vs '.join(game.players)}"
         if game.to_move:
             note += f", {game.to_move} moves first"
-        score = self.scores.get(score_key(match.room, game.name, game.players))
+        score = self.records.score(key(match.room.name), score_key(game.name, match.people))
         if score:
-            note += f" ({score.line(game.players)})"
+            note += f" ({score.line(game.players, match.people)})"
         return f"{note}. {game.move_help}"
 
     def _broadcast(self, match: Match, note: str, out: Outbox) -> None:
@@ -250,24 +249,23 @@ class GameHost:
     def _finish(self, match: Match, out: Outbox) -> None:
         self.matches.remove(match)
         game, room = match.game, match.room
-        for nick in game.players if game.duel else ():  # /rematch is for duels
-            if not (match.bot and nick == BOT):
-                self.finished[(key(room.name), key(nick))] = match
+        for person in match.people:  # only a duel's: /rematch is for duels
+            if person != BOT_SEAT:
+                self.records.set_last_game(key(room.name), person, match)
         if game.duel:
             line = self._record(match)
             _note(room, match.id, f"{line}; /rematch to play again", out)
 
     def _record(self, match: Match) -> str:
-        game = match.game
-        score = self.scores.setdefault(score_key(match.room, game.name, game.players), Score())
-        while len(self.scores) > MAX_SCORES:  # a long-lived room meets many pairs: forget the oldest
-            del self.scores[next(iter(self.scores))]
+        game, people = match.game, match.people
+        score = self.records.tally(key(match.room.name), score_key(game.name, people))
         winners = game.outcome().winners
-        for nick in winners:
-            score.wins[key(nick)] = score.wins.get(key(nick), 0) + 1
+        for nick, person in zip(game.players, people):
+            if nick in winners:
+                score.wins[person] = score.wins.get(person, 0) + 1
         if not winners:
             score.draws += 1
-        return score.line(game.players)
+        return score.line(game.players, people)
 
     def _bot_moves(self, match: Match, out: Outbox) -> None:
         """The bot answers at once, each of its moves announced on its own."""
@@ -355,16 +353,26 @@ class GameHost:
         if asked:
             self._take(session, asked[0], p.Rematch, out)
             return
-        last = self.finished.get((key(room.name), key(nick)))
-        problem = rematch_problem(last, room)
+        last, problem = self._replayable(session)
         if problem:
             _refuse(session, p.Rematch, problem, out)
             return
-        players = tuple(reversed(last.game.players))
+        players = _rematch_seats(room, last)
         if last.bot:
             self._start(room, type(last.game), players, "", out, bot=True)
         else:
             self._ask_rematch(session, last, players, out)
+
+    def _replayable(self, session: Session) -> tuple[Match | None, str | None]:
+        """The session's last duel, if its rival is still here; else why not."""
+        room = session.room
+        last = self.records.last_game(key(room.name), session.id)
+        if last is None or _rematch_seats(room, last) is not None:
+            return last, rematch_problem(last, room)
+        rival = _rival(last, session.id)
+        if key(rival) in room.nicks:  # someone else took the nick: no game to play again
+            return None, rematch_problem(None, room)
+        return None, self._opponent(session, type(last.game), rival)[1]
 
     def _ask_rematch(self, session: Session, last: Match, players: tuple[str, ...],
                      out: Outbox) -> None:
@@ -378,7 +386,9 @@ class GameHost:
         challenge = Challenge(self._new_id(), room, type(last.game), me, nick,
                               challenger_first=players[0] == me, rematch=True)
         self.challenges.append(challenge)
-        score = self.scores[score_key(room, name, players)].line(players)
+        people = tuple(reversed(last.people))
+        score = (self.records.score(key(room.name), score_key(name, people)) or Score())
+        score = score.line(players, people)
         _note(room, challenge.id, f"{me} wants a rematch of {name} with {nick} ({score}), "
                                   f"{players[0]} moving first: {nick}, type /rematch or /accept, "
                                   "or /decline", out)
@@ -458,22 +468,24 @@ class GameHost:
 
     # -------------------------------------------------------------- leaving and renaming
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None:
-        """A player who leaves forfeits; their challenges are off."""
+        """A player who leaves forfeits, their challenges are off and the room forgets
+        them; the last one out, nick or none, takes the room's games and records along."""
         nick = session.nick
-        if nick is None:
-            return
-        # Every game they sit in: a duel player may also be guessing in the room game.
+        if nick is not None:
+            self._forfeit_all(session, room, nick, out)
+        if room.sessions.keys() <= {session.id}:  # the room is about to go away
+            self.matches = [m for m in self.matches if m.room is not room]
+            self.challenges = [c for c in self.challenges if c.room is not room]
+            self.records.forget_room(key(room.name))
+
+    def _forfeit_all(self, session: Session, room: Room, nick: str, out: Outbox) -> None:
+        """Every game they sit in is forfeited (a duel player may also be guessing in the
+        room game), their challenges are off, and what the room kept of them goes."""
         for match in [m for m in self.matches if m.room is room and m.seats(nick)]:
             match.game.forfeit(nick)
             self._broadcast(match, left_note(nick, match.game), out)
         self._cancel(room, lambda c: c.involves(nick), f"{nick} left", out)
-        self.finished.pop((key(room.name), key(nick)), None)
-        if set(room.sessions) <= {session.id}:  # the room is about to go away
-            self.matches = [m for m in self.matches if m.room is not room]
-            self.challenges = [c for c in self.challenges if c.room is not room]
-            gone = key(room.name)
-            self.scores = {k: v for k, v in self.scores.items() if k[0] != gone}
-            self.finished = {k: v for k, v in self.finished.items() if k[0] != gone}
+        self.records.forget_person(key(room.name), session.id)
 
     def nick_problem(self, session: Session) -> str | None:
         """Games know players by nick, so a player keeps theirs until the game ends."""
@@ -485,10 +497,35 @@ class GameHost:
     def on_renamed(self, session: Session, old: str, out: Outbox) -> None:
         room = session.room
         self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
-        self.finished.pop((key(room.name), key(old)), None)
 
 
 # ------------------------------------------------------------------ helpers
+def _people(room: Room, game: Game, bot: bool) -> tuple[Person, ...]:
+    """Who sits in each seat of a duel (none for a room game, where anyone joins in)."""
+    if not game.duel:
+        return ()
+    return tuple(BOT_SEAT if bot and nick == BOT else room.nicks[key(nick)].id
+                 for nick in game.players)
+
+
+def _rematch_seats(room: Room, last: Match) -> tuple[str, ...] | None:
+    """`last`'s players by their nicks now, the seats swapped; None if one has left."""
+    here = tuple(_nick_now(room, who) for who in reversed(last.people))
+    return None if None in here else here
+
+
+def _nick_now(room: Room, who: Person) -> str | None:
+    if who == BOT_SEAT:
+        return BOT
+    session = room.sessions.get(who)
+    return session.nick if session else None
+
+
+def _rival(last: Match, person: Person) -> str:
+    """The nick `person`'s opponent had in `last`."""
+    return next(n for n, who in zip(last.game.players, last.people) if who != person)
+
+
 def _refuse(session: Session, command: type, text: str, out: Outbox) -> None:
     out.to(session.id, p.reply(command, 1, fit_text(sanitize(text), MAX_REPLY)))
 

@@ -1,24 +1,31 @@
-"""Games in rooms, sans I/O: a running match, a challenge, a pair's score, and the
-pure helpers the game host uses to route moves and put games into sentences and
-wire lines.  Must not import socket, selectors, select, curses or threading.
+"""Games in rooms, sans I/O: a running match, a challenge, a pair's score, the records
+(scores and last games) a room keeps of its people, and the pure helpers the game host
+uses to route moves and put games into sentences and wire lines.  Must not import
+socket, selectors, select, curses or threading.
 """
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from chat import protocol as p
 from chat.server.state import Room, Session, key
 from game.base import Game, GameError
 
+Person = int | str  # who plays, whatever their nick: a session id, or BOT_SEAT
+BOT_SEAT = "bot"  # the bot's fixed key (session ids are ints)
+
 
 @dataclass(eq=False, slots=True)
 class Match:
-    """A game being played in a room; `id` is its token on the wire."""
+    """A game being played in a room; `id` is its token on the wire.  A duel knows who
+    sits in each of its seats (`people`, in the order of game.players)."""
     id: str
     room: Room
     game: Game
     bot: bool = False
+    people: tuple[Person, ...] = ()
 
     def seats(self, nick: str) -> bool:
         return not self.game.is_over() and nick in self.game.players
@@ -53,12 +60,13 @@ class Challenge:
 
 @dataclass(slots=True)
 class Score:
-    """Wins per casefolded nick and draws, for one pair and one game in one room."""
-    wins: dict[str, int] = field(default_factory=dict)
+    """Wins per person and draws, for one pair and one game in one room."""
+    wins: dict[Person, int] = field(default_factory=dict)
     draws: int = 0
 
-    def line(self, names: tuple[str, ...]) -> str:
-        parts = [f"{n} {self.wins.get(key(n), 0)}" for n in names]
+    def line(self, names: tuple[str, ...], people: tuple[Person, ...]) -> str:
+        """The score as the room reads it: each person by their nick in `names`."""
+        parts = [f"{n} {self.wins.get(who, 0)}" for n, who in zip(names, people)]
         if self.draws:
             parts.append(f"{self.draws} draw{'' if self.draws == 1 else 's'}")
         return "score: " + ", ".join(parts)
@@ -118,8 +126,81 @@ def left_note(nick: str, game: Game) -> str:
     return f"{nick} left: {winners} win{'s' if len(outcome.winners) == 1 else ''}"
 
 
-def score_key(room: Room, name: str, players: tuple[str, ...]) -> tuple:
-    return key(room.name), name, frozenset(key(n) for n in players)
+def score_key(name: str, people: tuple[Person, ...]) -> tuple[str, frozenset[Person]]:
+    """A score's key within its room: the game and the pair, in either order."""
+    return name, frozenset(people)
+
+
+@dataclass(slots=True)
+class RoomRecords:
+    """What one room remembers of its people: scores, each one's last duel (what
+    /rematch plays again), and which scores each person is in."""
+    scores: dict[tuple, Score] = field(default_factory=dict)
+    last: dict[Person, Match] = field(default_factory=dict)
+    scores_of: dict[Person, set[tuple]] = field(default_factory=dict)
+
+
+class Records:
+    """Every room's records, indexed by room key and, within a room, by person, so
+    that a room's end or a person's leaving costs only what they own.  At most `cap`
+    scores in all: a new one beyond that forgets the oldest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.rooms: dict[str, RoomRecords] = {}
+        self._age: OrderedDict[tuple[str, tuple], None] = OrderedDict()  # oldest first
+
+    def __len__(self) -> int:
+        return len(self._age)
+
+    def score(self, room_key: str, score: tuple) -> Score | None:
+        records = self.rooms.get(room_key)
+        return records.scores.get(score) if records else None
+
+    def tally(self, room_key: str, score: tuple) -> Score:
+        """The score `score` of the room, made (and the oldest forgotten) if new."""
+        records = self.rooms.setdefault(room_key, RoomRecords())
+        found = records.scores.get(score)
+        if found is not None:
+            return found
+        found = records.scores[score] = Score()
+        for person in score[1]:
+            records.scores_of.setdefault(person, set()).add(score)
+        self._age[(room_key, score)] = None
+        while len(self._age) > self.cap:  # a long-lived room meets many pairs
+            self._drop_score(*next(iter(self._age)))
+        return found
+
+    def last_game(self, room_key: str, person: Person) -> Match | None:
+        records = self.rooms.get(room_key)
+        return records.last.get(person) if records else None
+
+    def set_last_game(self, room_key: str, person: Person, match: Match) -> None:
+        self.rooms.setdefault(room_key, RoomRecords()).last[person] = match
+
+    def forget_person(self, room_key: str, person: Person) -> None:
+        """`person` left the room: their scores and their last game go."""
+        records = self.rooms.get(room_key)
+        if records is None:
+            return
+        records.last.pop(person, None)
+        for score in list(records.scores_of.get(person, ())):
+            self._drop_score(room_key, score)
+
+    def forget_room(self, room_key: str) -> None:
+        """The room is going away: all it kept goes with it."""
+        records = self.rooms.pop(room_key, None)
+        for score in records.scores if records else ():
+            del self._age[(room_key, score)]
+
+    def _drop_score(self, room_key: str, score: tuple) -> None:
+        records = self.rooms[room_key]
+        del records.scores[score], self._age[(room_key, score)]
+        for person in score[1]:
+            mine = records.scores_of[person]
+            mine.discard(score)
+            if not mine:
+                del records.scores_of[person]
 
 
 def redact(text: str, secret: str) -> str:
