@@ -532,3 +532,13 @@ def test_gamehost_games_shows_running_games_and_boards(hall):
 
 def test_gamehost_games_when_none(hall):
     assert texts(hall.do("alice", "/games"), p.Info)[0].startswith("No games are running in general")
+
+
+def test_gamehost_a_player_who_leaves_is_told_the_forfeit():
+    hall = Hall()
+    hall.enter("alice")
+    hall.enter("bob")
+    hall.do("alice", "/game tictactoe bot")
+    told = [m.text for m in hall.do("alice", "/leave") if isinstance(m, p.GameNote)]
+    assert told == ["leaving forfeits tictactoe: bot wins"]
+    assert "alice left: bot wins" in texts(hall.got("bob"))

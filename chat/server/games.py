@@ -14,7 +14,7 @@ from collections.abc import Callable
 import game  # noqa: F401  (importing the package registers the built-in games)
 from chat import protocol as p
 from chat.server.matches import (BOT_SEAT, Challenge, Match, Person, Records, Score, fit,
-                                 fit_text, fitness, how_to_start, left_note, redact,
+                                 fit_text, fitness, how_to_start, leaver_note, left_note, redact,
                                  rematch_problem, score_key, where_problem, why_not)
 from chat.server.state import Outbox, Room, Session, key
 from chat.width import sanitize
@@ -483,6 +483,9 @@ class GameHost:
         room game), their challenges are off, and what the room kept of them goes."""
         for match in [m for m in self.matches if m.room is room and m.seats(nick)]:
             match.game.forfeit(nick)
+            # The room hears it once the leaver is gone from it: tell the leaver apart.
+            out.to(session.id, fit(p.GameNote(room.name, match.id,
+                                              sanitize(leaver_note(match.game)))))
             self._broadcast(match, left_note(nick, match.game), out)
         self._cancel(room, lambda c: c.involves(nick), f"{nick} left", out)
         self.records.forget_person(key(room.name), session.id)

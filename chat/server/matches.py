@@ -126,6 +126,16 @@ def left_note(nick: str, game: Game) -> str:
     return f"{nick} left: {winners} win{'s' if len(outcome.winners) == 1 else ''}"
 
 
+def leaver_note(game: Game) -> str:
+    """What a player who left a game is told of it."""
+    outcome = game.outcome()
+    if outcome is None:
+        return f"you left {game.name}; play goes on without you"
+    winners = " and ".join(outcome.winners) or "nobody"
+    verb = "wins" if len(outcome.winners) <= 1 else "win"
+    return f"leaving forfeits {game.name}: {winners} {verb}"
+
+
 def score_key(name: str, people: tuple[Person, ...]) -> tuple[str, frozenset[Person]]:
     """A score's key within its room: the game and the pair, in either order."""
     return name, frozenset(people)
