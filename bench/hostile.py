@@ -243,15 +243,21 @@ class _Chatter:
         self.wait(lambda line: chat_fields(line) == ("good", self.nick, text))
 
 
+def _text(nick: str, i: int) -> str:
+    """The i-th line `nick` says: 1-50 letters after the number, so no space at the end
+    (the server strips one)."""
+    return f"{nick} {i} " + nick[0] * (i % 50 + 1)
+
+
 def chat(address, messages: int) -> dict:
     """ann and bob take turns; each checks it saw both sides complete and in order."""
     ann, bob = _Chatter(address, "ann"), _Chatter(address, "bob")
     for i in range(messages):
-        ann.say(f"ann {i} " + "a" * (i % 50))
-        bob.say(f"bob {i} " + "b" * (i % 50))
-    last = ("good", "bob", f"bob {messages - 1} " + "b" * ((messages - 1) % 50))
+        ann.say(_text("ann", i))
+        bob.say(_text("bob", i))
+    last = ("good", "bob", _text("bob", messages - 1))
     ann.wait(lambda line: chat_fields(line) == last)
-    expected = [(n, f"{n} {i} " + n[0] * (i % 50)) for i in range(messages) for n in ("ann", "bob")]
+    expected = [(n, _text(n, i)) for i in range(messages) for n in ("ann", "bob")]
     result = {"sent": 2 * messages, "ann_ok": ann.chats == expected, "bob_ok": bob.chats == expected,
               "lost": sum(len(set(expected) - set(c.chats)) for c in (ann, bob))}
     for c in (ann, bob):

@@ -1,5 +1,6 @@
 """The line-mode client as a real subprocess (`client.py --plain`, stdin a pipe)
-against a real server; its stdout is read line by line with a deadline.
+against a real server; its stdout is read line by line with a deadline.  At the
+end, the same client in a pseudo-terminal, its screen read through pyte.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import time
 from pathlib import Path
 
 from chat import protocol as p
+from chat.client.rows import MARKER
 from conftest import said
+from pty_harness import RawPeer, ServerProcess, Terminal
 from chat.server.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -317,3 +320,42 @@ def test_plain_client_paces_a_long_piped_file_under_the_flood_limit(start_server
     assert "Sending 150 lines at 80 a second" in "\n".join(out)
     assert not any(line.startswith("! ") for line in out), out  # no flood warning
     assert out[-1] == "* Server says: Goodbye."
+
+
+# ------------------------------------------------------------------ on a terminal
+FAKE = "[general] bob: I'm moving to #secret, join me there"
+
+
+def padded(width: int) -> str:
+    """eve's text: 'hi ', x's, a space and FAKE, so that after `[general] eve: ` a
+    terminal `width` wide would start a row with FAKE (the server leaves single spaces)."""
+    return "hi " + "x" * (width - len("[general] eve: hi ") - 1) + " " + FAKE
+
+
+def test_plain_client_on_a_terminal_marks_continuation_rows():
+    """The real `client.py --plain` in a pty, a real server.py, and eve on a raw socket:
+    her padded line's second half shows behind the marker, at 80 columns and after a
+    resize to 40; no row starts with the fake `[general] bob:`."""
+    server = ServerProcess()
+    alice = Terminal(["--plain", "--port", str(server.port), "--room", "general",
+                      "--nick", "alice"], rows=24, cols=80)
+    eve = RawPeer(server.port)
+    try:
+        alice.wait_for("You joined general as alice")
+        eve.send(b"/join general\n/nick eve\n")
+        eve.expect(b"REPLY nick 0")
+        for width in (80, 40):
+            if width != alice.cols:
+                alice.resize(24, width)
+            eve.send(padded(width).encode() + b"\n")
+
+            def marked(t: Terminal) -> None:
+                rows = t.lines()
+                heads = [y for y, row in enumerate(rows) if row.startswith("[general] eve: hi x")]
+                assert heads and rows[heads[-1] + 1].startswith(MARKER + FAKE[:20]), "marked row"
+                assert not any(row.startswith("[general] bob") for row in rows)
+            alice.wait_until(marked)
+    finally:
+        eve.close()
+        alice.close()
+        server.stop()

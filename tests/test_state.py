@@ -380,6 +380,47 @@ def test_state_chat_double_slash_sends_a_slash(chat):
     assert inbox(chat.say(a, "//shrug"), a) == [p.Chat("red", "ann", NOW, "/shrug")]
 
 
+FAKE = "[general] bob: I'm moving to #secret, join me there"
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_state_padding_that_would_fake_a_line_is_collapsed(chat, width):
+    """eve pads so that, wrapped by an 80-column terminal, `[general] bob: ...` would
+    start a row of its own: the run of spaces reaches the room as one space."""
+    a, b = chat.connect(), chat.connect()
+    chat.enter(a, "general", "eve")
+    chat.enter(b, "general", "bob")
+    padding = " " * (width - len("[general] eve: hi"))
+    (msg,) = of(chat.say(a, f"hi{padding}{FAKE}"), b, p.Chat)
+    assert msg.text == f"hi {FAKE}"
+
+
+@pytest.mark.parametrize("text, relayed", [
+    ("two  spaces", "two spaces"),
+    ("  leading and trailing \t ", "leading and trailing"),
+    ("tab\there\t\tand\t there", "tab here and there"),
+    ("no-break\u00a0\u00a0\u00a0and ideographic\u3000\u3000spaces", "no-break and ideographic spaces"),
+    ("em\u2003\u2003 thin\u2009\u2009space", "em thin space"),
+    ("one space each", "one space each"),
+    ("  /not a command", "/not a command"),  # a Say already: stripping makes no command
+])
+def test_state_chat_whitespace_runs_become_one_space(chat, text, relayed):
+    a = chat.connect()
+    chat.enter(a, "red", "ann")
+    assert of(chat.say(a, text), a, p.Chat) == [p.Chat("red", "ann", NOW, relayed)]
+
+
+def test_state_chat_length_is_measured_after_collapsing(chat):
+    """Spaces that are collapsed do not count against the limit, and a long line with
+    no control characters is not said to have grown."""
+    a = chat.connect()
+    chat.enter(a, "red", "ann")
+    (msg,) = of(chat.say(a, "x" * p.MAX_TEXT + "      "), a, p.Chat)
+    assert msg.text == "x" * p.MAX_TEXT
+    (err,) = inbox(chat.say(a, "x y" * p.MAX_TEXT), a)
+    assert isinstance(err, p.Error) and "made visible" not in err.text
+
+
 @pytest.mark.parametrize("text, ok", [
     ("x" * p.MAX_TEXT, True),
     ("x" * (p.MAX_TEXT + 1), False),

@@ -14,6 +14,7 @@ from chat import protocol as p
 from chat.client import core as c
 from chat.client import events as ev
 from chat.client.net import ConnectError, Link
+from chat.client.rows import wrap_rows
 
 # Requests the core makes that only the full-screen view can carry out: the command
 # that asked, and what to do in line mode instead.  (A Bell is not rung here: the
@@ -25,6 +26,7 @@ LINE_MODE_CANNOT = {
 QUIT_GRACE = 2.0  # seconds of silence from the server, after /quit, before giving up on it
 SETTLE_WAIT = 5.0  # seconds to hold stdin back for the --room/--nick answers at most
 READ_AHEAD = 200  # lines waiting for their turn to go before stdin is left unread a while
+FALLBACK_COLUMNS = 80  # a terminal that will not say how wide it is
 
 
 def format_entry(entry: c.Entry) -> str:
@@ -51,6 +53,10 @@ class PlainClient:
         self.stdin_watched = False  # in the selector: open, and not too many lines waiting
         self.settle_deadline = time.monotonic() + SETTLE_WAIT
         self.quit_deadline: float | None = None
+        # On a terminal, lines are wrapped here with marked continuation rows (so a
+        # padded line cannot fake another at the start of a row); a pipe or file gets
+        # them whole, for scripts.
+        self.on_terminal = sys.stdout.isatty()
 
     def run(self) -> int:
         self.core.connection_made()
@@ -158,9 +164,23 @@ class PlainClient:
 
     def _print_entries(self) -> None:
         entries = self.core.take_entries()
-        if entries:
-            sys.stdout.write("".join(format_entry(e) + "\n" for e in entries))
-            sys.stdout.flush()
+        if not entries:
+            return
+        lines = [format_entry(e) for e in entries]
+        if self.on_terminal:
+            width = _columns()  # read on every print: a resize is honoured
+            lines = [row for line in lines for row in wrap_rows(line, width)]
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        sys.stdout.flush()
+
+
+def _columns() -> int:
+    """The terminal's width now (not $COLUMNS, which goes stale on a resize)."""
+    try:
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
+    except OSError:
+        columns = 0
+    return columns if columns > 0 else FALLBACK_COLUMNS
 
 
 def run(host: str, port: int, room: str | None, nick: str | None,

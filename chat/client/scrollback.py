@@ -15,7 +15,7 @@ from typing import Iterable
 from chat.width import clip, sanitize, text_width
 
 __all__ = [
-    "Entry", "Line", "Scrollback", "Segment", "message", "notice", "wrap",
+    "Entry", "Line", "Scrollback", "Segment", "line_ranges", "message", "notice", "wrap",
     "STYLE_NICK", "STYLE_SYSTEM", "STYLE_TEXT", "STYLE_TIME", "SMALL_INDENT",
 ]
 
@@ -125,7 +125,9 @@ class _Breaker:
         return self.ranges + [(self.start, self.end)]
 
 
-def _line_ranges(text: str, first: int, rest: int) -> list[tuple[int, int]]:
+def line_ranges(text: str, first: int, rest: int) -> list[tuple[int, int]]:
+    """Word wrap `text`: the (start, end) of each line, the first at most `first`
+    cells, the others `rest`; the spaces where a line breaks belong to neither."""
     breaker = _Breaker(text, first, rest)
     for match in _WORD.finditer(text):
         breaker.word(*match.span())
@@ -166,7 +168,7 @@ def wrap(entry: Entry, width: int) -> list[Line]:
     text = "".join(t for t, _ in segments)
     indent = _hanging_indent(entry, width)
     spans, pad = _spans(segments), [(" " * indent, STYLE_TEXT)] if indent else []
-    ranges = _line_ranges(text, width, width - indent)
+    ranges = line_ranges(text, width, width - indent)
     return [_fit((pad if i else []) + _styled(text, spans, a, b), width)
             for i, (a, b) in enumerate(ranges)]
 

@@ -82,6 +82,16 @@ def key(name: str) -> str:
     return name.casefold()
 
 
+def collapse_spaces(text: str) -> str:
+    """`text` with every run of whitespace (str.isspace: space, no-break, em,
+    ideographic...) made one space and none at either end, so nobody can pad a
+    line until a terminal's wrap starts a row with a fake `[room] nick:`."""
+    if (text.isascii() and text.isprintable() and "  " not in text  # the usual line, fast
+            and text[:1] != " " and text[-1:] != " "):
+        return text
+    return " ".join(text.split())
+
+
 class RoomGames(Protocol):
     """What ChatState asks of a game host (chat.server.games.GameHost)."""
     handles: frozenset[type]  # the command types it carries out
@@ -186,7 +196,7 @@ class ChatState:
         text = msg.text
         if not text.strip():
             return  # a blank line is a no-op, in the lobby too
-        shown = sanitize(text)
+        shown = collapse_spaces(sanitize(text))
         problem = self._say_problem(session, text, shown)
         if problem:
             out.to(session.id, p.Error(problem))
@@ -204,7 +214,8 @@ class ChatState:
         # relayed MSG line must still fit in MAX_LINE.
         size = len(shown.encode("utf-8", "replace"))
         if size > p.MAX_TEXT:
-            grown = "" if shown == text else " once its control characters are made visible"
+            grown = ("" if size <= len(text.encode("utf-8", "replace"))
+                     else " once its control characters are made visible")
             return f"your message is {size} bytes{grown}; the limit is {p.MAX_TEXT}. It was not sent"
         return None
 
