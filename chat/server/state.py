@@ -86,10 +86,7 @@ def collapse_spaces(text: str) -> str:
     """`text` with every run of whitespace (str.isspace: space, no-break, em,
     ideographic...) made one space and none at either end, so nobody can pad a
     line until a terminal's wrap starts a row with a fake `[room] nick:`."""
-    if (text.isascii() and text.isprintable() and "  " not in text  # the usual line, fast
-            and text[:1] != " " and text[-1:] != " "):
-        return text
-    return " ".join(text.split())
+    return " ".join(text.split())  # (0.27 us a line: no faster test for "nothing to do")
 
 
 class RoomGames(Protocol):
