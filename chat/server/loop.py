@@ -349,12 +349,13 @@ class Server:
                 conn = conns.get(target)
                 if conn is None:
                     continue
-                conn.out.append(data)
+                pending = conn.out
+                if not pending:  # else it is dirty already, or watched for writability
+                    dirty.add(conn)
+                pending.append(data)
                 conn.out_size += size
                 if conn.out_size > limit:
                     self._overflow(conn)
-                else:
-                    dirty.add(conn)
         for target in out.closes:
             conn = conns.get(target)
             if conn is not None:
