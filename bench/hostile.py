@@ -298,7 +298,8 @@ def main() -> int:
     proc = None
     if args.port is None:
         proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", "0", "--quiet",
-                                 "--max-rate", "1000", "--burst", "1000"],
+                                 "--max-rate", "1000", "--burst", "1000",
+                                 "--max-per-address", "0", "--connect-rate", "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         host, _, port = proc.stdout.readline().strip().removeprefix("listening on ").rpartition(":")
         address = (host, int(port))

@@ -23,10 +23,14 @@ from adapters import Parlor  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Every load here comes from this machine's one address: no per-address limits.
+ONE_ADDRESS = ("--max-per-address", "0", "--connect-rate", "0")
+
+
 class ServerProc:
     def __init__(self, *flags: str) -> None:
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", "0",
-                                      "--quiet", *flags],
+                                      "--quiet", *ONE_ADDRESS, *flags],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         atexit.register(self._kill)  # even when a part fails half-way
         line = self.proc.stdout.readline().strip()

@@ -32,6 +32,8 @@ RAISE = {
     "--max-clients": "100000",
     "--max-connections": "100000",
     "--max-per-ip": "100000",
+    "--max-per-address": "0",
+    "--connect-rate": "0",
 }
 
 

@@ -155,6 +155,10 @@ def test_limits_a_flooder_does_not_slow_the_others(start_server, connect):
     assert len(chats(cy, "ann")) < 10
 
 
+# All the storm's connections come from one address: no per-address limits for it.
+NO_ADMISSION = ("--max-per-address", "0", "--connect-rate", "0")
+
+
 # ------------------------------------------------------------------ client count
 def test_limits_max_clients_turns_the_next_one_away(start_server, connect):
     server = start_server(Limits(max_clients=3))
@@ -238,7 +242,7 @@ def _storm(address, rounds: int) -> None:
 
 
 def test_limits_connection_storm_leaks_no_fd_and_no_nick(spawn, connect):
-    proc = spawn.server("--max-rate", "0")
+    proc = spawn.server("--max-rate", "0", *NO_ADMISSION)
     watcher = connect(proc.address)
     watcher.enter("storm", "watcher")
     baseline = _open_fds(proc.popen.pid)
@@ -252,7 +256,7 @@ def test_limits_connection_storm_leaks_no_fd_and_no_nick(spawn, connect):
 
 
 def test_limits_idle_connections_are_reclaimed(spawn, connect):
-    proc = spawn.server("--register-timeout", "0.5")
+    proc = spawn.server("--register-timeout", "0.5", *NO_ADMISSION)
     baseline = _open_fds(proc.popen.pid)
     idle = [socket.create_connection(proc.address, timeout=TIMEOUT) for _ in range(200)]
     wait_for(lambda: _open_fds(proc.popen.pid) >= baseline + 200, "the idle connections to arrive")

@@ -19,6 +19,9 @@ class Limits:
     max_line: int = p.MAX_LINE        # bytes per line, delimiter included
     max_pending: int = 1 << 20        # unsent bytes per connection before it is cut off
     max_clients: int = 1000           # connections at once; more are told "full" and closed
+    max_per_address: int = 100        # connections at once from one address (0: no limit)
+    connect_rate: float = 10.0        # new connections a second from one address...
+    connect_burst: int = 50           # ...after a burst of this many; 0 rate = no limit
     max_rate: float = 5.0             # lines per second a connection may send, on average...
     burst: int = 20                   # ...after a burst of this many; 0 rate = no limit
     max_queue: int = 100              # lines held back by the rate limit before a flood is cut off
@@ -31,6 +34,9 @@ _FLAGS = {  # Limits field -> (metavar, help)
     "max_line": ("BYTES", "longest line accepted, newline included"),
     "max_pending": ("BYTES", "unsent output per client before it is cut off as not reading"),
     "max_clients": ("N", "connections at once; more are told the server is full"),
+    "max_per_address": ("N", "connections at once from one address (0: no limit)"),
+    "connect_rate": ("N", "new connections a second from one address (0: no limit)"),
+    "connect_burst": ("N", "new connections from one address at once before --connect-rate"),
     "max_rate": ("LINES", "lines per second a client may send on average (0: no limit)"),
     "burst": ("LINES", "lines a client may send at once before --max-rate applies"),
     "max_queue": ("LINES", "lines held back by --max-rate before a client is cut off as flooding"),

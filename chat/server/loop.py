@@ -19,6 +19,7 @@ from typing import Sequence
 
 from chat import protocol as p
 from chat.server.guard import Action, Caution, CutOff, Drop, Guard, HangUp, Line, Probe
+from chat.server.admission import Admission
 from chat.server.limits import Limits
 from chat.server.state import ChatState, Outbox
 
@@ -38,7 +39,7 @@ NEVER = float("inf")
 
 
 class Connection:
-    __slots__ = ("sock", "id", "decoder", "out", "out_size", "events", "guard", "wake",
+    __slots__ = ("sock", "id", "host", "decoder", "out", "out_size", "events", "guard", "wake",
                  "reading")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
@@ -51,6 +52,7 @@ class Connection:
         self.guard = Guard(limits, now)  # its flood limit, timers and closing state
         self.wake = NEVER      # the time of its live entry in Server._wakes
         self.reading = True    # the peer has not ended its input
+        self.host = ""         # its address, without the port: what Admission counts
 
 
 class Server:
@@ -60,6 +62,7 @@ class Server:
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
         self.state = state  # built and wired by chat.server.main
+        self.admission = Admission(self.limits)
         _raise_fd_limit(self.limits.max_clients + 64)
         self.listener = socket.create_server((host, port), backlog=1024)
         self.listener.setblocking(False)
@@ -187,6 +190,7 @@ class Server:
         self.spin = self._spin_now()  # the CPUs we may use can change while we run
         for sock in [s for s, until in self._lingering.items() if now >= until]:
             self._unlinger(sock)
+        self.admission.forget_idle(now)
 
     # -------------------------------------------------------------- the guard's actions
     def _carry_out(self, conn: Connection, ready: Sequence[Line],
@@ -233,11 +237,12 @@ class Server:
             except OSError as exc:
                 self._accept_failed(exc)
                 return
-            if len(self.conns) >= self.limits.max_clients:
-                log.info("turned away %s:%s: the server is full", *addr[:2])
-                _turn_away(sock, self.limits.max_clients)
+            refusal = self.admission.admit(addr[0], self.now, len(self.conns))
+            if refusal:
+                log.info("turned away %s:%s: %s", addr[0], addr[1], refusal)
+                _turn_away(sock, refusal)
                 continue
-            self._add(sock, f"{addr[0]}:{addr[1]}")
+            self._add(sock, addr[0], f"{addr[0]}:{addr[1]}")
 
     def _accept_failed(self, exc: OSError) -> None:
         log.warning("accept failed: %s", exc.strerror or exc)
@@ -246,10 +251,11 @@ class Server:
             self.selector.unregister(self.listener)
             self._accept_paused_until = time.monotonic() + ACCEPT_PAUSE
 
-    def _add(self, sock: socket.socket, addr: str) -> None:
+    def _add(self, sock: socket.socket, host: str, addr: str) -> None:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(sock, self._next_id, self.limits, self.now)
+        conn.host = host
         self._schedule(conn)
         self._next_id += 1
         self.conns[conn.id] = conn
@@ -406,6 +412,7 @@ class Server:
     def _drop(self, conn: Connection, reason: str) -> None:
         if self.conns.pop(conn.id, None) is None:
             return
+        self.admission.left(conn.host)
         self._dirty.discard(conn)
         self.selector.unregister(conn.sock)
         if conn in self._graceful:
@@ -488,11 +495,11 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _turn_away(sock: socket.socket, limit: int) -> None:
-    """Over --max-clients: one line saying so, then close (never block on it)."""
+def _turn_away(sock: socket.socket, refusal: str) -> None:
+    """Not admitted: one line saying why, then close (never block on it)."""
     try:
         sock.setblocking(False)
-        sock.send(p.encode(p.Bye(f"the server is full ({limit} connections); try again later")))
+        sock.send(p.encode(p.Bye(refusal)))
     except OSError:
         pass
     sock.close()
