@@ -100,7 +100,8 @@ class Say:
 
 @dataclass(frozen=True, slots=True)
 class ListRooms:
-    pass
+    """`/list [WORD]`: the rooms, or those whose name has WORD in it."""
+    pattern: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,8 +407,10 @@ class Renamed:
 
 @dataclass(frozen=True, slots=True)
 class RoomCount:
-    """The first line of a RoomList: `count` RoomEntry lines follow."""
+    """The first line of a RoomList: `count` RoomEntry lines follow, of `total` rooms
+    that match (a long list is cut)."""
     count: int
+    total: int
     text: str = ""
 
 
@@ -520,8 +523,9 @@ MAX_ITEMS = {"rooms": 2000, "nicks": 2000, "rows": 64}
 
 @dataclass(frozen=True, slots=True)
 class RoomList:
-    """The answer to /list: (name, members) for every room."""
+    """The answer to /list: (name, members) for each room shown, of `total` that match."""
     rooms: tuple[tuple[str, int], ...]
+    total: int
     text: str = ""
     more: int = 0
 
@@ -546,7 +550,8 @@ class BoardView:
 
 
 def _room_list_lines(msg: RoomList) -> list:
-    return [RoomCount(len(msg.rooms), msg.text), *(RoomEntry(n, c) for n, c in msg.rooms)]
+    return [RoomCount(len(msg.rooms), msg.total, msg.text),
+            *(RoomEntry(n, c) for n, c in msg.rooms)]
 
 
 def _member_list_lines(msg: MemberList) -> list:
@@ -564,7 +569,8 @@ def _board_lines(msg: BoardView) -> list:
 BLOCKS = {
     RoomList: (RoomCount, RoomEntry, _room_list_lines,
                lambda head, items, more: RoomList(tuple((i.room, i.members) for i in items),
-                                                  head.text, more), MAX_ITEMS["rooms"]),
+                                                  head.total, head.text, more),
+               MAX_ITEMS["rooms"]),
     MemberList: (Members, Member, _member_list_lines,
                  lambda head, items, more: MemberList(head.room, tuple(i.nick for i in items),
                                                       head.unnamed, head.text, more),

@@ -383,12 +383,13 @@ def test_client_core_a_block_claiming_a_billion_items_keeps_the_first_ones():
     rooms = "".join(f"ROOM r{i} 1\n" for i in range(3000))
     nicks = "".join(f"MEMBER general n{i}\n" for i in range(3000))
     core.receive_data(f"BOARD general g1 1000000000\n{rows}INFO end of the board\n".encode())
-    core.receive_data(f"ROOMS 1000000000 lots\n{rooms}MEMBERS general 3000 0\n{nicks}".encode())
+    core.receive_data(f"ROOMS 1000000000 3000 lots\n{rooms}MEMBERS general 3000 0\n{nicks}".encode())
     panel = core.game_panel()
     assert len(panel.lines) == p.MAX_ITEMS["rows"] + 1 and panel.lines[-1] == "(936 more rows)"
     *board, end, rooms_line, members_line = texts(core)  # line mode prints the board too
     assert board == panel.lines and end == "end of the board"
-    assert rooms_line.endswith(", and 1000 more. /join ROOM to enter one.")
+    assert rooms_line.endswith(", and 1000 more (/list WORD shows the rooms with WORD in their "
+                               "name). /join ROOM to enter one.")
     assert members_line.endswith(", 1000 more") and len(core.members) == p.MAX_ITEMS["nicks"]
 
 

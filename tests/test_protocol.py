@@ -130,7 +130,8 @@ CLIENT_CASES = {
     "args keep inner spaces": ("/who a b", p.Who("a b"), True),
     "alias": ("/part", p.Leave(), False),
     "alias of quit": ("/logout", p.Quit(), False),
-    "no-argument command ignores arguments": ("/list all of them", p.ListRooms(), False),
+    "no-argument command ignores arguments": ("/leave now please", p.Leave(), False),
+    "list with a word": ("/list gen", p.ListRooms("gen"), True),
     "game with arguments": ("/game tictactoe bob", p.StartGame("tictactoe bob"), True),
     "move alias": ("/guess e", p.Move("e"), False),
     "digits are a move": ("/5", p.Move("5", digits=True), True),
@@ -206,7 +207,8 @@ SERVER_CASES = [
     (p.Left("red", "bob", "connection error: reset"), "PART red bob connection error: reset"),
     (p.Here("red", p.NOBODY), "HERE red *"),
     (p.Renamed("red", "bob", "rob"), "NICK red bob rob"),
-    (p.RoomCount(2, "2 rooms"), "ROOMS 2 2 rooms"),
+    (p.RoomCount(2, 2, "2 rooms"), "ROOMS 2 2 2 rooms"),
+    (p.RoomCount(1, 300, "the biggest"), "ROOMS 1 300 the biggest"),
     (p.RoomEntry("red", 3), "ROOM red 3"),
     (p.Members("red", 1, 2, "2 without a nick yet"), "MEMBERS red 1 2 2 without a nick yet"),
     (p.Members("red", 0, 0), "MEMBERS red 0 0"),
@@ -229,8 +231,9 @@ SERVER_CASES = [
 # Counted blocks: one value encodes to several lines and the ServerDecoder
 # assembles them back into one value.
 BLOCK_CASES = [
-    (p.RoomList((("red", 3), ("blue", 1)), "2 rooms"), ["ROOMS 2 2 rooms", "ROOM red 3", "ROOM blue 1"]),
-    (p.RoomList((), "0 rooms"), ["ROOMS 0 0 rooms"]),
+    (p.RoomList((("red", 3), ("blue", 1)), 2, "2 rooms"),
+     ["ROOMS 2 2 2 rooms", "ROOM red 3", "ROOM blue 1"]),
+    (p.RoomList((), 0, "no rooms yet"), ["ROOMS 0 0 no rooms yet"]),
     (p.MemberList("red", ("ann", "bob"), 1, "1 without a nick yet"),
      ["MEMBERS red 2 1 1 without a nick yet", "MEMBER red ann", "MEMBER red bob"]),
     (p.BoardView("red", "g1", (" X | O ", "", "last: 5")),

@@ -63,12 +63,12 @@ def test_server_three_clients_two_rooms_are_isolated(server, connect):
 def test_server_list_counts_and_join_creates(server, connect):
     ann, bob, cid = connect(server), connect(server), connect(server)
     ann.send("/list")
-    assert ann.next() == p.RoomCount(0, "0 rooms")
+    assert ann.next() == p.RoomCount(0, 0, "no rooms yet")
     ann.enter("red", "ann")
     bob.enter("red")
     cid.enter("blue", "cid")
     ann.send("/list")
-    assert ann.expect(p.RoomCount) == p.RoomCount(2, "2 rooms")
+    assert ann.expect(p.RoomCount) == p.RoomCount(2, 2, "2 rooms")
     assert [ann.next(), ann.next()] == [p.RoomEntry("blue", 1), p.RoomEntry("red", 2)]
 
 

@@ -118,12 +118,12 @@ def test_state_join_the_room_you_are_in(chat):
 
 def test_state_list_counts_members(chat):
     a, b, c = chat.connect(), chat.connect(), chat.connect()
-    assert inbox(chat.say(a, "/list"), a) == [p.RoomList((), "0 rooms")]
+    assert inbox(chat.say(a, "/list"), a) == [p.RoomList((), 0, "no rooms yet")]
     chat.enter(a, "red", "ann")
     chat.enter(b, "red")  # no nick yet: still counted
     chat.enter(c, "blue", "cid")
     assert inbox(chat.say(a, "/list"), a) == [
-        p.RoomList((("blue", 1), ("red", 2)), "2 rooms")]
+        p.RoomList((("blue", 1), ("red", 2)), 2, "2 rooms")]
 
 
 def test_state_empty_room_disappears(chat):
@@ -131,7 +131,7 @@ def test_state_empty_room_disappears(chat):
     chat.enter(a, "red", "ann")
     chat.say(a, "/leave")
     assert chat.state.rooms == {}
-    assert inbox(chat.say(a, "/list"), a) == [p.RoomList((), "0 rooms")]
+    assert inbox(chat.say(a, "/list"), a) == [p.RoomList((), 0, "no rooms yet")]
 
 
 def test_state_join_another_room_leaves_the_first(chat):
@@ -500,3 +500,22 @@ def test_state_invariants_hold_for_any_sequence(steps):
         for session in chat.state.sessions.values():
             if session.nick is not None:
                 assert session.room.nicks[session.nick.casefold()] is session
+
+
+def test_state_list_is_cut_to_the_biggest_rooms_and_filtered_by_a_word(chat):
+    from chat.server.state import LIST_LIMIT
+    asker = chat.connect()
+    crowd = [chat.connect() for _ in range(3)]
+    for sid in crowd:
+        chat.enter(sid, "lounge")
+    for i in range(LIST_LIMIT + 50):
+        chat.enter(chat.connect(), f"room{i:03d}")
+    (listing,) = inbox(chat.say(asker, "/list"), asker)
+    assert len(listing.rooms) == LIST_LIMIT and listing.total == LIST_LIMIT + 51
+    assert ("lounge", 3) in listing.rooms  # the biggest are kept
+    assert "/list WORD" in listing.text
+    (found,) = inbox(chat.say(asker, "/list ROOM01"), asker)
+    assert [name for name, _ in found.rooms] == [f"room{i:03d}" for i in range(10, 20)]
+    assert found.total == 10 and found.text == "10 rooms"
+    (none,) = inbox(chat.say(asker, "/list zebra"), asker)
+    assert none == p.RoomList((), 0, "no room has 'zebra' in its name")

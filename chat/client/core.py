@@ -388,11 +388,13 @@ class ClientCore:
 
     # -------------------------------------------------------------- lists
     def _show_rooms(self, msg: p.RoomList) -> None:
-        if not msg.rooms:
-            self._add(INFO, "No rooms yet: /join NAME creates one.")
+        if not msg.rooms:  # the server says why: none yet, or none with that word
+            self._add(INFO, f"{_sentence(sanitize(msg.text)).rstrip('.')}: /join NAME creates one.")
             return
         listing = ", ".join(f"{sanitize(room)} ({count})" for room, count in msg.rooms)
-        more = f", and {msg.more} more" if msg.more else ""
+        left_out = max(msg.total - len(msg.rooms), msg.more)
+        more = (f", and {left_out} more (/list WORD shows the rooms with WORD in their name)"
+                if left_out else "")
         self._add(INFO, f"Rooms: {listing}{more}. /join ROOM to enter one.")
 
     def _show_members(self, head: p.MemberList) -> None:

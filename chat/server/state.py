@@ -8,6 +8,7 @@ is built.  Must not import socket, selectors, select, curses or threading.
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from chat.width import sanitize
 
 log = logging.getLogger("parlor.server")
 
+LIST_LIMIT = 200  # rooms in one /list answer; more are left out, and counted
 GREETING = ("Welcome to Parlor. Type /list to see the rooms, /join ROOM to enter one, "
             "then /nick NAME to pick your name. /help lists every command.")
 
@@ -218,9 +220,24 @@ class ChatState:
 
     # -------------------------------------------------------------- commands
     def _on_list(self, session: Session, msg: p.ListRooms, out: Outbox) -> None:
-        rooms = sorted(self.rooms.values(), key=lambda r: key(r.name))
-        out.to(session.id, p.RoomList(tuple((r.name, len(r.sessions)) for r in rooms),
-                                      _plural(len(rooms), "room")))
+        """The rooms (with WORD: those whose name has it), the LIST_LIMIT biggest when
+        there are more: a long answer is cut and says how to narrow it, never left to
+        overrun the asker's output limit."""
+        word = key(msg.pattern)
+        rooms = [r for r in self.rooms.values() if word in key(r.name)] if word else \
+            list(self.rooms.values())
+        shown = rooms if len(rooms) <= LIST_LIMIT else \
+            heapq.nlargest(LIST_LIMIT, rooms, key=lambda r: len(r.sessions))
+        shown.sort(key=lambda r: key(r.name))
+        text = _plural(len(rooms), "room")
+        if not rooms:
+            said = msg.pattern[:p.MAX_ROOM]  # no room name is longer: nor is the echo
+            text = f"no room has {said!r} in its name" if word else "no rooms yet"
+        elif len(shown) < len(rooms):
+            text = (f"the {len(shown)} biggest of {text}; "
+                    "/list WORD shows those with WORD in their name")
+        out.to(session.id, p.RoomList(tuple((r.name, len(r.sessions)) for r in shown),
+                                      len(rooms), sanitize(text)))
 
     def _on_join(self, session: Session, msg: p.Join, out: Outbox) -> None:
         name = msg.room[1:] if msg.room.startswith("#") else msg.room
@@ -346,7 +363,7 @@ class ChatState:
 
 HELP = [
     "Commands (a line not starting with / is a chat message; //text sends /text):",
-    "  /list              the rooms and how many are in each",
+    "  /list [WORD]       the rooms and how many are in each (or those named *WORD*)",
     "  /join ROOM         enter ROOM (created if new), leaving the room you are in",
     "  /nick NAME         pick your name in this room",
     "  /who [ROOM]        who is in your room (or in ROOM)",
