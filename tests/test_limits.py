@@ -353,3 +353,16 @@ def test_limits_sigterm_handles_the_lines_already_read(spawn, connect):
     bob.lines_until(p.Bye)
     assert proc.wait() == 0
     assert chats(bob, "ann") == [f"held {i}" for i in range(30)]
+
+
+@pytest.mark.parametrize("argv", [
+    ["server.py", "--port", "99999"], ["server.py", "--port", "-1"],
+    ["client.py", "--port", "99999"], ["client.py", "--serve", "--port", "-1"],
+    ["client.py", "--plain", "--port", "http"],
+])
+def test_limits_a_port_out_of_range_is_a_usage_error(spawn, argv):
+    proc = spawn.process(*argv)
+    assert proc.wait() == 2
+    err = "\n".join(proc.stderr.read_rest())
+    assert "usage:" in err and "--port" in err and "Traceback" not in err
+    assert "0-65535" in err or "not a port number" in err

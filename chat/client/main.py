@@ -13,6 +13,7 @@ import threading
 from chat.client import plain
 from chat.client.core import SEND_BURST, SEND_RATE, ClientCore
 from chat.client.net import ConnectError, Link
+from chat.server.limits import port_number  # (pure: the command-line rules of both programs)
 
 HOST_LEAVING = "the host has left; the server is shutting down"
 
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="client.py", description="Chat on a Parlor server.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="server address (default 127.0.0.1); with --serve, the address to listen on")
-    parser.add_argument("--port", type=int, default=5220, help="server port (default 5220)")
+    parser.add_argument("--port", type=port_number, default=5220, help="server port (default 5220)")
     parser.add_argument("--room", help="join ROOM right after connecting")
     parser.add_argument("--nick", help="use NICK in the room (with --room, or after your first /join)")
     parser.add_argument("--plain", action="store_true",

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="server.py", description="Run a Parlor chat server.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 serves the LAN)")
-    parser.add_argument("--port", type=int, default=5220,
+    parser.add_argument("--port", type=port_number, default=5220,
                         help="port to listen on (default 5220; 0 picks a free one)")
     parser.add_argument("--quiet", action="store_true", help="no log lines on stderr")
     parser.add_argument("--spin", type=_positive("int"), default=SPIN_US, metavar="MICROSECONDS",
@@ -64,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
                             default=field.default, metavar=metavar,
                             help=f"{text} (default {_shown(field.default)})")
     return parser
+
+
+def port_number(text: str) -> int:
+    """A --port argument: 0-65535 (0 picks a free one), else a usage error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 picks a free one), not {port}")
+    return port
 
 
 def _shown(value: float) -> str:
