@@ -320,8 +320,9 @@ def name_problem(name: str, what: str, limit: int) -> str | None:
     """Why `name` is not a valid room or nick name, as a sentence; None if it is."""
     if not name:
         return f"a {what} name is needed"
-    if len(name) > limit:
-        return f"{what} name {name[:limit]!r}... is too long: at most {limit} characters"
+    if len(name) > limit:  # the whole name, unless it would swamp the sentence
+        shown = repr(name) if len(name) <= 3 * limit else f"{name[:3 * limit]!r}..."
+        return f"{what} name {shown} is too long: at most {limit} characters"
     if _NAME_RE.match(name) is None:
         return f"{what} name {name!r} may only use {NAME_CHARS}"
     return None

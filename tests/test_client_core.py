@@ -127,7 +127,7 @@ def test_client_core_settled_at_hello_without_autojoin():
     assert core.settled
 
 
-LOST_GAME = "The tictactoe game in #general was lost with the connection: leaving forfeits it."
+LOST_GAME = "The tictactoe game in #general ended with the connection to the server."
 
 
 def test_client_core_a_game_of_mine_lost_with_the_connection_is_told():

@@ -132,7 +132,7 @@ def test_gamehost_challenge_then_accept_starts_for_the_room(hall):
 def test_gamehost_decline_and_withdraw(hall):
     hall.do("alice", "/game tictactoe bob")
     hall.do("bob", "/decline")
-    assert "bob declines alice's challenge to bob (tictactoe)" in texts(hall.got("carol"))
+    assert "bob declines alice's challenge (tictactoe)" in texts(hall.got("carol"))
     assert hall.refusal("bob", "/accept") == "nobody has challenged you in general"
     hall.do("alice", "/game tictactoe bob")
     hall.do("alice", "/decline")
@@ -542,3 +542,30 @@ def test_gamehost_a_player_who_leaves_is_told_the_forfeit():
     told = [m.text for m in hall.do("alice", "/leave") if isinstance(m, p.GameNote)]
     assert told == ["leaving forfeits tictactoe: bot wins"]
     assert "alice left: bot wins" in texts(hall.got("bob"))
+
+
+def test_gamehost_a_move_while_a_challenge_waits_says_so():
+    hall = Hall()
+    hall.enter("alice")
+    hall.enter("bob")
+    hall.do("alice", "/game tictactoe bob")
+    assert hall.refusal("alice", "/5") == ("alice's challenge to bob (tictactoe) waits for an "
+                                           "answer: the game starts once bob types /accept")
+    assert "waits for an answer" in hall.refusal("bob", "/move 5")
+
+
+def test_gamehost_declining_names_the_challenge_without_the_decliner_twice():
+    hall = Hall()
+    hall.enter("alice")
+    hall.enter("carol")
+    hall.do("alice", "/game tictactoe carol")
+    hall.got("alice")
+    hall.do("carol", "/decline")
+    assert texts(hall.got("alice")) == ["carol declines alice's challenge (tictactoe)"]
+
+
+def test_gamehost_a_long_nick_is_named_whole_when_refused():
+    hall = Hall()
+    hall.enter("alice")
+    assert hall.refusal("alice", "/nick averyveryverylongname") == (
+        "nick name 'averyveryverylongname' is too long: at most 16 characters")

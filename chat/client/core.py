@@ -193,8 +193,8 @@ class ClientCore:
             self._add(ERROR, "Disconnected.")  # the BYE just said why
         for panel in lost_games:
             name = f"{panel.title} " if panel.title else ""
-            self._add(ERROR, f"The {name}game in #{sanitize(room or '')} was "
-                             "lost with the connection: leaving forfeits it.")
+            self._add(ERROR, f"The {name}game in #{sanitize(room or '')} ended with the "
+                             "connection to the server.")
         if unsent:
             self._add(ERROR, f"{_count(unsent, 'line')} still waiting to go were not sent.")
 

@@ -341,7 +341,7 @@ class GameHost:
             return
         challenge = self._pick(session, args, p.Decline, False, out)
         if challenge is not None:
-            self._drop(challenge, f"{nick} declines {challenge.describe()}", out)
+            self._drop(challenge, f"{nick} declines {challenge.describe(for_whom=False)}", out)
 
     def _on_rematch(self, session: Session, msg: p.Rematch, out: Outbox) -> None:
         problem = where_problem(session) or self._busy_problem(session)
@@ -423,7 +423,11 @@ class GameHost:
         problem = where_problem(session)
         if problem:
             return problem
-        room = session.room
+        room, nick = session.room, session.nick
+        waiting = next((c for c in self.challenges if c.room is room and c.involves(nick)), None)
+        if waiting is not None:  # nothing to move in yet: the challenge waits for an answer
+            return (f"{waiting.describe()} waits for an answer: the game starts once "
+                    f"{waiting.target or 'someone'} types /accept")
         if not any(m.room is room for m in self.matches):
             return f"no game is running in {room.name}; /game lists the games you can start"
         return "you are not playing; /games shows who is"

@@ -54,8 +54,11 @@ class Challenge:
         pair = (self.challenger, acceptor)
         return pair if self.challenger_first else (acceptor, self.challenger)
 
-    def describe(self) -> str:
-        return f"{self.challenger}'s challenge to {self.target or 'anyone'} ({self.cls.name})"
+    def describe(self, for_whom: bool = True) -> str:
+        """`alice's challenge to bob (tictactoe)`; without `for_whom`, leaving out the
+        target (when the target is the one speaking: "bob declines alice's challenge")."""
+        to = f" to {self.target or 'anyone'}" if for_whom else ""
+        return f"{self.challenger}'s challenge{to} ({self.cls.name})"
 
 
 @dataclass(slots=True)
