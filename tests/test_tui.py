@@ -620,3 +620,16 @@ def test_tui_each_nick_has_one_colour_everywhere_and_after_a_reconnect(chat_serv
     alice.wait_until(drawn_alike("bob", "back again"))
     alice.wait_until(drawn_alike("erin", "welcome back"))
     bob.wait_until(drawn_alike("erin", "welcome back"))
+
+
+@pytest.mark.parametrize("term", ["nosuchterm", "dumb"])
+def test_tui_a_terminal_curses_cannot_drive_gets_line_mode(chat_server, terminals, term):
+    alice = terminals("--port", str(chat_server.port), "--room", "general", "--nick", "alice",
+                      term=term)
+    alice.wait_for("so this is line mode")
+    alice.wait_for("Connected to")
+    assert "Traceback" not in alice.text()
+    alice.send("hello from a plain terminal\r")
+    alice.wait_for("[general] alice: hello from a plain terminal")
+    alice.send("/quit\r")
+    alice.wait_for(lambda t: not t.pump() or t.eof, why="the client to exit")

@@ -46,6 +46,13 @@ def _pace(text: str) -> tuple[int, float]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     use_plain = args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+    if not use_plain:
+        from chat.client import tui  # curses is imported only when the full-screen view is used
+        problem = tui.terminal_problem()
+        if problem:
+            print(f"parlor: {problem}, so this is line mode (TERM=xterm-256color, for "
+                  "example, gives the full-screen view)", file=sys.stderr, flush=True)
+            use_plain = True
     server, connect_host = None, args.host
     if args.serve:
         server = _start_server(args, quiet=not use_plain)

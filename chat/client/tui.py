@@ -460,6 +460,23 @@ KEYS = {
 }
 
 
+def terminal_problem() -> str | None:
+    """Why curses cannot drive this terminal (no TERM, an unknown one, or one that
+    cannot move the cursor, as TERM=dumb), as words; None if it can."""
+    if WINDOWS:
+        return None  # windows-curses drives the console itself, with no terminfo
+    term = os.environ.get("TERM", "")
+    if not term:
+        return "TERM is not set"
+    try:
+        curses.setupterm(term, sys.stdout.fileno())
+    except curses.error:
+        return f"the terminal type {term!r} is not known here"
+    if not curses.tigetstr("cup"):
+        return f"the terminal type {term!r} cannot move the cursor"
+    return None
+
+
 def run(host: str, port: int, core: c.ClientCore, link: Link, on_quit=None) -> int:
     locale.setlocale(locale.LC_ALL, "")
     os.environ.setdefault("ESCDELAY", "25")
