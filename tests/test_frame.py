@@ -181,12 +181,13 @@ def test_frame_long_input_scrolls_and_the_cursor_follows():
     assert shown.text()[7].startswith(prompt + "0123456789") and shown.cursor == (7, 16)
 
 
-def test_frame_prompt_takes_at_most_half_the_width():
+def test_frame_prompt_gives_way_to_the_input_and_still_ends_in_a_marker():
     view = chatting()
     view.editor.insert("typed")
     shown = view.paint(6, 20)
-    assert shown.text()[5] == "#general a" + "typed     "
-    assert shown.cursor == (5, 15)
+    assert shown.text()[5] == "#genera> " + "typed      "  # not '#general atyped'
+    assert shown.cursor == (5, 14)
+    assert view.paint(6, 13).text()[5] == ">typed       "
 
 
 # ------------------------------------------------------------------ too small
@@ -198,8 +199,8 @@ def test_frame_too_small_says_so_and_nothing_else():
         assert all(row == " " * w for row in shown.text()[1:])
         assert shown.rows[0] == ((0, "window too small"[:w], "error"),) and shown.cursor is None
     smallest = view.paint(3, 12)  # the smallest usable window: a row each
-    assert smallest.text() == ["  hi bob    ", " #general   ", "#gener      "]
-    assert smallest.cursor == (2, 6)
+    assert smallest.text() == ["  hi bob    ", " #general   ", ">           "]
+    assert smallest.cursor == (2, 1)
 
 
 # ------------------------------------------------------------------ game panels

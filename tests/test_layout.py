@@ -110,3 +110,14 @@ def test_layout_two_games_stack_when_tall_enough():
     assert lay.Layout(11, 100, first, 11, below=second).stacked
     assert not lay.Layout(30, 50, first, 11, below=second).stacked  # on top: one game only
     assert not lay.Layout(30, 100, first, 11).stacked
+
+
+def test_layout_prompt_gives_way_before_the_input_gets_narrow():
+    full = "#general alice> "
+    assert lay.fit_prompt(full, 80) == full
+    assert lay.fit_prompt(full, 30) == "#general alic> "  # at most half
+    assert lay.fit_prompt(full, 20) == "#genera> "  # the input keeps 10 columns
+    assert lay.fit_prompt(full, 14) == ">"
+    for width in range(12, 60):
+        shown = lay.fit_prompt(full, width)
+        assert shown.rstrip().endswith(">") and width - len(shown) >= min(10, width // 2)

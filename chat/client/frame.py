@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from chat.client import core as c
 from chat.client import scrollback as sb
-from chat.client.layout import Layout, fit_status, panel_block, prompt, status_parts
+from chat.client.layout import Layout, fit_prompt, fit_status, panel_block, prompt, status_parts
 from chat.client.lineedit import LineEditor
 from chat.width import char_width, clip, sanitize, text_width
 
@@ -138,7 +138,7 @@ def _paint_input(canvas: _Canvas, layout: Layout, core: c.ClientCore,
                  editor: LineEditor) -> tuple[int, int]:
     """The prompt (at most half the width) and the visible part of the input line;
     returns where the cursor goes."""
-    shown_prompt = clip(sanitize(prompt(core)), max(layout.w // 2, 1))
+    shown_prompt = fit_prompt(sanitize(prompt(core)), layout.w)
     canvas.put(layout.input_y, 0, shown_prompt, "prompt", layout.w)
     offset = text_width(shown_prompt)
     shown, col = editor.view(max(layout.w - offset - 1, 1))

@@ -60,6 +60,21 @@ def prompt(core: ClientCore) -> str:
     return f"#{room} {nick}{mark}> " if nick else f"#{room}{mark}> "
 
 
+MIN_INPUT = 10  # columns the input keeps before the prompt gives way
+
+
+def fit_prompt(text: str, width: int) -> str:
+    """The prompt for a `width`-column input line: whole while the input keeps
+    MIN_INPUT columns and the prompt at most half, else cut and still ending in
+    '> ', down to '>' alone."""
+    budget = min(width // 2, width - MIN_INPUT - 1)
+    if text_width(text) <= budget:
+        return text
+    if budget < 4:
+        return ">"
+    return clip(text.rstrip("> "), budget - 2) + "> "
+
+
 @dataclass(frozen=True)
 class Part:
     """One field of the status bar; fields of lower `rank` shrink to `short` first."""
