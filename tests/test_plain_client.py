@@ -359,3 +359,22 @@ def test_plain_client_on_a_terminal_marks_continuation_rows():
         eve.close()
         alice.close()
         server.stop()
+
+
+def test_plain_client_host_mode_says_how_others_join(spawn):
+    host = spawn.process("client.py", "--serve", "--port", "0", "--plain", "--room", "general",
+                         "--nick", "alice")
+    host.close_stdin()
+    assert host.wait() == 0
+    out = "\n".join(host.stdout.read_rest())
+    hint = next(line for line in out.splitlines() if line.startswith("Hosting on 127.0.0.1:"))
+    port = hint.split(":")[1].split(",")[0]
+    assert hint.endswith(f"others here join with python3 client.py --port {port} "
+                         "(--host 0.0.0.0 serves your LAN).")
+
+
+def test_plain_client_join_hint_names_the_lan_addresses():
+    from chat.client.main import join_hint
+    assert join_hint("0.0.0.0", 5220, ["192.0.2.7", "198.51.100.3"]) == (
+        "Hosting on port 5220: others join with python3 client.py --host 192.0.2.7 --port 5220"
+        " or python3 client.py --host 198.51.100.3 --port 5220.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 import threading
 
@@ -53,20 +54,44 @@ def main(argv: list[str] | None = None) -> int:
             print(f"parlor: {problem}, so this is line mode (TERM=xterm-256color, for "
                   "example, gives the full-screen view)", file=sys.stderr, flush=True)
             use_plain = True
-    server, connect_host = None, args.host
+    server, connect_host, notes = None, args.host, []
     if args.serve:
         server = _start_server(args, quiet=not use_plain)
         if server is None:
             return 1
         connect_host, args.port = _client_address(server.address)
+        notes.append(join_hint(server.address[0], args.port, _lan_addresses()))
     if use_plain:
-        status = plain.run(connect_host, args.port, args.room, args.nick, args.pace)
+        status = plain.run(connect_host, args.port, args.room, args.nick, args.pace, notes)
         _stop_server(server)
         return status
-    return _run_tui(connect_host, args, server)
+    return _run_tui(connect_host, args, server, notes)
 
 
-def _run_tui(host: str, args: argparse.Namespace, server) -> int:
+def join_hint(bound: str, port: int, lan: list[str]) -> str:
+    """How others join a hosted server: the command, with this machine's LAN
+    addresses when it serves beyond loopback."""
+    if bound in ("0.0.0.0", "::", ""):
+        hosts = lan or ["THIS-MACHINE'S-ADDRESS"]
+        where = " or ".join(f"python3 client.py --host {h} --port {port}" for h in hosts)
+        return f"Hosting on port {port}: others join with {where}."
+    if bound.startswith("127.") or bound == "::1":
+        return (f"Hosting on {bound}:{port}, this machine only: others here join with "
+                f"python3 client.py --port {port} (--host 0.0.0.0 serves your LAN).")
+    return f"Hosting on {bound}:{port}: others join with python3 client.py --host {bound} --port {port}."
+
+
+def _lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback, as its name resolves (no
+    packet is sent)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    return sorted({info[4][0] for info in infos if not info[4][0].startswith("127.")})
+
+
+def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str]) -> int:
     try:
         link = Link.open(host, args.port)
     except ConnectError as exc:
@@ -76,6 +101,8 @@ def _run_tui(host: str, args: argparse.Namespace, server) -> int:
     from chat.client import tui  # curses is imported only when the full-screen view is used
     core = ClientCore(f"{host}:{args.port}", room=args.room, nick=args.nick,
                       send_burst=args.pace[0], send_rate=args.pace[1])
+    for note in notes:
+        core.note(note)
     return tui.run(host, args.port, core, link, on_quit=lambda: _stop_server(server))
 
 

@@ -184,7 +184,7 @@ def _columns() -> int:
 
 
 def run(host: str, port: int, room: str | None, nick: str | None,
-        pace: tuple[int, float] = (c.SEND_BURST, c.SEND_RATE)) -> int:
+        pace: tuple[int, float] = (c.SEND_BURST, c.SEND_RATE), notes: list[str] = ()) -> int:
     try:
         link = Link.open(host, port)
     except ConnectError as exc:
@@ -193,4 +193,6 @@ def run(host: str, port: int, room: str | None, nick: str | None,
     core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
                         send_burst=pace[0], send_rate=pace[1])
     core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
+    for note in notes:  # (host mode: how others join)
+        core.note(note)
     return PlainClient(link, core).run()
