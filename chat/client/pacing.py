@@ -32,11 +32,10 @@ class Pacer:
     def push(self, line: bytes) -> None:
         self._lines.append(line)
 
-    def take(self, now: float, spent: int = 0) -> list[bytes]:
-        """The lines that may go at `now`, oldest first.  `spent` lines went out past
-        the queue (a PING answer, /quit): the server counts them, so they use tokens
-        too, even into debt."""
-        count = self._bucket.take(now, len(self._lines), debt=spent)
+    def take(self, now: float) -> list[bytes]:
+        """The lines that may go at `now`, oldest first (what goes past the queue, a
+        PING answer or /quit, is not charged: see ClientCore.data_to_send)."""
+        count = self._bucket.take(now, len(self._lines))
         return [self._lines.popleft() for _ in range(count)]
 
     def next_at(self) -> float | None:

@@ -182,7 +182,8 @@ class ChatState:
             return
         msg = p.parse_client_line(line)
         if isinstance(msg, p.Move) and msg.digits and session.room is None:
-            msg = p.UnknownCommand(*msg.text.partition(" ")[::2])  # `/5`: a move in a room only
+            name, _, args = msg.text.partition(" ")  # `/5` is a move in a room only
+            msg = p.UnknownCommand(name, args)
         handler = self._handlers.get(type(msg), self._on_unknown)
         handler(session, msg, out)
 
