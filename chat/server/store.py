@@ -1,10 +1,12 @@
 """The message store's interface: what the server's state asks of a history store.
 
 Value types (Entry), the Store protocol every implementation follows (SQLite now, Redis
-later) and the error an opening failure raises.  Pure: no sqlite3, no I/O of any kind.
+later), the error an opening failure raises, and the pieces every implementation shares
+(the write buffer, who may see a private entry).  Pure: no sqlite3, no I/O of any kind.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,3 +76,88 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Flush what can be flushed and release the store."""
+
+
+# ------------------------------------------------------------------ shared by implementations
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(nick: str) -> str:
+    """A nick as compared: ASCII letters lower-cased, nothing else (as the protocol does)."""
+    return nick.translate(_ASCII_LOWER)
+
+
+def can_see(entry: Entry, viewer: str) -> bool:
+    """Whether `viewer` (a folded nick; "" for nobody in particular) may see the entry."""
+    if entry.kind != PRIVATE:
+        return True
+    return viewer != "" and viewer in (fold(entry.nick), fold(entry.to))
+
+
+def clamp(limit: int) -> int:
+    """A read's limit brought into 1..MAX_READ."""
+    return max(1, min(int(limit), MAX_READ))
+
+
+def check_entry(kind: str, to: str) -> None:
+    """Raise ValueError for an entry the server should never make (our bug, not a peer's)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown entry kind {kind!r}; the kinds are {', '.join(KINDS)}")
+    if (kind == PRIVATE) != bool(to):
+        raise ValueError(f"a {kind!r} entry with to={to!r}: only private entries have a recipient")
+
+
+class Pending:
+    """What was added or put but is not written yet, in order, bounded.
+
+    Entries beyond `limit` push the oldest out (they are lost, and counted in `dropped`);
+    puts are kept by (table, key), the last value winning, so they stay as few as the keys.
+    """
+
+    def __init__(self, limit: int = MAX_PENDING) -> None:
+        self.entries: deque[Entry] = deque()
+        self.puts: dict[tuple[str, str], str | None] = {}
+        self.dropped = 0
+        self._limit = limit
+
+    def __bool__(self) -> bool:
+        return bool(self.entries or self.puts)
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        if len(self.entries) > self._limit:
+            self.entries.popleft()
+            self.dropped += 1
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.puts.clear()
+
+    def newest(self, room: str, viewer: str, after_id: int, before_id: float,
+               limit: int) -> tuple[list[Entry], int]:
+        """The newest `limit` buffered entries of the room with after_id < id < before_id
+        that the viewer may see, oldest first, and how many more there were."""
+        got: list[Entry] = []
+        more = 0
+        for entry in reversed(self.entries):  # newest first; ids only grow
+            if entry.id <= after_id:
+                break
+            if entry.id >= before_id or entry.room != room or not can_see(entry, viewer):
+                continue
+            if len(got) < limit:
+                got.append(entry)
+            else:
+                more += 1
+        got.reverse()
+        return got, more
+
+    def merged(self, table: str, written: dict[str, str]) -> dict[str, str]:
+        """A table as written (`written`) with the buffered puts applied."""
+        for (name, key), value in self.puts.items():
+            if name != table:
+                continue
+            if value is None:
+                written.pop(key, None)
+            else:
+                written[key] = value
+        return written
