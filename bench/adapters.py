@@ -36,11 +36,11 @@ class Parlor:
 
     @staticmethod
     def parse_chat(line: bytes):
-        """(room, nick, text) of a `MSG room nick time text` line, else None."""
+        """(room, nick, text) of a `MSG room id nick time text` line, else None."""
         if line.startswith(b"MSG "):
-            parts = line.split(b" ", 4)
-            if len(parts) >= 4:
-                return parts[1], parts[2], parts[4] if len(parts) == 5 else b""
+            parts = line.split(b" ", 5)
+            if len(parts) >= 5:
+                return parts[1], parts[3], parts[5] if len(parts) == 6 else b""
         return None
 
     @staticmethod
@@ -110,6 +110,6 @@ ADAPTERS = {"parlor": Parlor(), "irc": Irc()}
 
 
 def chat_fields(line: str) -> tuple[str, str, str] | None:
-    """(room, nick, text) of a Parlor `MSG room nick time text` line, else None."""
+    """(room, nick, text) of a Parlor `MSG room id nick time text` line, else None."""
     found = Parlor.parse_chat(line.encode("utf-8"))
     return None if found is None else tuple(part.decode("utf-8") for part in found)

@@ -126,7 +126,7 @@ def measure_burst(s: Session, burst: int) -> dict:
     start = time.monotonic()
     keys: list[float] = []  # seconds from a key press to its echo
     typed = {"at": None, "seen_from": 0, "next": start, "server": None}
-    echo = re.compile(b"MSG %s %s [^ ]+ %s" % (ROOM.encode(), BLASTER.encode(), re.escape(MARKER)))
+    echo = re.compile(b"MSG %s [0-9]+ %s [^ ]+ %s" % (ROOM.encode(), BLASTER.encode(), re.escape(MARKER)))
 
     def type_keys(now: float) -> None:
         if typed["server"] is None and echo.search(s.inbox):

@@ -12,16 +12,18 @@ import time
 from operator import attrgetter
 from dataclasses import dataclass, fields
 
-PROTOCOL = "parlor/2"
+PROTOCOL = "parlor/3"
 MAX_LINE = 1024
 NAME_CHARS = "ASCII letters (A-Z, a-z), digits, '-' and '_'"
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")
 MAX_ROOM = 32
 MAX_NICK = 16
 _STAMP = len("2026-12-01T10:31:05.123Z")
-# Chat text must leave room for the longest "MSG <room> <nick> <time> " prefix the
-# server adds when it relays it, so the relayed line still fits in MAX_LINE: 936.
-MAX_TEXT = MAX_LINE - len("MSG    \n") - MAX_ROOM - MAX_NICK - _STAMP - 8
+MAX_ID = 10**15 - 1  # message ids are at most 15 digits
+# Chat text must leave room for the longest prefix the server puts before it (a
+# history ENTRY, with room, id, kind, nick, recipient and time), so every line
+# that carries it still fits in MAX_LINE: 900 (the test checks each line type).
+MAX_TEXT = 900
 
 
 class ProtocolError(ValueError):
@@ -186,6 +188,27 @@ class Rematch:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """`/history [N [BEFORE]]`: N more messages of your room before message id BEFORE
+    (clients send it; without it, before the oldest this connection was sent)."""
+    args: str = ""
+
+    @property
+    def count(self) -> str:
+        return self.args.partition(" ")[0]
+
+    @property
+    def before(self) -> str:
+        return self.args.partition(" ")[2].strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """`/missed ID`: what was said in your room after message id ID (a reconnect's catch-up)."""
+    after: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command no table knows: `name` as typed (ASCII lower-cased)."""
     name: str
@@ -199,10 +222,11 @@ COMMANDS: dict[str, type] = {
     "leave": Leave, "part": Leave, "quit": Quit, "q": Quit, "logout": Quit, "exit": Quit,
     "help": Help, "pong": Pong, "game": StartGame, "games": ListGames,
     "accept": Accept, "decline": Decline, "move": Move, "m": Move, "guess": Move,
-    "resign": Resign, "rematch": Rematch,
+    "resign": Resign, "rematch": Rematch, "history": History, "missed": Missed,
 }
 ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
-                 | ListGames | Accept | Decline | Move | Resign | Rematch | UnknownCommand)
+                 | ListGames | Accept | Decline | Move | Resign | Rematch | History | Missed
+                 | UnknownCommand)
 
 
 # Commands a client carries out itself, never sent: same grammar, their own table.
@@ -366,8 +390,10 @@ def reply(msg: object, code: int, text: str) -> Reply:
 
 @dataclass(frozen=True, slots=True)
 class Chat:
-    """A chat message, stamped by the server with when it was said."""
+    """A chat message, numbered (`id` orders it in its room: history and catch-up
+    name messages by it) and stamped by the server with when it was said."""
     room: str
+    id: int
     nick: str
     time: Timestamp
     text: str
@@ -512,6 +538,35 @@ class GameOver:
     text: str
 
 
+# What a stored entry is (ENTRY's KIND) and why a history block was sent (HISTORY's WHY).
+SAY, ACTION, NOTICE, PRIVATE = "say", "action", "notice", "private"
+ON_JOIN, PAGE, CAUGHT_UP = "join", "page", "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryStart:
+    """The first line of a HistoryPage: `count` ENTRY lines follow, oldest first.
+    `older`: for `join` and `page`, 1 if the room keeps older ones still (ask /history);
+    for `missed`, how many missed ones were left out (older than those sent)."""
+    room: str
+    count: int
+    older: int
+    why: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Past:
+    """One stored entry of a room's history (`*` for no nick / no recipient)."""
+    room: str
+    id: int
+    kind: str
+    nick: str
+    to: str
+    time: Timestamp
+    text: str
+
+
 # ------------------------------------------------------------------ counted blocks
 # On the wire a list is a counted block: a first line saying how many lines follow.
 # The codec encodes each block from one value and the ServerDecoder assembles it
@@ -519,7 +574,7 @@ class GameOver:
 
 # A decoder keeps at most MAX_ITEMS of a block (a server that announces a billion
 # rows gets the first ones); `more` counts what it left out.  Never on the wire.
-MAX_ITEMS = {"rooms": 2000, "nicks": 2000, "rows": 64}
+MAX_ITEMS = {"rooms": 2000, "nicks": 2000, "rows": 64, "entries": 500}
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,6 +605,18 @@ class BoardView:
     more: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """Stored entries of `room`, oldest first, sent because of `why` (ON_JOIN, PAGE,
+    CAUGHT_UP); `older` as in HistoryStart."""
+    room: str
+    why: str
+    entries: tuple[Past, ...]
+    older: int = 0
+    text: str = ""
+    more: int = 0
+
+
 def _room_list_lines(msg: RoomList) -> list:
     return [RoomCount(len(msg.rooms), msg.total, msg.text),
             *(RoomEntry(n, c) for n, c in msg.rooms)]
@@ -563,6 +630,11 @@ def _member_list_lines(msg: MemberList) -> list:
 def _board_lines(msg: BoardView) -> list:
     return [Board(msg.room, msg.game_id, len(msg.rows)),
             *(BoardRow(msg.room, msg.game_id, row) for row in msg.rows)]
+
+
+def _history_lines(msg: HistoryPage) -> list:
+    return [HistoryStart(msg.room, len(msg.entries), msg.older, msg.why, msg.text),
+            *msg.entries]
 
 
 # (first line type, item line type, value -> lines, (first line, items, more) -> value,
@@ -580,6 +652,10 @@ BLOCKS = {
                 lambda head, items, more: BoardView(head.room, head.game_id,
                                                     tuple(i.text for i in items), more),
                 MAX_ITEMS["rows"]),
+    HistoryPage: (HistoryStart, Past, _history_lines,
+                  lambda head, items, more: HistoryPage(head.room, head.why, tuple(items),
+                                                        head.older, head.text, more),
+                  MAX_ITEMS["entries"]),
 }
 _BLOCK_OF_HEAD = {head: (item, build, limit) for head, item, _, build, limit in BLOCKS.values()}
 
@@ -589,14 +665,14 @@ KEYWORDS: dict[str, type] = {
     "NICK": Renamed, "HERE": Here, "ROOMS": RoomCount, "ROOM": RoomEntry, "MEMBERS": Members,
     "MEMBER": Member, "INFO": Info, "ERROR": Error, "BYE": Bye, "PING": Ping,
     "GAME": GameState, "TURN": Turn, "BOARD": Board, "ROW": BoardRow,
-    "GNOTE": GameNote, "GAMEOVER": GameOver,
+    "GNOTE": GameNote, "GAMEOVER": GameOver, "HISTORY": HistoryStart, "ENTRY": Past,
 }
 _FIELDS = {cls: tuple((f.name, f.type) for f in fields(cls)) for cls in KEYWORDS.values()}
 
 ServerLine = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
               | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
-              | BoardRow | GameNote | GameOver)
-ServerMessage = ServerLine | RoomList | MemberList | BoardView
+              | BoardRow | GameNote | GameOver | HistoryStart | Past)
+ServerMessage = ServerLine | RoomList | MemberList | BoardView | HistoryPage
 
 
 def format_time(t: float) -> str:
@@ -651,8 +727,9 @@ def _line_encoder(cls: type):
 def _encode_chat(msg: Chat) -> bytes:
     """MSG, written out by hand: it is the fan-out's hot path."""
     if msg.text:
-        return f"MSG {msg.room} {msg.nick} {format_time(msg.time)} {msg.text}\n".encode("utf-8")
-    return f"MSG {msg.room} {msg.nick} {format_time(msg.time)}\n".encode("utf-8")
+        return (f"MSG {msg.room} {msg.id} {msg.nick} {format_time(msg.time)} {msg.text}\n"
+                .encode("utf-8"))
+    return f"MSG {msg.room} {msg.id} {msg.nick} {format_time(msg.time)}\n".encode("utf-8")
 
 
 def _encode_block(msg) -> bytes:

@@ -24,6 +24,7 @@ from chat import protocol as p
 from chat.server.limits import Limits
 from chat.server.loop import Server
 from chat.server.main import build_state
+from pty_harness import with_own_db
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 5.0  # seconds any single wait may take before the test fails
@@ -329,7 +330,7 @@ class ServerProcess(Process):
     (--quiet keeps the log small: nobody reads stderr until the end.)"""
 
     def __init__(self, *extra: str) -> None:
-        super().__init__(["server.py", "--port", "0", "--quiet", *extra])
+        super().__init__(["server.py", "--port", "0", "--quiet", *with_own_db(extra)])
         self.address: tuple[str, int] | None = None
 
     def wait_listening(self) -> None:

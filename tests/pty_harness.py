@@ -9,10 +9,15 @@ real server.py as a subprocess, and a bare socket peer for hand-written lines.
 from __future__ import annotations
 
 import os
+import re
+import atexit
+import itertools
 import select
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 from collections.abc import Callable
@@ -235,12 +240,26 @@ class Terminal:
         self.child.close(force=True)
 
 
+_DATA = tempfile.mkdtemp(prefix="parlor-test-data-")
+atexit.register(shutil.rmtree, _DATA, ignore_errors=True)
+_DB_NUMBERS = itertools.count(1)
+
+
+def with_own_db(extra: tuple[str, ...]) -> tuple[str, ...]:
+    """A test server's arguments, with a history file of its own unless they name one:
+    servers of different tests must not share a room's past (nor lock one file)."""
+    if any(arg == "--db" or arg.startswith("--db=") for arg in extra):
+        return extra
+    return (*extra, "--db", os.path.join(_DATA, f"history-{next(_DB_NUMBERS)}.db"))
+
+
 class ServerProcess:
     """`python3 server.py --port PORT --quiet [EXTRA...]`; `port` is known once it has started."""
 
     def __init__(self, port: int = 0, *extra: str) -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port), "--quiet", *extra], cwd=ROOT,
+            [sys.executable, "server.py", "--port", str(port), "--quiet", *with_own_db(extra)],
+            cwd=ROOT,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.port = self._read_port(time.monotonic() + TIMEOUT)
 
@@ -301,13 +320,14 @@ class RawPeer:
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def expect(self, needle: bytes, timeout: float = TIMEOUT) -> bytes:
-        """Read until a line containing `needle` arrives; returns that line."""
+    def expect(self, needle: bytes | re.Pattern, timeout: float = TIMEOUT) -> bytes:
+        """Read until a line containing `needle` (or matching it, a pattern) arrives;
+        returns that line."""
         deadline = time.monotonic() + timeout
         while True:
             *lines, self.buffer = self.buffer.split(b"\n")
             for i, line in enumerate(lines):
-                if needle in line:
+                if (needle.search(line) if isinstance(needle, re.Pattern) else needle in line):
                     self.buffer = b"\n".join(lines[i + 1:] + [self.buffer])
                     return line
             remaining = deadline - time.monotonic()

@@ -79,8 +79,8 @@ AT = b"2026-12-01T10:31:05.123Z"  # when the server relayed a line
 
 def test_bench_tally_counts_a_clean_stream():
     tally, me = _tally_and_receiver()
-    tally.feed(me, b"MSG r0 u0 %s 0 0 0 pad\nMSG r0 u0 %s 0 1 " % (AT, AT), 10)  # split across reads
-    tally.feed(me, b"0 pad\nMSG r0 u1 %s 1 0 0 pad\nJOIN r0 u2\n" % AT, 20)
+    tally.feed(me, b"MSG r0 1 u0 %s 0 0 0 pad\nMSG r0 1 u0 %s 0 1 " % (AT, AT), 10)  # split across reads
+    tally.feed(me, b"0 pad\nMSG r0 1 u1 %s 1 0 0 pad\nJOIN r0 u2\n" % AT, 20)
     assert (tally.delivered, tally.echoed) == (2, 1)
     assert (tally.dup, tally.reordered, tally.misrouted, tally.garbled) == (0, 0, 0, 0)
     assert list(tally.latency) == [10, 20]
@@ -89,12 +89,12 @@ def test_bench_tally_counts_a_clean_stream():
 def test_bench_tally_reports_duplicates_reordering_and_misrouting():
     tally, me = _tally_and_receiver()
     lines = [
-        b"MSG r0 u0 " + AT + b" 0 2 0 pad",  # seq 2 first...
-        b"MSG r0 u0 " + AT + b" 0 1 0 pad",  # ...then 1: reordered
-        b"MSG r0 u0 " + AT + b" 0 2 0 pad",  # 2 again: duplicated
-        b"MSG r1 u3 " + AT + b" 3 0 0 pad",  # room 1's message reached room 0's member: misrouted
-        b"MSG r0 u2 " + AT + b" 0 3 0 pad",  # sender 0 under another nick: misrouted
-        b"MSG r0 u0 " + AT + b" zero 0 0",  # not our format: garbled
+        b"MSG r0 1 u0 " + AT + b" 0 2 0 pad",  # seq 2 first...
+        b"MSG r0 1 u0 " + AT + b" 0 1 0 pad",  # ...then 1: reordered
+        b"MSG r0 1 u0 " + AT + b" 0 2 0 pad",  # 2 again: duplicated
+        b"MSG r1 1 u3 " + AT + b" 3 0 0 pad",  # room 1's message reached room 0's member: misrouted
+        b"MSG r0 1 u2 " + AT + b" 0 3 0 pad",  # sender 0 under another nick: misrouted
+        b"MSG r0 1 u0 " + AT + b" zero 0 0",  # not our format: garbled
     ]
     tally.feed(me, b"\n".join(lines) + b"\n", 0)
     assert (tally.delivered, tally.dup, tally.reordered, tally.misrouted, tally.garbled) == (2, 1, 1, 2, 1)

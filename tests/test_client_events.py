@@ -16,12 +16,12 @@ def test_client_events_local_commands_ask_the_view():
 
 def test_client_events_a_mention_rings_only_with_the_bell_on():
     core = core_fed("HERE general alice\n")
-    core.receive_data(b"MSG general bob 2026-12-01T10:31:05.123Z hi alice\n")
+    core.receive_data(b"MSG general 1 bob 2026-12-01T10:31:05.123Z hi alice\n")
     assert core.requests == [ev.Bell()]
     core.requests.clear()
     core.submit("/bell off")
-    core.receive_data(b"MSG general bob 2026-12-01T10:31:05.123Z alice?\n"
-                      b"MSG general bob 2026-12-01T10:31:06.000Z no mention\n")
+    core.receive_data(b"MSG general 1 bob 2026-12-01T10:31:05.123Z alice?\n"
+                      b"MSG general 1 bob 2026-12-01T10:31:06.000Z no mention\n")
     assert core.requests == []
 
 

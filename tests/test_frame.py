@@ -48,7 +48,7 @@ class View:
 
 
 def chatting() -> View:
-    return View(GREETED, "MSG general bob 2024-01-01T09:30:00.000Z hello alice\nMSG general alice 2024-01-01T09:30:00.000Z hi bob\n")
+    return View(GREETED, "MSG general 1 bob 2024-01-01T09:30:00.000Z hello alice\nMSG general 1 alice 2024-01-01T09:30:00.000Z hi bob\n")
 
 
 def column(rows: list[str], x: int) -> str:
@@ -95,7 +95,7 @@ def test_frame_notices_and_errors_are_marked():
 
 
 def test_frame_long_message_wraps_under_its_text():
-    rows = chatting().feed(f"MSG general bob 2024-01-01T09:30:00.000Z {NATO}\n").paint(10, 40).text()
+    rows = chatting().feed(f"MSG general 1 bob 2024-01-01T09:30:00.000Z {NATO}\n").paint(10, 40).text()
     assert rows[2:8] == [
         "09:30 bob: alpha bravo charlie delta    ",
         "           echo foxtrot golf hotel india",
@@ -107,7 +107,7 @@ def test_frame_long_message_wraps_under_its_text():
 
 
 def test_frame_a_resize_rewraps_the_same_entries():
-    view = chatting().feed(f"MSG general bob 2024-01-01T09:30:00.000Z {NATO}\n")
+    view = chatting().feed(f"MSG general 1 bob 2024-01-01T09:30:00.000Z {NATO}\n")
     wide = view.paint(24, 160).text()
     assert wide[21].rstrip() == f"09:30 bob: {NATO}"
     assert view.paint(10, 40).text()[7] == "           victor whiskey               "
@@ -115,13 +115,13 @@ def test_frame_a_resize_rewraps_the_same_entries():
 
 
 def test_frame_scrolled_back_then_more_below_with_the_count():
-    view = chatting().feed(f"MSG general bob 2024-01-01T09:30:00.000Z {NATO}\n")
+    view = chatting().feed(f"MSG general 1 bob 2024-01-01T09:30:00.000Z {NATO}\n")
     view.paint(10, 40)
     view.scroll.page_up()  # a pane of 8 rows: 7 up
     rows = view.paint(10, 40).text()
     assert rows[0] == "09:30 Connected to 127.0.0.1:5000       "
     assert rows[8] == " scrolled back | #general | alice       "
-    view.feed("MSG general bob 2024-01-01T09:30:00.000Z one\nMSG general bob 2024-01-01T09:30:00.000Z two\nMSG general bob 2024-01-01T09:30:00.000Z three\n")
+    view.feed("MSG general 1 bob 2024-01-01T09:30:00.000Z one\nMSG general 1 bob 2024-01-01T09:30:00.000Z two\nMSG general 1 bob 2024-01-01T09:30:00.000Z three\n")
     rows = view.paint(10, 40).text()
     assert rows[0] == "09:30 Connected to 127.0.0.1:5000       "  # pinned: it did not move
     assert rows[8] == " MORE BELOW (3 new) | #general | alice  "
@@ -206,7 +206,7 @@ def test_frame_too_small_says_so_and_nothing_else():
 # ------------------------------------------------------------------ game panels
 def test_frame_panel_beside_the_pane_at_80x24():
     view = View(GREETED, START)
-    view.feed(f"MSG general bob 2024-01-01T09:30:00.000Z {'y' * 60}\n")
+    view.feed(f"MSG general 1 bob 2024-01-01T09:30:00.000Z {'y' * 60}\n")
     rows = view.paint(24, 80).text()
     assert column(rows[:22], 47) == "|" * 22 and column(rows[:22], 46) == " " * 22
     assert [row[48:] for row in rows[:5]] == [
@@ -296,6 +296,6 @@ def test_frame_emphasis_runs_are_styled_and_spaced():
 
 
 def test_frame_wide_characters_take_two_cells_of_the_row():
-    rows = chatting().feed("MSG general bob 2024-01-01T09:30:00.000Z 日本語 ok\n").paint(8, 40).text()
+    rows = chatting().feed("MSG general 1 bob 2024-01-01T09:30:00.000Z 日本語 ok\n").paint(8, 40).text()
     assert rows[5] == "09:30 bob: 日本語 ok" + " " * 20  # three characters, six cells
     assert text_width(rows[5]) == 40

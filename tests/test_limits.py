@@ -284,7 +284,7 @@ def test_limits_slow_consumer_memory_stays_flat(spawn, connect):
     slow.enter("red", "slow")  # from here on it never reads
     listener.expect(lambda m: m == p.Joined("red", "slow"))
     before = _rss_kib(proc.popen.pid)
-    payload = "m" * 900
+    payload = "m" * 880
     left = None
     for batch in range(400):  # up to ~12 MB through the room
         lines = [f"{batch}-{i} {payload}" for i in range(32)]

@@ -240,13 +240,13 @@ def test_plain_client_holds_stdin_until_the_autojoin_is_answered():
             client.stdin.close()  # the line and the end of input wait in the pipe
             conn, _ = listener.accept()
             with conn:
-                conn.sendall(b"HELLO parlor/2 hi\n")
+                conn.sendall(b"HELLO parlor/3 hi\n")
                 assert read_until(conn, b"/join general\n") == b"/nick pip\n/join general\n"
                 assert read_quiet(conn, 0.3) == b""  # no "hi" before the answers
                 conn.sendall(b"REPLY nick 0 you will be pip\n"
                              b"REPLY join 0 you joined general as pip\nHERE general pip\n")
                 assert read_until(conn, b"/quit\n") == b"hi\n/quit\n"
-                conn.sendall(b"MSG general pip 2026-12-01T10:31:05.123Z hi\nBYE goodbye\n")
+                conn.sendall(b"MSG general 1 pip 2026-12-01T10:31:05.123Z hi\nBYE goodbye\n")
             assert client.wait(TIMEOUT) == 0
             out = client.stdout.read().decode().splitlines()
             assert out[-2:] == ["[general] pip: hi", "* Server says: Goodbye."]

@@ -196,13 +196,18 @@ def test_reply_names_its_command():
 STAMP = 1764585065.123  # 2025-12-01T10:31:05.123Z
 STAMP_TEXT = "2025-12-01T10:31:05.123Z"
 SERVER_CASES = [
-    (p.Hello("parlor/2", "Welcome to Parlor."), "HELLO parlor/2 Welcome to Parlor."),
+    (p.Hello("parlor/3", "Welcome to Parlor."), "HELLO parlor/3 Welcome to Parlor."),
     (p.Reply("nick", 2, "nick 'bob' is taken in red"), "REPLY nick 2 nick 'bob' is taken in red"),
     (p.Reply("list", 0, ""), "REPLY list 0"),
-    (p.Chat("red", "bob", STAMP, "hi  there "), f"MSG red bob {STAMP_TEXT} hi  there "),
-    (p.Chat("red", "bob", STAMP, ""), f"MSG red bob {STAMP_TEXT}"),
-    (p.Chat("red", "bob", STAMP, " leading"), f"MSG red bob {STAMP_TEXT}  leading"),
-    (p.Chat("red", "bob", 0.0, "epoch"), "MSG red bob 1970-01-01T00:00:00.000Z epoch"),
+    (p.Chat("red", 7, "bob", STAMP, "hi  there "), f"MSG red 7 bob {STAMP_TEXT} hi  there "),
+    (p.Chat("red", 8, "bob", STAMP, ""), f"MSG red 8 bob {STAMP_TEXT}"),
+    (p.Chat("red", 9, "bob", STAMP, " leading"), f"MSG red 9 bob {STAMP_TEXT}  leading"),
+    (p.Chat("red", 1, "bob", 0.0, "epoch"), "MSG red 1 bob 1970-01-01T00:00:00.000Z epoch"),
+    (p.HistoryStart("red", 2, 1, p.ON_JOIN), "HISTORY red 2 1 join"),
+    (p.Past("red", 12, p.SAY, "bob", p.NOBODY, STAMP, "hi  there"),
+     f"ENTRY red 12 say bob * {STAMP_TEXT} hi  there"),
+    (p.Past("red", 13, p.PRIVATE, "bob", "ann", STAMP, "psst"),
+     f"ENTRY red 13 private bob ann {STAMP_TEXT} psst"),
     (p.Joined("red", "bob"), "JOIN red bob"),
     (p.Left("red", "bob", "connection error: reset"), "PART red bob connection error: reset"),
     (p.Here("red", p.NOBODY), "HERE red *"),
@@ -231,6 +236,10 @@ SERVER_CASES = [
 # Counted blocks: one value encodes to several lines and the ServerDecoder
 # assembles them back into one value.
 BLOCK_CASES = [
+    (p.HistoryPage("red", p.CAUGHT_UP, (p.Past("red", 5, p.NOTICE, "bob", p.NOBODY, STAMP,
+                                                "bob joined"),), 3, "3 earlier ones"),
+     ["HISTORY red 1 3 missed 3 earlier ones",
+      f"ENTRY red 5 notice bob * {STAMP_TEXT} bob joined"]),
     (p.RoomList((("red", 3), ("blue", 1)), 2, "2 rooms"),
      ["ROOMS 2 2 2 rooms", "ROOM red 3", "ROOM blue 1"]),
     (p.RoomList((), 0, "no rooms yet"), ["ROOMS 0 0 no rooms yet"]),
@@ -266,7 +275,7 @@ def test_server_decoder_ends_a_block_cut_short():
 
 def test_server_decoder_reports_bad_lines_as_values():
     decoder = p.ServerDecoder()
-    got = decoder.feed(b"SSH-2.0-OpenSSH_9.2\n\xff\nMSG red bob notatime hi\nINFO ok\n")
+    got = decoder.feed(b"SSH-2.0-OpenSSH_9.2\n\xff\nMSG red 4 bob notatime hi\nINFO ok\n")
     assert isinstance(got[0], p.Unparsed) and got[0].line == "SSH-2.0-OpenSSH_9.2"
     assert isinstance(got[1], BadLine)
     assert isinstance(got[2], p.Unparsed) and "timestamp" in got[2].reason

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from chat.server import store as st
+from chat.server.memory_store import MemoryStore
 from chat.server.sqlite_store import open_store
 from chat.server.store import Entry
 
@@ -18,6 +19,7 @@ T0 = 1_800_000_000.0  # a server time (2027)
 IMPLEMENTATIONS = {
     "sqlite-file": lambda tmp_path, **kw: open_store(str(tmp_path / "history.db"), **kw),
     "sqlite-memory": lambda tmp_path, **kw: open_store(":memory:", **kw),
+    "python-memory": lambda tmp_path, **kw: MemoryStore(**kw),
 }
 
 

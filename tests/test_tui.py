@@ -17,6 +17,9 @@ from chat import protocol as p
 from pty_harness import (CTRL_C, CTRL_E, CTRL_U, CTRL_W, ENTER, LEFT, RMCUP, SMCUP, TAB, UP,
                          RawPeer, ServerProcess, Terminal, free_port)
 
+FROM_ALICE = re.compile(rb"^MSG general [0-9]+ alice ")
+
+
 def chat_text(line: bytes) -> str:
     """The text of a raw `MSG` line from the server."""
     msg = p.parse_server_line(line.decode("utf-8"))
@@ -210,9 +213,9 @@ def test_tui_escape_sequences_from_a_hostile_server_are_shown_harmlessly(termina
         alice = terminals("--port", str(listener.getsockname()[1]))
         conn, _ = listener.accept()
         with conn:
-            conn.sendall(b"HELLO parlor/2 hi\nHERE general alice\n"
-                         b"MSG general alice 2026-12-01T10:31:05.123Z before the attack\n"
-                         b"MSG general mal\x1b[2Jlory 2026-12-01T10:31:05.123Z clear\x1b[2Jtitle\x1b]0;pwned\x07end\n"
+            conn.sendall(b"HELLO parlor/3 hi\nHERE general alice\n"
+                         b"MSG general 1 alice 2026-12-01T10:31:05.123Z before the attack\n"
+                         b"MSG general 1 mal\x1b[2Jlory 2026-12-01T10:31:05.123Z clear\x1b[2Jtitle\x1b]0;pwned\x07end\n"
                          b"INFO \x1b[H\x1b[2Jinfo\x1b]2;pwned\x1b\\end\n"
                          + "INFO c1 \u009b2J bidi \u202edne\n".encode())
 
@@ -360,7 +363,7 @@ def test_tui_word_keys_and_joiners(chat_server, terminals):
         peer.send(b"/join general\n")
         peer.expect(b"MEMBERS general")
         alice.send("\x0ba\u200cb \U0001F469\u200d\U0001F4BB\ufe0f" + ENTER)
-        assert chat_text(peer.expect(b"MSG general alice ")) == \
+        assert chat_text(peer.expect(FROM_ALICE)) == \
             "a\u200cb \U0001F469\u200d\U0001F4BB\ufe0f"
     finally:
         peer.close()
@@ -502,7 +505,7 @@ def test_tui_paste_of_several_lines_sends_each_as_a_message(chat_server, termina
 
     alice.send("first\rsecond\rthird\r")  # one write, as a terminal delivers a paste
 
-    said = [chat_text(bob.expect(b"MSG general alice ")) for _ in range(3)]
+    said = [chat_text(bob.expect(FROM_ALICE)) for _ in range(3)]
     assert said == ["first", "second", "third"]
 
     def sent(t: Terminal) -> None:
@@ -533,7 +536,7 @@ def test_tui_long_paste_goes_at_the_clients_pace_with_the_count_shown(servers, t
         assert "Sending 40 lines at 20 a second, under the server's flood limit" in t.text()
     alice.wait_until(waiting)
 
-    said = [chat_text(bob.expect(b"MSG general alice ")) for _ in PASTE]
+    said = [chat_text(bob.expect(FROM_ALICE)) for _ in PASTE]
     assert said == PASTE
 
     def all_sent(t: Terminal) -> None:
@@ -556,7 +559,7 @@ def test_tui_cancel_drops_the_lines_still_waiting(chat_server, terminals, raw_pe
     alice.send("after the cancel" + ENTER)
     said = []
     while not said or said[-1] != "after the cancel":
-        said.append(chat_text(bob.expect(b"MSG general alice ")))
+        said.append(chat_text(bob.expect(FROM_ALICE)))
     assert 1 <= len(said) - 1 < len(PASTE)  # the burst (less the autojoin), maybe more
     assert said[:-1] == PASTE[:len(said) - 1]  # the first lines, in order; no others
 

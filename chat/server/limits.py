@@ -8,6 +8,9 @@ import argparse
 from dataclasses import dataclass, fields
 
 from chat import protocol as p
+from chat.paths import default_db
+from chat.server.history import REPLAY
+from chat.server.store import MAX_DAYS, MAX_MESSAGES
 
 SPIN_US = 100  # default --spin: microseconds to keep polling after activity
 MIN_LINE = 64  # --max-line below this would refuse the server's own short commands
@@ -57,6 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="after activity, poll this long before sleeping: lower latency "
                              "for a little CPU; 0 turns it off, as does running on one CPU "
                              "(default %(default)s)")
+    history = parser.add_argument_group("the rooms' history")
+    history.add_argument("--db", metavar="PATH", default=None,
+                         help=f"the SQLite file that keeps the rooms' history (default "
+                              f"{default_db()}, in $XDG_DATA_HOME/parlor or "
+                              f"~/.local/share/parlor; ':memory:' keeps nothing on disk)")
+    history.add_argument("--history", type=_positive("int"), default=REPLAY, metavar="N",
+                         help=f"messages shown to someone who joins a room (default {REPLAY})")
+    history.add_argument("--history-max", type=_positive("int"), default=MAX_MESSAGES,
+                         metavar="N", help=f"messages kept per room, 0 for no limit "
+                                           f"(default {MAX_MESSAGES:,})")
+    history.add_argument("--history-days", type=_positive("float"), default=MAX_DAYS,
+                         metavar="DAYS", help=f"days a message is kept, 0 for no limit "
+                                              f"(default {MAX_DAYS})")
     limits = parser.add_argument_group("limits")
     for field in fields(Limits):
         metavar, text = _FLAGS[field.name]

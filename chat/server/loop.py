@@ -130,6 +130,8 @@ class Server:
 
     def _settle(self) -> None:
         """End of a loop turn: drop doomed connections, then one send per dirty one."""
+        if self.state.history.unsaved:
+            self._commit()
         while self._doomed or self._dirty:
             while self._doomed:
                 conn, reason = self._doomed.popitem()
@@ -191,6 +193,9 @@ class Server:
         for sock in [s for s, until in self._lingering.items() if now >= until]:
             self._unlinger(sock)
         self.admission.forget_idle(now)
+        if self.state.history.failing:  # retried now and then, if nobody talks meanwhile
+            self._commit()
+        self.state.history.prune()
 
     # -------------------------------------------------------------- the guard's actions
     def _carry_out(self, conn: Connection, ready: Sequence[Line],
@@ -380,7 +385,16 @@ class Server:
         conn.out_size = 0
         self._doomed[conn] = "not reading (too much unsent output)"
 
+    def _commit(self) -> None:
+        """What this turn kept goes to the store before any of it is sent: what a
+        client has seen is on disk.  (A store that fails is the state's to tell.)"""
+        news = self.state.commit()
+        if news is not None:
+            self._apply(news)
+
     def _write(self, conn: Connection) -> None:
+        if self.state.history.unsaved:  # a writable socket's turn can come before _settle
+            self._commit()
         if conn.out:
             data = conn.out[0] if len(conn.out) == 1 else b"".join(conn.out)
             try:

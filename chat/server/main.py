@@ -10,29 +10,52 @@ import os
 import signal
 import sys
 
+from chat.paths import default_db
 from chat.server.games import GameHost
+from chat.server.history import REPLAY
 from chat.server.limits import build_parser, limits_from_args
 from chat.server.loop import Server
+from chat.server.sqlite_store import open_store
 from chat.server.state import ChatState
+from chat.server.store import Store, StoreOpenError
+
+log = logging.getLogger("parlor.server")
 
 
-def build_state(games: bool = True) -> ChatState:
+def build_state(games: bool = True, store: Store | None = None,
+                replay: int = REPLAY) -> ChatState:
     """The server's state with its collaborators: the one place they are chosen."""
-    return ChatState(games=GameHost() if games else None)
+    return ChatState(games=GameHost() if games else None, store=store, replay=replay)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
                         level=logging.WARNING if args.quiet else logging.INFO)
+    path = args.db or default_db()
     try:
-        server = Server(build_state(), args.host, args.port, limits_from_args(args),
-                        spin_us=args.spin)
+        store = open_store(path, max_messages=args.history_max or None,
+                           max_days=args.history_days or None)
+    except StoreOpenError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _serve(args, store, path)
+    finally:
+        store.close()
+
+
+def _serve(args, store: Store, path: str) -> int:
+    try:
+        server = Server(build_state(store=store, replay=args.history), args.host, args.port,
+                        limits_from_args(args), spin_us=args.spin)
     except OSError as exc:
         print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return 1
     host, port = server.address
     print(f"listening on {host}:{port}", flush=True)
+    log.info("history: %s", "kept in memory only (--db :memory:)" if path == ":memory:"
+             else f"kept in {path} (--db PATH to choose another file)")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: server.stop())
     server.serve_forever()

@@ -3,8 +3,8 @@
 `ChatState.handle(session_id, line, out)` is everything the server does with one
 line from a client; what to send (to sessions, or to rooms by name: the shell
 expands a room into its connections) and whom to drop is collected in an `Outbox`.
-Collaborators (the game host; later a store and a broker) are handed in when it
-is built.  Must not import socket, selectors, select, curses or threading.
+Collaborators (the game host, the history store; later a broker) are handed in
+when it is built.  Must not import socket, selectors, select, curses or threading.
 """
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat import protocol as p
+from chat.server.history import REPLAY, History
+from chat.server.memory_store import MemoryStore
+from chat.server.store import Store
 from chat.width import sanitize
 
 log = logging.getLogger("parlor.server")
@@ -127,19 +130,24 @@ Handler = Callable[[Session, object, Outbox], None]  # a command: (session, mess
 
 class ChatState:
     """All sessions and rooms.  `games` carries out the game commands and hears of
-    every nick change and every leave; `clock` stamps chat messages (wall time)."""
+    every nick change and every leave; `store` keeps the rooms' history (in memory
+    when none is given), of which a join is sent the last `replay` messages;
+    `clock` stamps chat messages (wall time)."""
 
     def __init__(self, games: RoomGames | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, store: Store | None = None,
+                 replay: int = REPLAY) -> None:
         self.sessions: dict[int, Session] = {}
         self.rooms: dict[str, Room] = {}
         self.games = games or NoGames()
         self.clock = clock
+        self.history = History(store if store is not None else MemoryStore(), clock, replay)
         self.help_lines = [*HELP, *self.games.help_lines]
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
             p.Quit: self._on_quit, p.Help: self._on_help, p.Pong: self._on_pong,
+            p.History: self._on_history, p.Missed: self._on_missed,
             p.UnknownCommand: self._on_unknown,
             **{cls: self.games.handle for cls in self.games.handles},
         }
@@ -168,6 +176,18 @@ class ChatState:
         log.info("disconnect #%d%s (%s)", session_id,
                  f" {session.nick}" if session.nick else "", reason)
         self._leave_room(session, reason, out)
+
+    def commit(self) -> Outbox | None:
+        """Write what this turn kept to the store: call it before any of the turn's
+        output is sent.  When keeping history starts or stops working, every room is
+        told (the Outbox to deliver); else None."""
+        news = self.history.commit()
+        if news is None:
+            return None
+        out = Outbox()
+        for room in self.rooms.values():
+            out.to_room(room, p.Info(news))
+        return out
 
     def shutdown(self, reason: str, out: Outbox) -> None:
         for session_id in list(self.sessions):
@@ -201,8 +221,10 @@ class ChatState:
         if problem:
             out.to(session.id, p.Error(problem))
         else:
+            room, nick = session.room, session.nick
             stamp = int(self.clock() * 1000) / 1000  # milliseconds, as on the wire
-            out.to_room(session.room, p.Chat(session.room.name, session.nick, stamp, shown))
+            entry_id = self.history.said(key(room.name), nick, stamp, shown)
+            out.to_room(room, p.Chat(room.name, entry_id, nick, stamp, shown))
 
     @staticmethod
     def _say_problem(session: Session, text: str, shown: str) -> str | None:
@@ -257,6 +279,9 @@ class ChatState:
         session.room = room
         log.info("join #%d %s", session.id, room.name)
         out.to(session.id, p.Here(room.name, p.NOBODY))
+        past = self.history.on_join(session.id, key(room.name), room.name, "")
+        if past.entries:
+            out.to(session.id, past)
         self._enter_with_wanted_nick(session, room, out)
 
     def _enter_with_wanted_nick(self, session: Session, room: Room, out: Outbox) -> None:
@@ -303,8 +328,10 @@ class ChatState:
         log.info("nick #%d %s -> %s in %s", session.id, old or "-", nick, room.name)
         if old is None:
             out.to_room(room, p.Joined(room.name, nick))
+            self.history.noted(key(room.name), nick, f"{nick} joined")
         else:
             out.to_room(room, p.Renamed(room.name, old, nick))
+            self.history.noted(key(room.name), nick, f"{old} is now {nick}")
 
     def _on_who(self, session: Session, msg: p.Who, out: Outbox) -> None:
         args = msg.room
@@ -340,15 +367,34 @@ class ChatState:
         if room is None:
             return
         self.games.on_leave(session, room, reason, out)
+        self.history.forget(session.id)
         room.remove(session)
         session.room = None
         if session.nick is not None:
             del room.nicks[key(session.nick)]
             out.to_room(room, p.Left(room.name, session.nick, reason))
+            self.history.noted(key(room.name), session.nick, f"{session.nick} left ({reason})")
             session.nick = None
         out.to(session.id, p.Here(p.NOBODY, p.NOBODY))
         if not room.sessions:
             del self.rooms[key(room.name)]
+
+    def _on_history(self, session: Session, msg: p.History, out: Outbox) -> None:
+        self._from_history(session, msg, out, self.history.page)
+
+    def _on_missed(self, session: Session, msg: p.Missed, out: Outbox) -> None:
+        self._from_history(session, msg, out, self.history.missed)
+
+    def _from_history(self, session: Session, msg: object, out: Outbox, ask) -> None:
+        room = session.room
+        if room is None:
+            out.to(session.id, p.reply(msg, 1, "you are in the lobby: /join ROOM first"))
+            return
+        answer = ask(session.id, key(room.name), room.name, session.nick or "", msg)
+        if isinstance(answer, str):
+            out.to(session.id, p.reply(msg, 1, answer))
+        else:
+            out.to(session.id, answer)
 
     def _on_quit(self, session: Session, msg: p.Quit, out: Outbox) -> None:
         out.to(session.id, p.Bye("goodbye"))
@@ -369,6 +415,7 @@ HELP = [
     "  /nick NAME         pick your name in this room",
     "  /who [ROOM]        who is in your room (or in ROOM)",
     "  /leave             back to the lobby",
+    "  /history [N]       N older messages of this room (50 if you leave N out)",
     "  /quit              disconnect (also /q, /logout, /exit)",
     "  /help              this list",
 ]
