@@ -20,6 +20,10 @@ from chat.width import sanitize, text_width
 # Entry kinds a view styles differently.
 CHAT, OWN, MENTION, NOTICE, INFO, ERROR = "chat", "own", "mention", "notice", "info", "error"
 BOARD = "board"  # one row of a game board, after the move in words (a NOTICE)
+PAST, PAST_NOTICE = "past", "past-notice"  # from the room's stored history (shown dimmed)
+DIVIDER = "divider"  # '--- now ---', a day's date, '--- while you were away ---'
+NOW_LINE, AWAY_LINE = "now", "while you were away"
+HISTORY_PAGE = 50  # older messages one /history (or PgUp at the top) fetches
 
 # Our own pace for what the user sends (a paste, a piped file).  The server holds
 # lines past its flood limit (chat/limits.py: 5 a second after a burst of 20) and
@@ -112,6 +116,12 @@ class ClientCore:
         self._told_pace = False  # the pane has said, for this batch, that lines wait
         self.board_entries = True  # also show each board as BOARD entries (the line-mode view)
         self._tick = 0
+        self.last_id: dict[str, int] = {}  # room (casefolded) -> newest message id seen there
+        self._oldest: int | None = None  # the oldest message id shown of my room
+        self._older = False  # the server keeps older messages of my room than those shown
+        self._fetching = False  # a /history page was asked for and has not come
+        self._catch_up: int | None = None  # after a reconnect: /missed from this id
+        self.older_entries: list[Entry] = []  # a page of the past, for the top of the pane
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
             p.Joined: self._on_joined, p.Left: self._on_left, p.Renamed: self._on_renamed,
@@ -120,10 +130,11 @@ class ClientCore:
             p.Bye: self._on_bye, p.Ping: self._on_ping,
             p.GameState: self._on_game_state, p.Turn: self._on_turn, p.BoardView: self._show_board,
             p.GameNote: self._on_game_note, p.GameOver: self._on_game_over,
+            p.HistoryPage: self._on_history,
             p.BadLine: self._on_bad_line, p.Unparsed: self._on_unparsed,
         }
         self._local = {
-            p.Quit: self._quit, p.Cancel: self._cancel, p.SetBell: self._set_bell,
+            p.History: self._ask_history, p.Quit: self._quit, p.Cancel: self._cancel, p.SetBell: self._set_bell,
             p.Help: self._help, p.ClearPane: lambda msg: self.requests.append(ev.ClearPane()),
             p.Reconnect: lambda msg: self.requests.append(ev.Reconnect()),
         }
@@ -301,6 +312,9 @@ class ClientCore:
         if self.want_room:
             self._send(p.Join(self.want_room))
             self._awaiting.add(p.Join)
+            self._catch_up = self.last_id.get(self.want_room.casefold())
+            if self._catch_up is not None:  # back after a drop: what was said meanwhile
+                self._send(p.Missed(str(self._catch_up)))
         else:
             self._add(INFO, "Next: /list shows the rooms, /join ROOM enters one (or creates it), "
                             "then /nick NAME picks your name. /help lists every command.")
@@ -311,6 +325,8 @@ class ClientCore:
             # (a nick stored in the lobby on the way to --room is not news)
             self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
         self._awaiting.discard(p.Nick if nick else p.Join if join else None)
+        if msg.answers(p.Missed):
+            self._catch_up = None  # refused: the room's own replay is what there is
         if msg.code and join:
             self.want_room = None  # autojoin failed: stay where we are
         if msg.code and nick:
@@ -321,6 +337,7 @@ class ClientCore:
         nick = None if msg.nick == p.NOBODY else msg.nick
         if room != self.room:
             self._members, self.unnamed = {}, 0
+            self._oldest, self._older, self._fetching = None, False, False
             self.panels = {k: v for k, v in self.panels.items() if v.room == room}
         self.room, self.nick = room, nick
         if room:  # the server carries the wanted nick into the room, if it is free there
@@ -339,6 +356,7 @@ class ClientCore:
         else:
             kind = CHAT
         self._remember_speaker(msg.room, msg.nick)
+        self._seen(msg.room, msg.id)
         self._add(kind, text, nick=nick, room=sanitize(msg.room), when=msg.time)
 
     def _on_joined(self, msg: p.Joined) -> None:
@@ -538,6 +556,94 @@ class ClientCore:
             for line in panel.lines:
                 self._add(BOARD, line, room=sanitize(msg.room))
             del self.panels[msg.game_id]
+
+    # -------------------------------------------------------------- history
+    def _on_history(self, page: p.HistoryPage) -> None:
+        if page.room != self.room:
+            return
+        if page.why == p.ON_JOIN and self._catch_up is not None:
+            return  # a rejoin after a drop: /missed brings exactly what was missed
+        if page.why == p.PAGE:
+            self._on_older(page)
+            return
+        if page.entries:
+            self._oldest = min(self._oldest or page.entries[0].id, page.entries[0].id)
+        if page.why == p.CAUGHT_UP:
+            self._catch_up = None
+            if not page.entries:
+                self._add(INFO, "Nothing was said while you were away.")
+                return
+            self._add(DIVIDER, AWAY_LINE)
+            if page.older:
+                self._add(INFO, f"{page.older} earlier messages are not shown: "
+                                f"{p.typed(p.History)} fetches them.")
+            self._add_past(page.entries, day=None)
+            self._add(DIVIDER, NOW_LINE)
+            return
+        self._older = bool(page.older)
+        self._add_past(page.entries, day=None)
+        self._add(DIVIDER, NOW_LINE)
+
+    def _on_older(self, page: p.HistoryPage) -> None:
+        self._fetching = False
+        self._older = bool(page.older)
+        if not page.entries:
+            self._add(INFO, "That is the beginning of this room's history.")
+            return
+        self._oldest = page.entries[0].id if self._oldest is None else \
+            min(self._oldest, page.entries[0].id)
+        outer, self._entries = self._entries, []
+        self._add_past(page.entries, day=None)
+        if not self._older:
+            self._entries.insert(0, Entry(INFO, "The beginning of this room's history."))
+        self.older_entries.extend(self._entries)
+        self._entries = outer
+
+    def _add_past(self, entries: tuple[p.Past, ...], day: str | None) -> None:
+        """Stored entries, dimmed, with a date line wherever the day changes."""
+        for entry in entries:
+            date = time.strftime("%A %-d %B %Y", time.localtime(entry.time))
+            if date != day:
+                day = date
+                self._add(DIVIDER, date, when=entry.time)
+            self._seen(entry.room, entry.id)
+            nick = "" if entry.nick == p.NOBODY else sanitize(entry.nick)
+            if entry.kind == p.NOTICE or not nick:
+                self._add(PAST_NOTICE, sanitize(entry.text), room=sanitize(entry.room),
+                          when=entry.time)
+            else:
+                self._add(PAST, sanitize(entry.text), nick=nick, room=sanitize(entry.room),
+                          when=entry.time)
+
+    def _seen(self, room: str, entry_id: int) -> None:
+        room = room.casefold()
+        if entry_id > self.last_id.get(room, 0):
+            self.last_id[room] = entry_id
+
+    def _ask_history(self, msg: p.History) -> bool:
+        """/history [N]: before the oldest shown (the server would count from what it
+        sent this connection, which a reconnect forgets)."""
+        if msg.before or self._oldest is None:
+            return True
+        count = msg.count or str(HISTORY_PAGE)
+        self._send(p.History(f"{count} {self._oldest}"))
+        self._fetching = True
+        return False
+
+    def fetch_older(self) -> bool:
+        """The view's pane reached its top: fetch the page before it (once at a time).
+        Whether a request went."""
+        if self._fetching or not self.connected or self.room is None or not self._older:
+            return False
+        self.older_entries.append(Entry(INFO, "Loading older messages..."))
+        self._send(p.History(f"{HISTORY_PAGE} {self._oldest}" if self._oldest else ""))
+        self._fetching = True
+        return True
+
+    def take_older(self) -> list[Entry]:
+        """Entries of an older page, oldest first: they go above what the pane shows."""
+        entries, self.older_entries = self.older_entries, []
+        return entries
 
     # -------------------------------------------------------------- helpers
     def _remember_speaker(self, room: str, nick: str) -> None:

@@ -154,8 +154,14 @@ def to_scroll_entry(entry: c.Entry) -> sb.Entry:
         text_style = "mention" if entry.kind == c.MENTION else "text"
         segments = ((entry.nick, nick_style), (": ", "text"), (entry.text, text_style))
         return sb.Entry(hhmm, segments, entry.kind, 2)
+    if entry.kind == c.PAST:
+        segments = ((entry.nick, "past"), (": ", "past"), (entry.text, "past"))
+        return sb.Entry(hhmm, segments, entry.kind, 2)
+    if entry.kind == c.DIVIDER:
+        return sb.Entry(" " * len(hhmm), (("--- ", "past"), (entry.text, "past"),
+                                         (" ---", "past")), entry.kind, 1)
     if entry.kind == c.BOARD:  # a final board in the pane: no clock on every row
         return sb.Entry(" " * len(hhmm), (("  ", "info"), (entry.text, "info")), entry.kind, 1)
-    marks = {c.NOTICE: ("* ", "notice"), c.ERROR: ("! ", "error")}
+    marks = {c.NOTICE: ("* ", "notice"), c.ERROR: ("! ", "error"), c.PAST_NOTICE: ("* ", "past")}
     mark, style = marks.get(entry.kind, ("", "info"))
     return sb.Entry(hhmm, ((mark, style), (entry.text, style)), entry.kind, 1)

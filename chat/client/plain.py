@@ -38,7 +38,18 @@ def format_entry(entry: c.Entry) -> str:
         return f"! {entry.text}"
     if entry.kind == c.BOARD:
         return f"    {entry.text}"  # indented under the move in words
+    if entry.kind == c.PAST:
+        return f"{_dated(entry)} [{entry.room}] {entry.nick}: {entry.text}"
+    if entry.kind == c.PAST_NOTICE:
+        return f"{_dated(entry)} * {entry.text}"
+    if entry.kind == c.DIVIDER:
+        return f"--- {entry.text} ---"
     return entry.text
+
+
+def _dated(entry: c.Entry) -> str:
+    """A stored message's local date and time, as line mode prints history."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.time))
 
 
 class PlainClient:
@@ -163,7 +174,7 @@ class PlainClient:
             self.quit_deadline = time.monotonic() + QUIT_GRACE
 
     def _print_entries(self) -> None:
-        entries = self.core.take_entries()
+        entries = self.core.take_older() + self.core.take_entries()  # a page: as it comes
         if not entries:
             return
         lines = [format_entry(e) for e in entries]

@@ -188,7 +188,7 @@ class Scrollback:
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: deque[Entry] = deque(maxlen=max_entries)
-        self._appended = 0          # entry numbers are 0, 1, 2, ... forever
+        self._start = 0             # the number of the oldest entry (numbers never change)
         self._width, self._height = 80, 24
         self._wrapped: dict[int, list[Line]] = {}  # entry number -> lines at _width
         self._top: Position | None = None  # None: following the newest
@@ -205,8 +205,8 @@ class Scrollback:
         """Add the newest entry, dropping the oldest beyond max_entries. O(1)."""
         if len(self._entries) == self._entries.maxlen:
             self._wrapped.pop(self._first, None)
+            self._start += 1
         self._entries.append(entry)
-        self._appended += 1
         if self._top is not None:
             self._arrived += 1
 
@@ -214,7 +214,22 @@ class Scrollback:
         for entry in entries:
             self.append(entry)
 
+    def prepend(self, entries: list[Entry]) -> None:
+        """Add older entries above the oldest (a page of the room's past), as many as
+        there is room for, newest first; the pane stays where it is."""
+        for entry in reversed(entries):
+            if len(self._entries) == self._entries.maxlen:
+                break
+            self._entries.appendleft(entry)
+            self._start -= 1
+
+    @property
+    def at_top(self) -> bool:
+        """The oldest line is in the pane."""
+        return bool(self._entries) and (self._top or self._bottom_top()) == (self._first, 0)
+
     def clear(self) -> None:
+        self._start += len(self._entries)
         self._entries.clear()
         self._wrapped.clear()
         self._top, self._arrived = None, 0
@@ -223,11 +238,11 @@ class Scrollback:
 
     @property
     def _first(self) -> int:
-        return self._appended - len(self._entries)
+        return self._start
 
     @property
     def _last(self) -> int:
-        return self._appended - 1
+        return self._start + len(self._entries) - 1
 
     def _lines(self, number: int) -> list[Line]:
         lines = self._wrapped.get(number)

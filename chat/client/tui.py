@@ -44,7 +44,8 @@ class Styles:
                 "own": curses.A_BOLD, "mention": curses.A_BOLD | curses.A_REVERSE,
                 "status": curses.A_REVERSE, "prompt": curses.A_BOLD,
                 "emphasis": curses.A_BOLD | curses.A_REVERSE, "panel": curses.A_NORMAL,
-                "speaker": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE}
+                "speaker": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE,
+                "past": curses.A_DIM}
         self.attrs = base
         self.nick_attrs = [curses.A_BOLD]
         if self.colour:
@@ -336,7 +337,12 @@ class Tui:
         self.shown = None
 
     def key_page_up(self) -> None:
+        """Up a page; at the top, the room's older messages are fetched (and come
+        above, for the next PgUp)."""
+        at_top = self.scroll.at_top
         self.scroll.page_up()
+        if at_top and self.core.fetch_older():
+            self.scroll.prepend([frame.to_scroll_entry(e) for e in self.core.take_older()])
 
     def key_page_down(self) -> None:
         self.scroll.page_down()
@@ -366,6 +372,9 @@ class Tui:
         entries = self.core.take_entries()
         if entries:
             self.scroll.extend(frame.to_scroll_entry(e) for e in entries)
+        older = self.core.take_older()
+        if older:
+            self.scroll.prepend([frame.to_scroll_entry(e) for e in older])
         for event in self.core.requests:
             handler = REQUESTS.get(type(event))
             if handler is not None:
