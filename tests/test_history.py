@@ -216,3 +216,15 @@ def test_history_a_failing_store_is_told_once_and_its_recovery_too():
     (msg,) = [m for _, m in room.state.deliveries(news)]
     assert "kept again" in msg.text
     assert room.state.commit() is None
+
+
+def test_history_missed_leaves_out_my_own_comings_and_goings(room):
+    ann, bob = room.connect(), room.connect()
+    room.enter(ann, "red", "ann")
+    room.enter(bob, "red", "bob")
+    last_seen = chat_ids(room.say(ann, "seen by bob"))[0]
+    room.say(bob, "/leave")
+    room.say(ann, "while bob was away")
+    room.enter(bob, "red", "bob")
+    (page,) = pages(room.say(bob, f"/missed {last_seen}"))
+    assert [e.text for e in page.entries] == ["while bob was away"]

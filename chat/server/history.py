@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 
 from chat import protocol as p
-from chat.server.store import Entry, Store
+from chat.server.store import Entry, Store, fold
 
 log = logging.getLogger("parlor.server")
 
@@ -114,6 +114,8 @@ class History:
             return f"there is no message {after} yet; /history shows the room's past"
         entries, left_out = self.store.since(room_key, after, MAX_PAGE, viewer)
         self._remember(session_id, entries)
+        me = fold(viewer)  # that I left and came back is no news to me
+        entries = [e for e in entries if not (e.kind == p.NOTICE and me and fold(e.nick) == me)]
         text = (f"{left_out} earlier ones not shown: /history {MAX_PAGE} fetches more"
                 if left_out else "")
         return p.HistoryPage(room, p.CAUGHT_UP, tuple(stored(room, e) for e in entries),
