@@ -99,7 +99,13 @@ class Running:
 
 
 def start_parlor(cmd: list[str]) -> Running:
-    """Start `cmd` and read its first line, `listening on HOST:PORT`."""
+    """Start `cmd` and read its first line, `listening on HOST:PORT`.  Unless `cmd`
+    names a --db, the server gets a new history file of its own (what a user gets by
+    default: a file store), removed when it stops."""
+    workdir = None
+    if "--db" not in cmd:
+        workdir = tempfile.mkdtemp(prefix="parlor-bench-db-")
+        cmd = [*cmd, "--db", os.path.join(workdir, "history.db")]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             stdin=subprocess.DEVNULL)
     line = _first_line(proc, START_TIMEOUT)
@@ -108,7 +114,7 @@ def start_parlor(cmd: list[str]) -> Running:
         proc.kill()
         proc.wait()
         raise ServerError(f"{shlex.join(cmd)} printed {line!r}, not 'listening on HOST:PORT'")
-    return Running("parlor", proc, int(match.group(2)), None)
+    return Running("parlor", proc, int(match.group(2)), workdir)
 
 
 def _first_line(proc: subprocess.Popen, timeout: float) -> bytes:
