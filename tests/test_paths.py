@@ -1,4 +1,4 @@
-"""Where Parlor's files go on each platform (chat.paths): pure, so every platform is checked here."""
+"""Where Parlor's files go on each platform (chat.paths): pure, so each is checked here."""
 from __future__ import annotations
 
 import pytest
@@ -33,7 +33,8 @@ def test_paths_linux_ignores_an_empty_or_relative_xdg_variable(value):
 def test_paths_windows_uses_local_and_roaming_app_data():
     assert paths.data_dir("win32", WINDOWS) == "C:\\Users\\Ann\\AppData\\Local\\Parlor"
     assert paths.config_dir("win32", WINDOWS) == "C:\\Users\\Ann\\AppData\\Roaming\\Parlor"
-    assert paths.default_db("win32", WINDOWS) == "C:\\Users\\Ann\\AppData\\Local\\Parlor\\history.db"
+    assert paths.default_db("win32", WINDOWS) == \
+        "C:\\Users\\Ann\\AppData\\Local\\Parlor\\history.db"
 
 
 def test_paths_windows_without_the_variables_falls_back_to_the_profile():

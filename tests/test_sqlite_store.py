@@ -95,6 +95,18 @@ def test_sqlite_store_keeps_everything_across_a_restart(db):
     again.close()
 
 
+def test_sqlite_store_counts_rightly_across_a_restart(db):
+    store = ss.open_store(db)
+    first = say(store, 5) + say(store, 3, room="#b")
+    store.close()
+    again = ss.open_store(db)
+    later = say(again, 4, start=5)
+    assert again.flush()
+    assert again.since("#a", first[0].id, 2) == (later[-2:], 6)
+    assert again.since("#a", 0, 2) == (later[-2:], 7)
+    again.close()
+
+
 def test_sqlite_store_never_reuses_ids_after_everything_was_pruned(db):
     store = ss.open_store(db, max_messages=None, max_days=1)
     entries = say(store, 5)
@@ -116,18 +128,42 @@ def test_sqlite_store_prune_counts_what_was_in_the_file_at_open(db, opened):
     assert again.recent("#a", 50) == entries[-10:]
 
 
+def ids_in_the_main_file(path, tmp_path):
+    """The ids a copy of the database file alone holds (without its WAL): what was checkpointed."""
+    copy = tmp_path / "copy.db"
+    with open(path, "rb") as f:
+        copy.write_bytes(f.read())
+    return ids_on_disk(str(copy))
+
+
+def test_sqlite_store_checkpoints_in_prune_not_in_flush(db, tmp_path, opened):
+    store = opened(db)
+    say(store, 1)
+    assert store.flush()
+    assert store.prune(T0) == 0
+    entries = say(store, 20)
+    assert store.flush()
+    assert ids_in_the_main_file(db, tmp_path) == [1]  # in the WAL only, so far
+    assert store.prune(T0) == 0
+    assert ids_in_the_main_file(db, tmp_path) == [1] + ids(entries)
+
+
+def plan(store, query, params) -> list[str]:
+    """What SQLite will do for the query, one line a table it reads."""
+    rows = store._conn.execute("EXPLAIN QUERY PLAN " + query, params).fetchall()
+    return [row[3] for row in rows if " entry" in row[3]]
+
+
 def test_sqlite_store_reads_and_prune_use_the_index(db, opened):
     """The queries that run on a room of a million rows search an index, never scan."""
     store = opened(db)
-    params = {"room": "#a", "after": 0, "before": 9, "private": "private", "viewer": "",
-              "limit": 5}
-    for query in (ss._NEWEST, ss._COUNT):
-        plan = store._conn.execute("EXPLAIN QUERY PLAN " + query, params).fetchall()
-        assert [row[3] for row in plan] == [
-            "SEARCH entry USING INDEX entry_room (room=? AND id>? AND id<?)"]
-    plan = store._conn.execute("EXPLAIN QUERY PLAN DELETE FROM entry WHERE room = ? AND id <= ?",
-                               ("#a", 5)).fetchall()
-    assert "USING INDEX entry_room" in plan[0][3]
+    params = {"room": "#a", "after": 0, "before": 9, "viewer": "", "limit": 5}
+    search = "SEARCH entry USING INDEX entry_room (room=? AND id>? AND id<?)"
+    assert plan(store, ss._NEWEST, params) == [search]
+    assert plan(store, ss._COUNT, params) == [
+        search, search, "SEARCH entry USING INDEX entry_private (room=? AND id>? AND id<?)"]
+    assert plan(store, "DELETE FROM entry WHERE room = ? AND id <= ?", ("#a", 5)) == [
+        "SEARCH entry USING INDEX entry_room (room=? AND id<?)"]
 
 
 # ------------------------------------------------------------------ schema versions
@@ -135,7 +171,8 @@ def test_sqlite_store_applies_a_new_migration_to_an_old_file(db, monkeypatch):
     store = ss.open_store(db)
     entries = say(store, 3)
     store.close()
-    monkeypatch.setattr(ss, "MIGRATIONS", (*ss.MIGRATIONS, "ALTER TABLE entry ADD COLUMN edited REAL"))
+    step = "ALTER TABLE entry ADD COLUMN edited REAL"
+    monkeypatch.setattr(ss, "MIGRATIONS", (*ss.MIGRATIONS, step))
     monkeypatch.setattr(ss, "SCHEMA", ss.SCHEMA + 1)
     again = ss.open_store(db)
     assert again.recent("#a", 10) == entries
@@ -351,3 +388,15 @@ def test_sqlite_store_kill_9_loses_nothing_that_was_flushed(db, spawn):
     assert int(store.items("score")["alice"]) == stored[-1]
     assert store.add("#a", "say", "bob", T0, "after").id == stored[-1] + 1
     store.close()
+
+
+# ------------------------------------------------------------------ the benchmark
+def test_sqlite_store_benchmark_smoke_run(spawn):
+    """bench/store_speed.py --quick runs to the end and prints every figure (none timed here)."""
+    child = spawn.process("bench/store_speed.py", "--quick")
+    out = child.stdout.read_rest(timeout=60)
+    assert child.wait() == 0, child.stderr.read_rest()
+    text = "\n".join(out)
+    for figure in ("100 a flush: file", "recent(50)", "since(0, 50)", "file bytes per message",
+                   "prune(batch=500)"):
+        assert figure in text, text

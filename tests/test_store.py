@@ -318,6 +318,29 @@ def test_store_prune_shares_its_batch_between_age_and_count(make_store):
     assert len(store.recent("#b", 50)) == 3
 
 
+def test_store_since_counts_right_after_a_prune(make_store, written):
+    store = make_store(max_messages=10, max_days=None)
+    fill(store, "#a", 15, WRITTEN["flushed"])
+    fill(store, "#b", 3, WRITTEN["flushed"])
+    assert store.prune(T0) == 5
+    kept = store.recent("#a", 50)
+    later = fill(store, "#a", 6, written)
+    assert store.since("#a", 0, 4) == (later[-4:], 12)
+    assert store.since("#a", kept[3].id, 4) == (later[-4:], 8)
+
+
+def test_store_since_counts_around_hidden_private_entries(store, written):
+    entries = []
+    for i in range(12):
+        entries.append(store.add("#a", "say", "alice", T0 + i, f"line {i}"))
+        store.add("#a", "private", "carol", T0 + i, "psst", to="dave")
+        if written(i, 12):
+            assert store.flush()
+    assert store.since("#a", entries[1].id, 3, viewer="alice") == (entries[-3:], 7)
+    page, more = store.since("#a", entries[1].id, 3, viewer="dave")
+    assert (len(page), more) == (3, 10 + 10 + 1 - 3)  # dave sees his own ten too
+
+
 def test_store_ids_never_go_back_after_a_prune(make_store):
     store = make_store(max_messages=1, max_days=None)
     entries = fill(store, "#a", 5)
