@@ -242,6 +242,8 @@ class Terminal:
 
 _DATA = tempfile.mkdtemp(prefix="parlor-test-data-")
 atexit.register(shutil.rmtree, _DATA, ignore_errors=True)
+# Any server a test starts without --db keeps its history here, never in the home folder.
+os.environ["XDG_DATA_HOME"] = _DATA
 _DB_NUMBERS = itertools.count(1)
 
 
