@@ -158,9 +158,9 @@ def test_frame_joining_and_the_lobby():
     rows = joining.paint(8, 80).text()
     assert rows[7].rstrip() == "#general alice (joining)>"
     assert rows[6].rstrip() == f" #general (joining) | alice | connected | {ADDRESS}"
-    lobby = View("HELLO parlor/1 hi\nHERE * *\n", room=None, nick=None)
-    shown = lobby.paint(8, 80, connection="connecting...")
-    assert shown.text()[6].rstrip() == f" connecting... | lobby | connected | {ADDRESS}"
+    lobby = View(room=None, nick=None)  # connected, not greeted yet: not "connected"
+    shown = lobby.paint(8, 80, connection=lobby.core.connection_state(0.0))
+    assert shown.text()[6].rstrip() == f" connecting... | lobby | {ADDRESS}"
     assert shown.text()[7].rstrip() == "lobby>" and shown.cursor == (7, 7)
 
 
