@@ -144,13 +144,20 @@ def test_frame_status_bar_fills_its_row_and_shrinks_with_the_width():
 
 def test_frame_offline_shows_where_it_will_rejoin():
     view = chatting()
+    view.core.reconnects = True  # as the full-screen client sets it: the first wait is 1 s
     view.core.connection_lost("reset")
     view.feed()
-    rows = view.paint(8, 80, connection="DISCONNECTED, retrying").text()
-    assert rows[6].rstrip() == f" DISCONNECTED, retrying | #general (offline) | alice | {ADDRESS}"
+    state = view.core.connection_state(time.monotonic())
+    assert state == "DISCONNECTED, reconnecting in 1 s"
+    rows = view.paint(8, 80, connection=state).text()
+    assert rows[6].rstrip() == (" DISCONNECTED, reconnecting in 1 s | #general (offline) | alice"
+                                f" | {ADDRESS}")
     assert rows[7].rstrip() == "#general alice (offline)>"
-    assert rows[5].startswith("09:30 ! Lost the connection to 127.0.0.1:5000: reset.")
+    assert rows[3].startswith("09:30 ! Lost the connection to 127.0.0.1:5000: reset.")
     assert view.paint(8, 80).cursor == (7, len("#general alice (offline)> "))
+    narrow = view.paint(8, 40, connection=state).text()  # the countdown gives way first
+    assert narrow[6].rstrip() == " reconnecting in 1 s | #general"
+    assert view.paint(8, 41, connection=state).text()[6] == " reconnecting in 1 s | #general (offline)"
 
 
 def test_frame_joining_and_the_lobby():
@@ -158,9 +165,9 @@ def test_frame_joining_and_the_lobby():
     rows = joining.paint(8, 80).text()
     assert rows[7].rstrip() == "#general alice (joining)>"
     assert rows[6].rstrip() == f" #general (joining) | alice | connected | {ADDRESS}"
-    lobby = View("HELLO parlor/1 hi\nHERE * *\n", room=None, nick=None)
-    shown = lobby.paint(8, 80, connection="connecting...")
-    assert shown.text()[6].rstrip() == f" connecting... | lobby | connected | {ADDRESS}"
+    lobby = View(room=None, nick=None)  # connected, not greeted yet: not "connected"
+    shown = lobby.paint(8, 80, connection=lobby.core.connection_state(0.0))
+    assert shown.text()[6].rstrip() == f" connecting... | lobby | {ADDRESS}"
     assert shown.text()[7].rstrip() == "lobby>" and shown.cursor == (7, 7)
 
 

@@ -157,6 +157,54 @@ def test_plain_client_says_when_the_port_is_not_parlor(spawn):
                    "line: 'HTTP/1.0 400 Bad Request'); check --host and --port."]
 
 
+def test_plain_client_a_port_that_never_greets_exits_1_with_one_sentence():
+    """A listening socket that says nothing (stdin /dev/null, as the issue found it):
+    after 5 s one sentence and exit 1, not a silent exit 0."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        with open("/dev/null", "rb") as stdin:
+            done = run_client(port, stdin=stdin)
+        took = time.monotonic() - started
+    assert done.returncode == 1 and done.stderr == b""
+    assert done.stdout.decode().splitlines() == [
+        f"! No greeting from 127.0.0.1:{port} within 5 s: is this a Parlor server?"]
+    assert 5 <= took < 8, f"took {took:.1f} s"
+
+
+def test_plain_client_piped_lines_unsent_when_the_server_goes_exit_1():
+    """A piped client whose server goes away with lines still waiting says so in a
+    line and exits 1 (line mode does not reconnect)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(TIMEOUT)
+        port = listener.getsockname()[1]
+        client = subprocess.Popen(
+            [sys.executable, "client.py", "--plain", "--port", str(port)], cwd=ROOT,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"HELLO parlor/2 hi\n")
+                client.stdin.write(b"".join(b"line %d\n" % i for i in range(40)))
+                client.stdin.flush()
+                conn.settimeout(TIMEOUT)
+                got = b""
+                while b"line 14\n" not in got:  # the first burst (15 lines) has come
+                    chunk = conn.recv(4096)
+                    assert chunk, f"the client hung up early; it sent {got!r}"
+                    got += chunk
+            out, err = client.communicate(timeout=TIMEOUT)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
+    assert client.returncode == 1 and err == b""
+    last = out.decode().splitlines()[-2:]
+    assert last[0].startswith(f"! Lost the connection to 127.0.0.1:{port}: ")
+    unsent = re.fullmatch(r"! (\d+) lines still waiting to go were not sent\.", last[1])
+    assert unsent and 0 < int(unsent.group(1)) <= 25, last
+
+
 def test_plain_client_server_stops(server, spawn):
     port = port_of(server)
     client = spawn.client("--port", port, "--room", "red", "--nick", "ann")

@@ -309,24 +309,75 @@ def test_tui_input_editing_keys(chat_server, terminals):
 
 
 # ------------------------------------------------------------------ 8. reconnect
-def test_tui_survives_a_server_crash_and_rejoins(chat_server, servers, terminals):
+COUNTDOWN = re.compile(r"^ DISCONNECTED, reconnecting in (\d+) s \| #general \(offline\) \| alice")
+
+
+def countdown(t: Terminal) -> int | None:
+    """The seconds the status bar says are left before the next try, or None."""
+    found = COUNTDOWN.match(t.status())
+    return int(found.group(1)) if found else None
+
+
+def test_tui_survives_a_server_crash_counts_down_and_enter_reconnects_at_once(
+        chat_server, servers, terminals):
+    """The server dies: the status bar counts down to each try (the waits growing,
+    1, 2, 4, 8 s less up to a quarter), and Enter on the empty line, in a long wait,
+    connects at once and rejoins."""
     alice = join(terminals, chat_server.port, "alice")
     port = chat_server.port
     chat_server.kill()
 
     def lost(t: Terminal) -> None:  # showing where it will be back, marked offline
-        assert t.status().startswith(" DISCONNECTED, retrying | #general (offline) | alice")
-        assert "Lost the connection" in t.text() and "Reconnecting" in t.text()
+        assert countdown(t) is not None, "no countdown in the status bar"
+        assert "Lost the connection" in t.text() and "Reconnecting by itself" in t.text()
+        assert "Enter on an empty line" in t.text()
         assert t.input_line() == "#general alice (offline)>"
     alice.wait_until(lost)
-    assert alice.child.isalive()
+    seen: list[int] = []
+
+    def long_wait(t: Terminal) -> None:  # the fourth wait: 6 to 8 s
+        left = countdown(t)
+        if left is not None and left not in seen[-1:]:
+            seen.append(left)
+        assert left is not None and left >= 6, f"a countdown of 6 s or more (saw {seen})"
+    alice.wait_until(long_wait, timeout=15)
+    assert "Could not reconnect" in alice.text()
 
     servers(port)  # the same port, as a restarted server would be
+    left = countdown(alice)
+    assert left is not None and left >= 4, f"the server took long to start ({left} s left)"
+    alice.send(ENTER)
 
     def back(t: Terminal) -> None:
         assert t.status() == f" #general | alice | 1 here | connected | 127.0.0.1:{port}"
         assert t.input_line() == "#general alice>" and t.cursor == (23, 16)
-    alice.wait_until(back, timeout=12)
+    alice.wait_until(back, timeout=left - 2)  # before the planned try could have come
+
+
+def test_tui_a_port_that_never_greets_stays_connecting_then_says_so(terminals):
+    """A listening socket that never says a word: "connecting..." (never "connected"),
+    then after 5 s one sentence and no more tries; Enter on the empty line tries again."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+        port = listener.getsockname()[1]
+        alice = terminals("--port", str(port))
+        first, _ = listener.accept()
+        with first:
+            alice.wait_until(lambda t: t.status() == " connecting... | lobby | "
+                             f"127.0.0.1:{port}", timeout=4)
+            sentence = f"No greeting from 127.0.0.1:{port} within 5 s: is this a Parlor server?"
+
+            def gave_up(t: Terminal) -> None:
+                assert sentence in t.text()
+                assert "Not retrying: Enter on an empty line or /reconnect" in t.text()
+                assert t.status() == f" DISCONNECTED | lobby | 127.0.0.1:{port}"
+            alice.wait_until(gave_up)
+            first.settimeout(10)
+            assert first.recv(1) == b""  # it hung up
+        alice.send(ENTER)
+        again, _ = listener.accept()
+        with again:
+            alice.wait_for(lambda t: t.status().startswith(" connecting..."), why="connecting")
 
 
 # 9 and 10 (a 40x10 window; the game panel's place and width) are exact frames now,
@@ -408,8 +459,8 @@ def test_tui_duel_stays_on_top_with_the_room_game_stacked_below(chat_server, ter
 # ------------------------------------------------------------------ 13. a full server
 def test_tui_full_server_backs_off_and_says_so_once(terminals):
     """A fake server that turns every connection away as full: the client waits 1 s,
-    then 2 s (the backoff grows: connecting is not being accepted), and the three
-    lines about it are shown once, not once per attempt."""
+    then 2 s, less up to a quarter (the backoff grows: connecting is not being
+    accepted), and the three lines about it are shown once, not once per attempt."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.settimeout(10)
         alice = terminals("--port", str(listener.getsockname()[1]))
@@ -419,7 +470,7 @@ def test_tui_full_server_backs_off_and_says_so_once(terminals):
             accepted.append(time.monotonic())
             with conn:
                 conn.sendall(b"BYE the server is full (1 connections); try again later\n")
-        assert accepted[2] - accepted[1] >= 1.6, f"retried after {accepted[2] - accepted[1]:.1f} s"
+        assert accepted[2] - accepted[1] >= 1.45, f"retried after {accepted[2] - accepted[1]:.1f} s"
 
         def told_once(t: Terminal) -> None:
             text = t.text()
@@ -635,4 +686,4 @@ def test_tui_a_terminal_curses_cannot_drive_gets_line_mode(chat_server, terminal
     alice.send("hello from a plain terminal\r")
     alice.wait_for("[general] alice: hello from a plain terminal")
     alice.send("/quit\r")
-    alice.wait_for(lambda t: not t.pump() or t.eof, why="the client to exit")
+    assert alice.wait_eof() == 0

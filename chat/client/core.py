@@ -8,12 +8,14 @@ for the view (chat.client.events).  Must not import socket, select or curses.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import time
 from dataclasses import dataclass, field
 
 from chat import protocol as p
 from chat.client import events as ev
+from chat.client.backoff import MAX_DELAY, Backoff
 from chat.client.pacing import Pacer
 from chat.width import sanitize, text_width
 
@@ -36,6 +38,8 @@ BELL_GAP = 3.0  # seconds: at most one mention bell in this long
 PONG_GAP = 1.0  # seconds: at most one PING answer in this long
 MAX_MEMBERS = 5000  # nicks of my room remembered (for Tab and the count), whatever is said
 MAX_PANELS = 8  # games of my room followed at once; the least recently changed goes
+GREETING_WAIT = 5.0  # seconds a new connection waits for the server's HELLO
+CONNECT_WAIT = 5.0  # seconds a view's connect may take before it is given up and retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +91,20 @@ LOCAL_HELP = [  # (the command a line is about, or None; the line)
 class ClientCore:
     def __init__(self, address: str = "", room: str | None = None, nick: str | None = None,
                  *, send_burst: int = SEND_BURST, send_rate: float = SEND_RATE,
-                 clock=time.monotonic) -> None:
+                 clock=time.monotonic, draw=random.random) -> None:
         self.address = address
-        self.clock = clock  # for the bell's and the PING answers' own limits
+        self.clock = clock  # for the bell's and the PING answers' own limits, and the deadlines
         self._rang = self._ponged = float("-inf")  # when the bell last rang, a PING was answered
         self.decoder = p.ServerDecoder()
         self.connected = False
         self.greeted = False  # HELLO came on this connection: the server accepted us
         self._bye: str | None = None  # what BYE said on this connection
         self._refused: str | None = None  # the BYE that turned the last connection away
+        self.reconnects = False  # the view connects again by itself (the full-screen one)
+        self.retry = Backoff(draw)  # when it does
+        self._dial_by: float | None = None  # a connect under way must be done by then
+        self._greet_by: float | None = None  # connected: the HELLO must have come by then
+        self._failure: str | None = None  # the connect failure last told (again: not news)
         self._awaiting: set[type] = set()  # replies to the autojoin still to come (Join, Nick)
         self.room: str | None = None
         self.nick: str | None = None
@@ -136,7 +145,7 @@ class ClientCore:
         self._local = {
             p.History: self._ask_history, p.Quit: self._quit, p.Cancel: self._cancel, p.SetBell: self._set_bell,
             p.Help: self._help, p.ClearPane: lambda msg: self.requests.append(ev.ClearPane()),
-            p.Reconnect: lambda msg: self.requests.append(ev.Reconnect()),
+            p.Reconnect: lambda msg: self._retry_now(),
         }
 
     # -------------------------------------------------------------- shell side
@@ -176,10 +185,11 @@ class ClientCore:
         self._batch, self._told_pace = 0, False
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
+        self._dial_by, self._greet_by = None, self.clock() + GREETING_WAIT
 
     def connection_lost(self, reason: str, *, asked: bool = False, quiet: bool = False) -> None:
         """The connection ended (`asked`: the shell closed it for /reconnect); the room
-        and nick are kept to rejoin."""
+        and nick are kept to rejoin, and a view that reconnects tries again later."""
         if not self.connected:
             return
         self.connected = False
@@ -208,6 +218,80 @@ class ClientCore:
                              "connection to the server.")
         if unsent:
             self._add(ERROR, f"{_count(unsent, 'line')} still waiting to go were not sent.")
+        if not (asked or self.foreign):
+            self._retry_later(self.clock())
+
+    # -------------------------------------------------------------- connecting
+    def connect_started(self) -> None:
+        """The view began a connect (a retry, or the user's): it must finish within
+        CONNECT_WAIT, and the planned retry is this one."""
+        self.retry.cancel()
+        self._dial_by = self.clock() + CONNECT_WAIT
+
+    def connect_failed(self, reason: str) -> None:
+        """The view's connect failed (`reason`, a sentence without its full stop)."""
+        self._connect_failed(reason, self.clock())
+
+    def _connect_failed(self, reason: str, now: float) -> None:
+        self._dial_by = None
+        if reason != self._failure:  # the same failure every few seconds is not news
+            self._failure = reason
+            self._add(ERROR, f"Could not reconnect: {reason}.")
+        self._retry_later(now)
+
+    def _retry_later(self, now: float) -> None:
+        if not self.reconnects:
+            return
+        self.retry.schedule(now)
+        if self.retry.failures == 1:
+            self._add(INFO, f"Reconnecting by itself, every {MAX_DELAY:g} s at most (Enter on "
+                            "an empty line or /reconnect tries at once).")
+
+    def _retry_now(self) -> None:
+        """The user asked to connect again: at once, and the waits start short again."""
+        self.retry.reset()
+        self.requests.append(ev.Reconnect())
+
+    def tick(self, now: float) -> None:
+        """The deadlines at `now`: a connect that takes too long is hung up (ev.Hangup)
+        and retried later; a peer that does not greet in time is not Parlor
+        (ev.NotParlor); a retry that is due is asked for (ev.Reconnect)."""
+        if self._dial_by is not None and now >= self._dial_by:
+            self.requests.append(ev.Hangup())
+            self._connect_failed(f"no answer from {self.address} within {CONNECT_WAIT:g} s", now)
+        if self._greet_by is not None and now >= self._greet_by and self._awaits_greeting:
+            self._give_up(f"No greeting from {self.address} within {GREETING_WAIT:g} s: "
+                          "is this a Parlor server?")
+        if self.retry.is_due(now):
+            self.retry.cancel()
+            self.requests.append(ev.Reconnect())
+
+    def wake_at(self, now: float) -> float | None:
+        """When `tick` next has something to do or `connection_state` changes (None:
+        neither will by itself): a shell's select timeout."""
+        times = [self._dial_by, self._greet_by if self._awaits_greeting else None,
+                 self.retry.next_change(now)]
+        return min((t for t in times if t is not None), default=None)
+
+    @property
+    def _away(self) -> bool:
+        """Not connected nor connecting, in a view that reconnects, and not leaving."""
+        return self.reconnects and not (self.connected or self.quitting
+                                        or self._dial_by is not None)
+
+    @property
+    def _awaits_greeting(self) -> bool:
+        return self.connected and not self.greeted and not self.foreign
+
+    def connection_state(self, now: float) -> str:
+        """The status bar's word on the connection: '' once the server has greeted us,
+        'connecting...' until then, and while away the countdown to the next try."""
+        if self.connected and self.greeted:
+            return ""
+        if self._awaits_greeting or self._dial_by is not None:
+            return "connecting..."
+        left = self.retry.seconds_left(now)
+        return "DISCONNECTED" if left is None else f"DISCONNECTED, reconnecting in {left} s"
 
     @property
     def settled(self) -> bool:
@@ -233,12 +317,18 @@ class ClientCore:
                 handler(item)
 
     def _not_parlor(self, item: p.BadLine | p.Unparsed) -> None:
-        """Say so once, ignore the rest, and ask the shell to stop (retrying would
-        not help)."""
-        self.foreign = True
         said = item.reason if isinstance(item, p.BadLine) else repr(sanitize(item.line)[:60])
-        self._add(ERROR, f"{self.address} is not a Parlor server (its first line: {said}); "
-                         "check --host and --port.")
+        self._give_up(f"{self.address} is not a Parlor server (its first line: {said}); "
+                      "check --host and --port.")
+
+    def _give_up(self, why: str) -> None:
+        """The peer is not a Parlor server: say `why` once, ignore the rest, and ask the
+        shell to hang up and stop (retrying would not help)."""
+        self.foreign = True
+        self._add(ERROR, why)
+        if self.reconnects:
+            self._add(INFO, "Not retrying: Enter on an empty line or /reconnect tries again, "
+                            "/quit leaves.")
         self.requests.append(ev.NotParlor())
 
     def _on_bad_line(self, item: p.BadLine) -> None:
@@ -255,6 +345,8 @@ class ClientCore:
             if text.strip():
                 for chunk in split_text(msg.text, p.MAX_TEXT):
                     self._send(p.Say(chunk))
+            elif self._away:
+                self._retry_now()  # Enter on an empty line, while away: connect now
             return
         local = self._local.get(type(msg))
         if local is None or local(msg):
@@ -304,8 +396,15 @@ class ClientCore:
 
     # -------------------------------------------------------------- server messages
     def _on_hello(self, msg: p.Hello) -> None:
-        self.greeted, self._refused = True, None
+        self.greeted, self._refused, self._failure = True, None, None
+        self.retry.reset()  # accepted, not just connected: the next outage starts short
         self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}).")
+        self._resume()
+
+    def _resume(self) -> None:
+        """What every connection does once the server has greeted it, the first and
+        each reconnect alike: back into the room, under the nick, it had (or was
+        asked for)."""
         if self.want_nick:
             self._send(p.Nick(self.want_nick))
             self._awaiting.add(p.Nick)

@@ -21,7 +21,14 @@ class Bell:
 
 @dataclass(frozen=True, slots=True)
 class Reconnect:
-    """/reconnect: end the connection (if any) and connect again now."""
+    """Connect again now, ending the connection if any: /reconnect, Enter on an
+    empty line while away, or a planned retry that is due."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """Drop the connect under way, without a word: the core has said why, and when
+    it tries again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,4 +36,4 @@ class NotParlor:
     """The peer's first line was not Parlor: hang up and stop retrying."""
 
 
-Request = ClearPane | Bell | Reconnect | NotParlor
+Request = ClearPane | Bell | Reconnect | Hangup | NotParlor

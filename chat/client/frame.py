@@ -73,8 +73,9 @@ class _Canvas:
 
 def paint(core: c.ClientCore, scroll: sb.Scrollback, editor: LineEditor, h: int, w: int,
           *, address: str, connection: str = "") -> Frame:
-    """The screen for h rows of w cells.  `connection` is the view's word for a link
-    that is not up ("connecting...", "DISCONNECTED, retrying"); "" when connected.
+    """The screen for h rows of w cells.  `connection` is the core's word for a link
+    that is not up (ClientCore.connection_state: "connecting...", "DISCONNECTED,
+    reconnecting in 7 s"); "" once the server has greeted us.
     Records the pane's size in `scroll`, as drawing it does."""
     canvas = _Canvas(h, w)
     if h < MIN_H or w < MIN_W:

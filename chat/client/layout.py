@@ -88,7 +88,10 @@ def status_parts(core: ClientCore, connection: str, scrolled: str, address: str,
     """The status bar's fields, most important first: where I am, then the lines
     still waiting to go, then my game, then the connection, then the address."""
     room, nick, state = core.place()
-    parts = [Part(text) for text in (connection, scrolled) if text]
+    # Narrow, "DISCONNECTED, reconnecting in 7 s" gives way to its countdown (the room
+    # still says "(offline)") before the room is cut.
+    parts = [Part(connection, rank=5, short=connection.rpartition(", ")[2])] if connection else []
+    parts += [Part(scrolled)] if scrolled else []
     if room:
         parts.append(Part(f"#{room}" + (f" ({state})" if state else "")))
         parts.append(Part(nick or "no nick yet"))
@@ -102,7 +105,7 @@ def status_parts(core: ClientCore, connection: str, scrolled: str, address: str,
     game = core.game_status()
     if game:
         parts.append(Part(game + WIDEN, rank=2, short=game) if panel_hidden else Part(game))
-    if core.connected:
+    if core.connected and not connection:  # (connected, but not greeted: "connecting...")
         parts.append(Part("connected", rank=1))
     parts.append(Part(address, rank=0))
     return parts

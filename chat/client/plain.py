@@ -87,11 +87,14 @@ class PlainClient:
             self._release_stdin()
             self._watch_stdin()
             now = time.monotonic()
+            self.core.tick(now)  # no greeting in time: not a Parlor server
+            if self.core.foreign:
+                return self._not_parlor()
             if self.quit_deadline is not None and now >= self.quit_deadline:
                 return 0
             deadlines = [d for d in (self.quit_deadline,
                                      self.settle_deadline if self.stdin_state == "held" else None,
-                                     self.core.next_send_at())
+                                     self.core.next_send_at(), self.core.wake_at(now))
                          if d is not None]
             timeout = max(min(deadlines) - now, 0) if deadlines else None
             for key, _ in self.selector.select(timeout):
@@ -129,16 +132,20 @@ class PlainClient:
             return None
         if data:
             self.core.receive_data(data)
-            if self.core.foreign:  # not a Parlor server: the core said so
-                self.core.requests.clear()
-                self._print_entries()
-                return 1
+            if self.core.foreign:
+                return self._not_parlor()
             if self.quit_deadline is not None:  # still answering what we sent before /quit
                 self.quit_deadline = time.monotonic() + QUIT_GRACE
             return None
         self.core.connection_lost(reason)
         self._print_entries()
         return 0 if self.core.quitting else 1
+
+    def _not_parlor(self) -> int:
+        """The core has said why this is no Parlor server: print it, exit status 1."""
+        self.core.requests.clear()
+        self._print_entries()
+        return 1
 
     def _read_stdin(self) -> None:
         data = os.read(self.stdin_fd, 65536)

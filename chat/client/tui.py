@@ -25,7 +25,6 @@ from chat.client.lineedit import LineEditor
 from chat.client.net import ConnectError, Link
 
 WINDOWS = sys.platform == "win32"
-BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
 COMMANDS = p.completions()
 MOVE_COMMANDS = tuple(name + " " for name in p.names_of(p.Move))
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
@@ -84,6 +83,7 @@ class Tui:
                  link: Link | None, on_quit=None) -> None:
         self.screen, self.core, self.host, self.port = screen, core, host, port
         self.core.board_entries = False  # the panel shows the board; the pane, the move in words
+        self.core.reconnects = True  # when the server goes away, and on Enter while away
         self.link = link
         self.escape = keys.EscapeKeys()
         self.on_quit = on_quit
@@ -91,9 +91,6 @@ class Tui:
         self.scroll = sb.Scrollback()
         self.editor = LineEditor()
         self.done = False
-        self.attempt = 0
-        self.retry_at: float | None = None
-        self.last_failure: str | None = None
         self.resized = False
         self.shown: frame.Frame | None = None  # the frame on the screen; None: draw anew
         self._wake_r, self._wake_w = (None, None) if WINDOWS else os.pipe()
@@ -156,8 +153,9 @@ class Tui:
 
     # -------------------------------------------------------------- the loop
     def _wait(self) -> None:
-        wakes = [t for t in (self.retry_at, self.core.next_send_at()) if t is not None]
-        timeout = max(0.0, min(wakes) - time.monotonic()) if wakes else None
+        now = time.monotonic()
+        wakes = [t for t in (self.core.wake_at(now), self.core.next_send_at()) if t is not None]
+        timeout = max(0.0, min(wakes) - now) if wakes else None
         reads, writes = [], []
         if self.link is not None:
             reads.append(self.link.sock)
@@ -184,8 +182,7 @@ class Tui:
         if self.link is not None and self.link.sock in ready_r:
             self._on_readable()
         self._read_keys()
-        if self.retry_at is not None and time.monotonic() >= self.retry_at:
-            self._reconnect()
+        self.core.tick(time.monotonic())  # its requests (reconnect, hang up) are met in _absorb
         self._send()
 
     def _on_writable(self) -> None:
@@ -193,7 +190,8 @@ class Tui:
             try:
                 self.link.finish_connect(self.host, self.port)
             except ConnectError as exc:
-                self._connect_failed(str(exc))
+                self.link = None  # (closed by finish_connect)
+                self.core.connect_failed(str(exc))
                 return
             self.core.connection_made()  # the backoff restarts once the server greets us
         else:
@@ -218,8 +216,6 @@ class Tui:
                 self.core.requests.remove(ev.NotParlor())
                 self._stop_trying()
                 return
-            if self.core.greeted and (self.attempt or self.last_failure):
-                self.attempt, self.last_failure = 0, None  # accepted, not just connected
 
     def _send(self) -> None:
         data = self.core.data_to_send(time.monotonic())
@@ -238,49 +234,31 @@ class Tui:
             self._lost(exc.strerror or str(exc))
 
     # -------------------------------------------------------------- connection
+    # (When to try again, and what to say, is the core's: this only dials and hangs up.)
     def _lost(self, reason: str) -> None:
-        self.link.close()
-        self.link = None
+        self._hang_up()
         self.core.connection_lost(reason)
         if self.core.quitting:
             self.done = True
-            return
-        self._schedule_retry()
 
-    def _schedule_retry(self) -> None:
-        delay = BACKOFF[min(self.attempt, len(BACKOFF) - 1)]
-        self.attempt += 1
-        self.retry_at = time.monotonic() + delay
-        if self.attempt == 1:
-            self.core.note("Reconnecting by itself, waiting longer after each failure "
-                           "(or type /reconnect).")
-
-    def _reconnect(self) -> None:
-        self.retry_at = None
+    def _hang_up(self) -> None:
         if self.link is not None:
             self.link.close()
+            self.link = None
+
+    def _reconnect_now(self) -> None:
+        """Connect again (/reconnect, Enter while away, a retry that is due): a live
+        connection is ended first, so the core forgets the old session and rejoins its
+        room under its nick on the new one."""
+        if self.link is not None and self.core.connected:
+            self.core.connection_lost("you asked for a new connection", asked=True)
+        self._hang_up()
         try:
             self.link = Link.start(self.host, self.port)
         except ConnectError as exc:
-            self.link = None
-            self._connect_failed(str(exc))
-
-    def _reconnect_now(self) -> None:
-        """/reconnect: a live connection is ended first, so the core forgets the old
-        session and rejoins its room under its nick on the new one."""
-        self.attempt = 0
-        if self.link is not None and self.core.connected:
-            self.core.connection_lost("you asked for a new connection", asked=True)
-        self._reconnect()
-
-    def _connect_failed(self, reason: str) -> None:
-        if self.link is not None:
-            self.link.close()
-            self.link = None
-        if reason != self.last_failure:  # the same failure every few seconds is not news
-            self.core.note(f"Could not reconnect: {reason}.", error=True)
-            self.last_failure = reason
-        self._schedule_retry()
+            self.core.connect_failed(str(exc))
+            return
+        self.core.connect_started()
 
     # -------------------------------------------------------------- keys
     def _read_keys(self) -> None:
@@ -310,9 +288,8 @@ class Tui:
     def key_enter(self) -> None:
         line = self.editor.submit()
         self.scroll.scroll_to_bottom()
-        if line.strip():
-            self.core.submit(line)
-            self._absorb()
+        self.core.submit(line)  # an empty line while away: connect now
+        self._absorb()
 
     def key_tab(self) -> None:
         text = self.editor.text
@@ -390,30 +367,22 @@ class Tui:
         curses.beep()
 
     def _stop_trying(self) -> None:
-        """The peer is not a Parlor server: hang up and do not retry on our own."""
-        if self.link is not None:
-            self.link.close()
-            self.link = None
+        """The peer is not a Parlor server (the core has said so): hang up; the core
+        does not plan a retry."""
+        self._hang_up()
         self.core.connection_lost("not a Parlor server", quiet=True)
-        self.retry_at = None
-        self.core.note("Not retrying: /reconnect tries again, /quit leaves.")
 
     # -------------------------------------------------------------- painting
     def paint(self) -> None:
         """Paint the state as a frame and copy it to the screen, if it changed."""
         self._absorb()
         h, w = self.screen.getmaxyx()
-        connection = "" if self.core.connected else self._connection_state()
+        connection = self.core.connection_state(time.monotonic())
         shown = frame.paint(self.core, self.scroll, self.editor, h, w,
                             address=f"{self.host}:{self.port}", connection=connection)
         if shown != self.shown:
             self.draw(shown)
             self.shown = shown
-
-    def _connection_state(self) -> str:
-        if self.link is not None and self.link.connecting:
-            return "connecting..."
-        return "DISCONNECTED, retrying" if self.retry_at else "DISCONNECTED"
 
     def draw(self, shown: frame.Frame) -> None:
         """Copy a frame's runs to the screen and put the cursor where it says."""
@@ -448,7 +417,7 @@ def _editor_key(name: str):
 
 REQUESTS = {  # what the core asks of the view (chat/client/events.py)
     ev.ClearPane: Tui.on_clear_pane, ev.Bell: Tui.on_bell,
-    ev.Reconnect: Tui._reconnect_now, ev.NotParlor: Tui._stop_trying,
+    ev.Reconnect: Tui._reconnect_now, ev.Hangup: Tui._hang_up, ev.NotParlor: Tui._stop_trying,
 }
 KEYS = {
     "\n": Tui.key_enter, "\r": Tui.key_enter, curses.KEY_ENTER: Tui.key_enter,
