@@ -400,3 +400,13 @@ def test_sqlite_store_benchmark_smoke_run(spawn):
     for figure in ("100 a flush: file", "recent(50)", "since(0, 50)", "file bytes per message",
                    "prune(batch=500)"):
         assert figure in text, text
+
+
+def test_sqlite_store_one_file_serves_one_server_at_a_time(tmp_path):
+    path = str(tmp_path / "history.db")
+    first = ss.open_store(path)
+    with pytest.raises(StoreOpenError) as error:
+        ss.open_store(path)
+    assert "in use by another Parlor server" in str(error.value) and path in str(error.value)
+    first.close()
+    ss.open_store(path).close()  # free again once the first is gone

@@ -103,6 +103,7 @@ class SqliteStore:
     def __init__(self, conn: sqlite3.Connection, path: str, max_messages: int | None,
                  max_days: float | None, retry_every: float = RETRY_EVERY) -> None:
         self.path = path
+        self.lock = None  # the open lock file that keeps the database to this server
         self.problem: str | None = None
         self._conn = conn
         self._max_messages = max_messages
@@ -292,6 +293,8 @@ class SqliteStore:
     def close(self) -> None:
         self.flush()
         self._conn.close()
+        if self.lock is not None:
+            self.lock.close()
 
 
 # ------------------------------------------------------------------ opening
@@ -303,17 +306,44 @@ def open_store(path: str, max_messages: int | None = MAX_MESSAGES,
     Raises StoreOpenError with a sentence saying what is wrong and what to do."""
     name = _display_name(path)
     conn = _connect(path, name)
+    lock = None
     try:
+        if path != ":memory:" and not path.startswith("file:"):
+            lock = _hold(path, name)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn, name)
-        return SqliteStore(conn, name, max_messages, max_days, retry_every)
-    except sqlite3.Error as exc:
+        store = SqliteStore(conn, name, max_messages, max_days, retry_every)
+    except (sqlite3.Error, StoreOpenError) as exc:
         conn.close()
+        if lock is not None:
+            lock.close()
+        if isinstance(exc, StoreOpenError):
+            raise
         raise StoreOpenError(_open_problem(name, exc)) from None
-    except StoreOpenError:
-        conn.close()
-        raise
+    store.lock = lock
+    return store
+
+
+def _hold(path: str, name: str):
+    """Keep the file to this server while it runs (ids are handed out from memory, so
+    two servers on one file would give the same ids twice): an OS lock on PATH-lock,
+    which goes when the process does, however it ends.  Other programs may still read
+    the database.  The open lock file, to keep."""
+    lock = open(path + "-lock", "a+b")
+    try:
+        if os.name == "nt":
+            import msvcrt
+            msvcrt.locking(lock.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise StoreOpenError(f"the history database {name} is in use by another Parlor "
+                             f"server: stop that one, or give this server another file "
+                             f"(--db)") from None
+    return lock
 
 
 def _display_name(path: str) -> str:
