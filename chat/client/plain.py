@@ -193,6 +193,7 @@ def run(host: str, port: int, room: str | None, nick: str | None,
     core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
                         send_burst=pace[0], send_rate=pace[1])
     core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
+    core.interactive = sys.stdin.isatty()  # a file cannot take /cancel: the pace note leaves it out
     for note in notes:  # (host mode: how others join)
         core.note(note)
     return PlainClient(link, core).run()
