@@ -252,6 +252,16 @@ def test_client_core_pace_says_once_that_lines_wait():
     assert texts(core) == [said[0].replace("20 lines", "40 lines")]
 
 
+def test_client_core_pace_note_offers_cancel_only_to_a_person_typing():
+    core = pasted(0)
+    core.interactive = False  # stdin is a file: nobody can type /cancel into it
+    for i in range(20):
+        core.submit(f"line {i}")
+    core.take_entries()
+    core.data_to_send(0.0)
+    assert texts(core) == ["Sending 20 lines at 4 a second, under the server's flood limit."]
+
+
 def test_client_core_a_line_that_fits_the_pace_says_nothing():
     core = pasted(c.SEND_BURST)
     core.take_entries()

@@ -59,3 +59,13 @@ def test_keys_is_text_accepts_joiners_and_selectors(ch):
 @pytest.mark.parametrize("ch", ["\x1b", "\x00", "\x7f", "\x9b", "\t", "KEY_UP", ""])
 def test_keys_is_text_refuses_controls(ch):
     assert not keys.is_text(ch)
+
+
+def test_keys_cursor_keys_are_decoded_only_for_a_raw_terminal():
+    assert feed_all(list("\x1b[D")) == ["", "", ""]  # curses decodes them itself
+    raw = keys.EscapeKeys(keys.TERMINAL_SEQUENCES)
+    assert [raw.feed(k) for k in "\x1b[D\x1bOA\x1b[3~"] == \
+        ["", "", "left", "", "", "history_prev", "", "", "", "delete"]
+    assert not raw.pending
+    raw.feed("\x1b")
+    assert raw.pending

@@ -114,6 +114,7 @@ class ClientCore:
         self.want_room, self.want_nick = room, nick
         self.bell = True
         self.view_lacks: set[type] = set()  # local commands the view cannot carry out
+        self.interactive = True  # a person types the input (not a file): /cancel is offered
         self.foreign = False  # the peer is not a Parlor server
         self.quitting = False
         self.panels: dict[str, Panel] = {}
@@ -164,8 +165,9 @@ class ClientCore:
             self._batch, self._told_pace = 0, False
         elif not self._told_pace:
             self._told_pace = True
+            cancel = " (/cancel drops the rest)" if self.interactive else ""
             self._add(INFO, f"Sending {_count(self._batch, 'line')} at {self._pacer.rate:g} "
-                            "a second, under the server's flood limit (/cancel drops the rest).")
+                            f"a second, under the server's flood limit{cancel}.")
         return b"".join(urgent + lines)
 
     def next_send_at(self) -> float | None:

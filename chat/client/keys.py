@@ -1,7 +1,8 @@
-"""Keys curses leaves to us, as line-editor actions: Alt combinations (ESC b), the
-Ctrl/Alt-arrow keys (terminfo names like kLFT5, or raw ESC [1;5D where terminfo
-lacks them), and which typed characters are text.  Pure: must not import curses,
-socket, selectors, select or threading.
+"""Keys as line-editor actions: Alt combinations (ESC b), the Ctrl/Alt-arrow keys
+(terminfo names like kLFT5, or raw ESC [1;5D where terminfo lacks them), which typed
+characters are text, and, for line mode's raw terminal, the cursor keys and control
+keys curses would decode itself.  Pure: must not import curses, socket, selectors,
+select or threading.
 """
 from __future__ import annotations
 
@@ -20,6 +21,20 @@ SEQUENCES = {  # the same keys, raw, after ESC (xterm style, old rxvt style)
     "[1;5D": "word_left", "[1;5C": "word_right", "[1;3D": "word_left", "[1;3C": "word_right",
     "[5D": "word_left", "[5C": "word_right", "Od": "word_left", "Oc": "word_right",
 }
+# A terminal read byte by byte (line mode) also sends these, which curses decodes
+# itself: the cursor keys in normal and application mode, Home, End and Delete.
+TERMINAL_SEQUENCES = {
+    **SEQUENCES,
+    "[A": "history_prev", "[B": "history_next", "[C": "right", "[D": "left",
+    "OA": "history_prev", "OB": "history_next", "OC": "right", "OD": "left",
+    "[H": "home", "[F": "end", "OH": "home", "OF": "end",
+    "[1~": "home", "[7~": "home", "[4~": "end", "[8~": "end", "[3~": "delete",
+}
+CONTROL = {  # the control keys that edit, as a terminal sends them
+    "\x01": "home", "\x02": "left", "\x05": "end", "\x06": "right",
+    "\x7f": "backspace", "\x08": "backspace", "\x15": "kill_to_start", "\x0b": "kill_to_end",
+    "\x17": "kill_word", "\x10": "history_prev", "\x0e": "history_next",
+}
 MAX_SEQUENCE = 12
 
 
@@ -35,8 +50,14 @@ class EscapeKeys:
     swallowed (part of a sequence, or an unknown Alt combination: never typed as
     junk), or None when the key is an ordinary one for the caller."""
 
-    def __init__(self) -> None:
+    def __init__(self, sequences: dict[str, str] = SEQUENCES) -> None:
         self._seq: str | None = None  # what followed ESC so far; None: no ESC pending
+        self._sequences = sequences
+
+    @property
+    def pending(self) -> bool:
+        """An ESC came and its sequence is not complete yet."""
+        return self._seq is not None
 
     def reset(self) -> None:
         """No more keys are waiting: an ESC on its own does nothing."""
@@ -57,7 +78,7 @@ class EscapeKeys:
             return ""
         self._seq = None
         if len(key) == 1 and "@" <= key <= "~":
-            return SEQUENCES.get(seq + key, "")
+            return self._sequences.get(seq + key, "")
         return None
 
     def _after_escape(self, key: str) -> str | None:

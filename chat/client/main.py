@@ -14,6 +14,7 @@ import threading
 from chat.client import plain
 from chat.client.core import SEND_BURST, SEND_RATE, ClientCore
 from chat.client.net import ConnectError, Link
+from chat.client.term import can_edit
 from chat.server.limits import port_number  # (pure: the command-line rules of both programs)
 
 HOST_LEAVING = "the host has left; the server is shutting down"
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             use_plain = True
     server, connect_host, notes = None, args.host, []
     if args.serve:
-        server = _start_server(args, quiet=not use_plain)
+        # (the curses screen and line mode's prompt row are no place for log lines)
+        server = _start_server(args, quiet=not use_plain or can_edit())
         if server is None:
             return 1
         connect_host, args.port = _client_address(server.address)
@@ -110,7 +112,7 @@ def _start_server(args: argparse.Namespace, quiet: bool):
     from chat.server.loop import Server
     from chat.server.main import bind_failure, build_state
     logger = logging.getLogger("parlor")
-    if quiet:  # the curses screen is no place for log lines
+    if quiet:
         logger.addHandler(logging.NullHandler())
         logger.propagate = False
     else:

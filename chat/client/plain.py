@@ -1,10 +1,13 @@
 """The line-mode view: one select loop over the server socket and stdin (seed 004).
 
 Used with --plain, and whenever stdin or stdout is not a terminal.  All protocol
-and state handling is in chat.client.core; this module only moves lines.
+and state handling is in chat.client.core; this module only moves lines.  On a
+terminal, typing goes through chat.client.term's prompt row (line editing, lines
+printed above it); from a pipe or a file, stdin is read as lines.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import sys
@@ -13,8 +16,10 @@ import time
 from chat import protocol as p
 from chat.client import core as c
 from chat.client import events as ev
+from chat.client.prompt import EOF
 from chat.client.net import ConnectError, Link
 from chat.client.rows import wrap_rows
+from chat.client.term import PromptTerminal, can_edit
 
 # Requests the core makes that only the full-screen view can carry out: the command
 # that asked, and what to do in line mode instead.  (A Bell is not rung here: the
@@ -53,7 +58,7 @@ def _dated(entry: c.Entry) -> str:
 
 
 class PlainClient:
-    def __init__(self, link: Link, core: c.ClientCore) -> None:
+    def __init__(self, link: Link, core: c.ClientCore, edit: bool = False) -> None:
         self.link, self.core = link, core
         # select(), not epoll: stdin may be a regular file or /dev/null, which epoll
         # refuses (EPERM) and select reports as always readable, as reading them is.
@@ -68,19 +73,25 @@ class PlainClient:
         # padded line cannot fake another at the start of a row); a pipe or file gets
         # them whole, for scripts.
         self.on_terminal = sys.stdout.isatty()
+        self.prompt = PromptTerminal(core, _columns) if edit else None
+        self.typed_ahead: list[tuple[str, str]] = []  # what the prompt gave while held
 
     def run(self) -> int:
         self.core.connection_made()
         self.selector.register(self.link.sock, selectors.EVENT_READ, "net")
-        try:
-            return self._loop()
-        except KeyboardInterrupt:
-            sys.stdout.write("\n")  # after the terminal's ^C, so the shell prompt starts a line
-            self.core.quit()
-            self._pump()
-            return 0
-        finally:
-            self.link.close()
+        with self.prompt or contextlib.nullcontext():
+            if self.prompt is not None:
+                self.selector.register(self.prompt.wake_fd, selectors.EVENT_READ, "wake")
+            try:
+                return self._loop()
+            except KeyboardInterrupt:
+                if self.prompt is None:  # after the terminal's ^C: the shell prompt starts a line
+                    sys.stdout.write("\n")
+                self.core.quit()
+                self._pump()
+                return 0
+            finally:
+                self.link.close()
 
     def _loop(self) -> int:
         while True:
@@ -100,9 +111,14 @@ class PlainClient:
             for key, _ in self.selector.select(timeout):
                 if key.data == "stdin":
                     self._read_stdin()
+                elif key.data == "wake":
+                    self.prompt.woken()
+                    self._read_prompt()
                 elif (status := self._read_net()) is not None:
                     return status
             self._pump()
+            if self.prompt is not None:
+                self.prompt.refresh()
 
     def _release_stdin(self) -> None:
         """Start reading stdin once the --room and --nick commands are answered, so
@@ -110,11 +126,16 @@ class PlainClient:
         if self.stdin_state == "held" and (self.core.settled
                                            or time.monotonic() >= self.settle_deadline):
             self.stdin_state = "open"
+            self._take_typed()
 
     def _watch_stdin(self) -> None:
         """Read stdin while it is open and the pace keeps up: a long piped file is
-        read as it is sent, not all at once into memory."""
-        wanted = self.stdin_state == "open" and self.core.waiting < READ_AHEAD
+        read as it is sent, not all at once into memory.  Keys at the prompt are
+        always read: they must show as typed, and /cancel must not wait its turn."""
+        if self.prompt is not None:
+            wanted = self.stdin_state != "closed"
+        else:
+            wanted = self.stdin_state == "open" and self.core.waiting < READ_AHEAD
         if wanted and not self.stdin_watched:
             self.selector.register(self.stdin_fd, selectors.EVENT_READ, "stdin")
         elif self.stdin_watched and not wanted:
@@ -148,6 +169,10 @@ class PlainClient:
         return 1
 
     def _read_stdin(self) -> None:
+        if self.prompt is not None:
+            self.prompt.read()
+            self._read_prompt()
+            return
         data = os.read(self.stdin_fd, 65536)
         if not data:  # /quit once what waits has gone: see _pump
             self.stdin_state = "closed"
@@ -158,6 +183,23 @@ class PlainClient:
             *lines, self.stdin_tail = (self.stdin_tail + data).split(b"\n")
         for raw in lines:
             self.core.submit(raw.rstrip(b"\r").decode("utf-8", "replace"))
+
+    def _read_prompt(self) -> None:
+        self.typed_ahead += self.prompt.take()
+        if self.stdin_state != "held":
+            self._take_typed()
+
+    def _take_typed(self) -> None:
+        """Submit the lines entered at the prompt; Ctrl-D on an empty line ends the
+        input, as the end of a piped file does."""
+        for kind, line in self.typed_ahead:
+            if kind == EOF:
+                self.stdin_state = "closed"
+                self._watch_stdin()
+                break
+            if line.strip():
+                self.core.submit(line)
+        self.typed_ahead.clear()
 
     def _pump(self) -> None:
         """Send what the core may send now and print what it has to show; at the end
@@ -185,6 +227,9 @@ class PlainClient:
         if not entries:
             return
         lines = [format_entry(e) for e in entries]
+        if self.prompt is not None:
+            self.prompt.show(lines)
+            return
         if self.on_terminal:
             width = _columns()  # read on every print: a resize is honoured
             lines = [row for line in lines for row in wrap_rows(line, width)]
@@ -211,6 +256,7 @@ def run(host: str, port: int, room: str | None, nick: str | None,
     core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
                         send_burst=pace[0], send_rate=pace[1])
     core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
+    core.interactive = sys.stdin.isatty()  # a file cannot take /cancel: the pace note leaves it out
     for note in notes:  # (host mode: how others join)
         core.note(note)
-    return PlainClient(link, core).run()
+    return PlainClient(link, core, edit=can_edit()).run()

@@ -15,18 +15,16 @@ import sys
 import time
 import zlib
 
-from chat import protocol as p
 from chat.client import core as c
 from chat.client import events as ev
 from chat.client import frame
 from chat.client import keys
+from chat.client import prompt
 from chat.client import scrollback as sb
 from chat.client.lineedit import LineEditor
 from chat.client.net import ConnectError, Link
 
 WINDOWS = sys.platform == "win32"
-COMMANDS = p.completions()
-MOVE_COMMANDS = tuple(name + " " for name in p.names_of(p.Move))
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
 
@@ -292,14 +290,7 @@ class Tui:
         self._absorb()
 
     def key_tab(self) -> None:
-        text = self.editor.text
-        if text.startswith(MOVE_COMMANDS):
-            words = self.core.completion_words()[1:]
-            ok = self.editor.complete([], words)
-        else:
-            nicks = [n for n in self.core.members if n != self.core.nick]
-            ok = self.editor.complete(COMMANDS, nicks)
-        if not ok:
+        if not prompt.complete(self.editor, self.core):
             curses.beep()
 
     def key_quit(self) -> None:
