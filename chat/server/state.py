@@ -101,6 +101,7 @@ class RoomGames(Protocol):
     def nick_problem(self, session: Session) -> str | None: ...
     def on_renamed(self, session: Session, old: str, out: Outbox) -> None: ...
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None: ...
+    def on_join(self, session: Session, room: Room, out: Outbox) -> None: ...
 
 
 class NoGames:
@@ -119,6 +120,9 @@ class NoGames:
         pass
 
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None:
+        pass
+
+    def on_join(self, session: Session, room: Room, out: Outbox) -> None:
         pass
 
 
@@ -258,6 +262,7 @@ class ChatState:
         log.info("join #%d %s", session.id, room.name)
         out.to(session.id, p.Here(room.name, p.NOBODY))
         self._enter_with_wanted_nick(session, room, out)
+        self.games.on_join(session, room, out)
 
     def _enter_with_wanted_nick(self, session: Session, room: Room, out: Outbox) -> None:
         wanted = session.wanted_nick
