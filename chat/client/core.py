@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chat import protocol as p
@@ -58,6 +59,7 @@ class Panel:
     width: int = 0  # the widest line so far: a view keeps the panel this wide
     height: int = 0  # the most lines so far: a view keeps this much room for it
     mine: bool = False  # I play in it: it named me to move, or a note told my move
+    in_pane: bool = False  # its latest board went into the message pane
 
     def my_turn(self, nick: str | None) -> bool:
         if self.over or not nick:
@@ -110,7 +112,11 @@ class ClientCore:
         self._pacer = Pacer(send_burst, send_rate)  # every other line, in order
         self._batch = 0  # lines queued since the pacer was last empty
         self._told_pace = False  # the pane has said, for this batch, that lines wait
-        self.board_entries = True  # also show each board as BOARD entries (the line-mode view)
+        # A view with a game panel says whether it draws a game's board now; a board it
+        # does not draw goes into the message pane (None, line mode: every board does).
+        self.shows_panel: Callable[[Panel], bool] | None = None
+        self._games_asked = 0  # /games sent whose answers have not begun
+        self._listing: set[str] | None = None  # the games of the /games answer being read
         self._tick = 0
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
@@ -165,6 +171,7 @@ class ClientCore:
         self._batch, self._told_pace = 0, False
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
+        self._games_asked, self._listing = 0, None
 
     def connection_lost(self, reason: str, *, asked: bool = False, quiet: bool = False) -> None:
         """The connection ended (`asked`: the shell closed it for /reconnect); the room
@@ -217,6 +224,7 @@ class ClientCore:
                 # or SSH banner, or the wrong port.
                 self._not_parlor(item)
                 return
+            self._follow_listing(item)
             handler = self.handlers.get(type(item))
             if handler is not None:
                 handler(item)
@@ -255,6 +263,8 @@ class ClientCore:
             return
         self._pacer.push(p.encode_client(msg))
         self._batch += 1
+        if isinstance(msg, p.ListGames):
+            self._games_asked += 1
 
     def quit(self) -> None:
         """Leave: /quit goes at once, and what still waits to go is dropped."""
@@ -519,9 +529,9 @@ class ClientCore:
             panel.lines.append(f"({head.more} more rows)")
         panel.width = max([panel.width, *map(text_width, panel.lines)])
         panel.height = max(panel.height, len(panel.lines))
-        if self.board_entries:
-            for line in panel.lines:
-                self._add(BOARD, line, room=sanitize(head.room))
+        panel.in_pane = self._listing is not None or not self._panel_shows(panel)
+        if panel.in_pane:
+            self._board_to_pane(panel)
 
     def _on_game_note(self, msg: p.GameNote) -> None:
         self._add(NOTICE, sanitize(msg.text), room=sanitize(msg.room))
@@ -532,12 +542,48 @@ class ClientCore:
         if panel is None:
             return
         panel.over, panel.hints = True, []
-        if not self.board_entries:
-            # A view with a panel: the final board moves into the message pane, where
-            # it stays in the history, and the panel gives its room back to the chat.
-            for line in panel.lines:
-                self._add(BOARD, line, room=sanitize(msg.room))
+        if self.shows_panel is not None:
+            # A view with a panel: the final board moves into the message pane (unless
+            # it is there already), where it stays in the history, and the panel gives
+            # its room back to the chat.
+            if not panel.in_pane:
+                self._board_to_pane(panel)
             del self.panels[msg.game_id]
+
+    def refit(self) -> None:
+        """The view changed size: a running game whose board it no longer draws has
+        the board put in the message pane now, not only after the next move."""
+        for panel in self.game_panels():
+            if not (panel.over or panel.in_pane or self._panel_shows(panel)):
+                panel.in_pane = True
+                self._board_to_pane(panel)
+
+    def _panel_shows(self, panel: Panel) -> bool:
+        return self.shows_panel is not None and self.shows_panel(panel)
+
+    def _board_to_pane(self, panel: Panel) -> None:
+        for line in _unwrapped(panel.lines, panel.status):
+            self._add(BOARD, line, room=sanitize(panel.room))
+
+    def _follow_listing(self, item: object) -> None:
+        """Keep track of the answer to a /games (its INFO lines, then each game's GAME,
+        TURN and BOARD), whose boards go into the pane, panel or not: the server sends
+        nothing else in between, and names each game once."""
+        listing = self._listing
+        if listing is not None:
+            if isinstance(item, p.Info) and not listing:
+                return  # still its head
+            if isinstance(item, p.GameState) and item.game_id not in listing:
+                listing.add(item.game_id)
+                return
+            if isinstance(item, (p.Turn, p.BoardView)) and item.game_id in listing:
+                return
+            self._listing = None
+        if self._games_asked and isinstance(item, p.Info):
+            self._games_asked -= 1
+            self._listing = set()
+        elif self._games_asked and isinstance(item, p.Reply) and item.answers(p.ListGames):
+            self._games_asked -= 1  # refused: no answer to follow
 
     # -------------------------------------------------------------- helpers
     def _remember_speaker(self, room: str, nick: str) -> None:
@@ -563,6 +609,17 @@ class ClientCore:
         self._entries.append(entry)
 
 
+
+
+def _unwrapped(lines: list[str], status: str) -> list[str]:
+    """A board's rows for the message pane, where there is room: when its last rows
+    are the game's status (as its GAME line said it) wrapped to the panel's width,
+    they are made one row again."""
+    words = " ".join(status.split())
+    for k in range(2, len(lines) + 1 if words else 0):
+        if " ".join(" ".join(lines[-k:]).split()) == words:
+            return [*lines[:-k], words]
+    return lines
 
 
 def mentions(text: str, nick: str) -> bool:
