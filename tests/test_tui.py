@@ -691,3 +691,25 @@ def test_tui_a_small_window_draws_the_board_in_the_pane_and_games_prints_it(chat
         assert any(row.strip() == last[0] for row in rows), f"no {last[0]!r} in the pane"
         assert not any("tictactoe g1" in row for row in rows)
     tiny.wait_until(board_now_in_the_pane)
+
+
+# ------------------------------------------------------------------ Tab after a command
+def test_tui_tab_completes_rooms_after_join_and_who_and_games_after_game(chat_server,
+                                                                          terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    den = RawPeer(chat_server.port)
+    try:
+        den.send(b"/join den\n")
+        den.expect(b"MEMBERS den")
+        alice.send("/list" + ENTER)
+        alice.wait_for("Rooms: den (1), general (1)")
+        prompt = "#general alice> "
+        for typed, completed in (("/join d", "/join den "), ("/who g", "/who general "),
+                                 ("/game t", "/game tictactoe ")):
+            alice.send(typed + TAB)
+            alice.wait_for(lambda t: t.input_line() == (prompt + completed).rstrip()
+                           and t.cursor == (23, len(prompt + completed)),
+                           why=f"{typed!r} completed to {completed!r}")
+            alice.send(CTRL_U)
+    finally:
+        den.close()

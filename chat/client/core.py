@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import game  # the games that come with Parlor: their names, for Tab (never their rules)
 from chat import protocol as p
 from chat.client import events as ev
 from chat.client.pacing import Pacer
@@ -33,6 +34,8 @@ BELL_GAP = 3.0  # seconds: at most one mention bell in this long
 PONG_GAP = 1.0  # seconds: at most one PING answer in this long
 MAX_MEMBERS = 5000  # nicks of my room remembered (for Tab and the count), whatever is said
 MAX_PANELS = 8  # games of my room followed at once; the least recently changed goes
+MAX_ROOMS = 1000  # room names remembered for Tab (from /list and where I have been)
+MAX_GAME_NAMES = 100  # game names for Tab, whatever a server sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,8 @@ class ClientCore:
         self.room: str | None = None
         self.nick: str | None = None
         self._members: dict[str, int] = {}  # nick in my room -> when last heard of
+        self._rooms: dict[str, None] = {}  # room names seen, the oldest first (for Tab)
+        self._games = {cls.name: None for cls in game.available()}  # game names, for Tab
         self._order = itertools.count(1)
         self.unnamed = 0  # others here without a nick, as of the last listing of my room
         self.want_room, self.want_nick = room, nick
@@ -329,6 +334,8 @@ class ClientCore:
     def _on_here(self, msg: p.Here) -> None:
         room = None if msg.room == p.NOBODY else msg.room
         nick = None if msg.nick == p.NOBODY else msg.nick
+        if room:
+            self._remember_room(room)
         if room != self.room:
             self._members, self.unnamed = {}, 0
             self.panels = {k: v for k, v in self.panels.items() if v.room == room}
@@ -401,6 +408,8 @@ class ClientCore:
         if not msg.rooms:  # the server says why: none yet, or none with that word
             self._add(INFO, f"{_sentence(sanitize(msg.text)).rstrip('.')}: /join NAME creates one.")
             return
+        for room, _ in msg.rooms:
+            self._remember_room(room)
         listing = ", ".join(f"{sanitize(room)} ({count})" for room, count in msg.rooms)
         left_out = max(msg.total - len(msg.rooms), msg.more)
         more = (f", and {left_out} more (/list WORD shows the rooms with WORD in their name)"
@@ -474,6 +483,34 @@ class ClientCore:
             state = f"{sanitize(panel.turn)} to move"
         return f"{panel.title}: {state}"
 
+    def argument_words(self, before: str) -> list[str] | None:
+        """What Tab may put for the word ending `before` (the line up to the cursor)
+        when it is an argument of a command: the moves I could play after /move, a
+        room after /join and /who, a game after /game; None: nicks, as in chat."""
+        words = before.split()
+        if not words or not p.is_command(before) or len(words) == 1 and not before[-1:].isspace():
+            return None
+        msg = p.parse_client_line(words[0], local=True)
+        position = len(words) - (0 if before[-1].isspace() else 1)  # 1: the first argument
+        if isinstance(msg, p.Move) and not msg.digits:
+            return self.completion_words()[1:]
+        if isinstance(msg, (p.Join, p.Who)):
+            if position != 1:
+                return []
+            mark = "#" if words[-1].startswith("#") and position == len(words) - 1 else ""
+            mine = self.room if isinstance(msg, p.Join) else None  # (no use joining it)
+            return [mark + room for room in sorted(self._rooms, key=str.casefold)
+                    if room != mine]
+        if isinstance(msg, p.StartGame) and position == 1:
+            return list(self._games)
+        return None  # nicks: /game NAME NICK, /accept NICK, ...
+
+    def _remember_room(self, room: str) -> None:
+        self._rooms.pop(room, None)
+        self._rooms[room] = None
+        if len(self._rooms) > MAX_ROOMS:
+            del self._rooms[next(iter(self._rooms))]
+
     def completion_words(self) -> list[str]:
         """'/move' and, when it is my turn, the moves I could play (for Tab); [] with no game."""
         if not any(panel.room == self.room and not panel.over for panel in self.panels.values()):
@@ -512,6 +549,8 @@ class ClientCore:
         panel = self._touch(msg.room, msg.game_id)
         if panel is not None:
             panel.title, panel.status = sanitize(msg.game), sanitize(msg.text)
+            if len(self._games) < MAX_GAME_NAMES and p.is_valid_name(msg.game, p.MAX_ROOM):
+                self._games.setdefault(msg.game, None)  # a game this server has
             panel.mine = bool(self.nick) and self.nick in msg.players
 
     def _on_turn(self, msg: p.Turn) -> None:

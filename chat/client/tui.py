@@ -27,7 +27,6 @@ from chat.client.net import ConnectError, Link
 WINDOWS = sys.platform == "win32"
 BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds between reconnect attempts
 COMMANDS = p.completions()
-MOVE_COMMANDS = tuple(name + " " for name in p.names_of(p.Move))
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
 
@@ -316,9 +315,8 @@ class Tui:
             self._absorb()
 
     def key_tab(self) -> None:
-        text = self.editor.text
-        if text.startswith(MOVE_COMMANDS):
-            words = self.core.completion_words()[1:]
+        words = self.core.argument_words(self.editor.text[:self.editor.cursor])
+        if words is not None:  # a move, a room, a game
             ok = self.editor.complete([], words)
         else:
             nicks = [n for n in self.core.members if n != self.core.nick]
