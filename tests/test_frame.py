@@ -377,3 +377,14 @@ def test_frame_the_final_board_in_the_pane_is_drawn_whole():
     rows = small.paint(40, 40).text()  # the last move's board is the final one: not again
     assert sum("*X*| 8 | 9" in row for row in rows) == 1
     assert sum("last: X at 7" in row for row in rows) == 1
+
+
+FAMILY = "\U0001F468\u200d\U0001F469\u200d\U0001F467"  # man, ZWJ, woman, ZWJ, girl
+
+
+def test_frame_a_joined_emoji_is_drawn_as_curses_can_its_emoji_side_by_side():
+    rows = chatting().feed(f"MSG general bob 2024-01-01T09:30:00.000Z {FAMILY} ok e\u0301 "
+                           "a\u200cb\n").paint(8, 40)
+    assert rows.text()[5] == "09:30 bob: \U0001F468\U0001F469\U0001F467 ok e\u0301 a\u200cb" + " " * 15
+    assert text_width(rows.text()[5]) == 40  # the joiners gone: six cells, as counted
+    assert not any("\u200d" in text for _, text, _ in rows.rows[5])

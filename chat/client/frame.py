@@ -13,7 +13,7 @@ from chat.client import core as c
 from chat.client import scrollback as sb
 from chat.client.layout import Layout, fit_prompt, fit_status, panel_block, prompt, status_parts
 from chat.client.lineedit import LineEditor
-from chat.width import char_width, clip, sanitize, text_width
+from chat.width import char_width, clip, sanitize, text_width, unjoined
 
 MIN_H, MIN_W = 3, 12  # smaller than this, the frame only says so
 TOO_SMALL = "window too small"
@@ -62,8 +62,8 @@ class _Canvas:
         self.rows: list[list[Run]] = [[] for _ in range(h)]
 
     def put(self, y: int, x: int, text: str, style: str, width: int) -> None:
-        """Draw `text` in at most `width` cells at (y, x)."""
-        text = clip(text, min(width, self.w - x))
+        """Draw `text` in at most `width` cells at (y, x), as curses can (unjoined)."""
+        text = clip(unjoined(text), min(width, self.w - x))
         if text and 0 <= y < self.h and x >= 0:
             self.rows[y].append((x, text, style))
 
