@@ -16,7 +16,7 @@ try:
 except ImportError:  # a bare checkout must still run
     _wcwidth = None
 
-__all__ = ["char_width", "text_width", "clip", "sanitize"]
+__all__ = ["char_width", "text_width", "clip", "sanitize", "unjoined"]
 
 
 def _unicodedata_width(ch: str) -> int:
@@ -65,6 +65,25 @@ def clip(s: str, cells: int) -> str:
         if used > cells:
             return s[:i]
     return s
+
+
+def unjoined(s: str) -> str:
+    """`s` without the zero-width characters (a joiner, a variation selector, a mark)
+    that follow a double-width one: what a curses screen can draw.  ncurses 6.4 drops
+    them itself, so an emoji ZWJ sequence (a family) shows as its separate emoji, in
+    the cells counted here; one that passed them on to a terminal that joins the
+    sequence would get it in fewer cells than it counts, shifting the rest of the row."""
+    if s.isascii():
+        return s
+    kept, after_wide = [], False
+    for ch in s:
+        cells = char_width(ch)
+        if cells == 0 and after_wide:
+            continue
+        if cells:
+            after_wide = cells == 2
+        kept.append(ch)
+    return "".join(kept)
 
 
 # --- sanitize ---------------------------------------------------------------

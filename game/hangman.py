@@ -42,7 +42,8 @@ class Hangman(Game):
     word wins; after six misses (wrong letters or wrong words) nobody does.
     The starter resigning or forfeiting ends the game with no winner and
     shows the word. A guesser resigning or forfeiting only withdraws them: they leave
-    `players`, may not guess again this game, and play goes on.
+    `players` and play goes on; one who resigned may not guess again this game, one
+    who forfeited (left the room) may, on coming back, like anyone new.
     """
 
     name = "hangman"
@@ -161,7 +162,8 @@ class Hangman(Game):
 
     def _ending(self, nick: str, reason: str) -> Outcome | None:
         if nick != self._setter:
-            self._withdrawn.add(nick)
+            if reason == "resign":
+                self._withdrawn.add(nick)
             self._players = tuple(p for p in self._players if p != nick)
             return None
         verb = "ended the game" if reason == "resign" else "left"

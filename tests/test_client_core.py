@@ -412,3 +412,35 @@ def test_client_core_many_games_and_nicks_take_constant_work_each():
     assert len(core.panels) == c.MAX_PANELS
     assert c.MAX_MEMBERS <= len(core.members) <= 2 * c.MAX_MEMBERS
     assert core.members[0] == "n19999"  # the latest speaker first
+
+
+# ------------------------------------------------------------------ Tab after a command
+LISTED_ROOMS = "ROOMS 3 3 3 rooms\nROOM den 2\nROOM general 1\nROOM quiet-corner 1\n"
+
+
+def test_client_core_tab_offers_rooms_after_join_and_who():
+    core = core_fed("HERE general alice\n", LISTED_ROOMS)
+    assert core.argument_words("/join ") == ["den", "quiet-corner"]  # not the room I am in
+    assert core.argument_words("/JOIN q") == ["den", "quiet-corner"]  # the editor picks by prefix
+    assert core.argument_words("/who ") == ["den", "general", "quiet-corner"]
+    assert core.argument_words("/join #") == ["#den", "#quiet-corner"]
+    assert core.argument_words("/join den ") == []  # one room only
+    core.receive_data(b"HERE Attic alice\n")  # a room it went to counts too
+    assert core.argument_words("/join ") == ["den", "general", "quiet-corner"]
+    assert core.argument_words("/who ") == ["Attic", "den", "general", "quiet-corner"]
+
+
+def test_client_core_tab_offers_games_after_game_then_nicks():
+    core = core_fed("HERE general alice\n")
+    assert core.argument_words("/game ") == ["hangman", "tictactoe"]
+    assert core.argument_words("/game tictactoe ") is None  # a nick, as anywhere
+    core.receive_data(b"GAME general g1 chess alice,bob alice to move\n")
+    assert core.argument_words("/game c") == ["hangman", "tictactoe", "chess"]
+
+
+def test_client_core_tab_offers_moves_after_move_and_nicks_elsewhere():
+    core = core_fed(START)
+    assert core.argument_words("/move ") == [*"123456789"]
+    assert core.argument_words("/m 1") == [*"123456789"]
+    for line in ("hello ", "/accept ", "/jo", "//join ", ""):
+        assert core.argument_words(line) is None, line

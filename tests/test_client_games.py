@@ -84,7 +84,7 @@ def test_client_games_game_over_stays_until_another_starts():
 
 def test_client_games_a_panel_view_moves_the_final_board_into_the_pane():
     core = c.ClientCore("test")
-    core.board_entries = False  # as the full-screen view sets it
+    core.shows_panel = lambda panel: True  # a full-screen view with room for the panel
     core.connection_made()
     core.receive_data((START + MOVE + OVER).encode())
     texts = [(e.kind, e.text) for e in core.take_entries()]
@@ -185,7 +185,7 @@ def test_client_games_plain_shows_the_move_in_words_then_the_board():
 
 def test_client_games_no_board_entries_when_the_view_draws_a_panel():
     core = core_fed()
-    core.board_entries = False
+    core.shows_panel = lambda panel: True
     core.receive_data(START.encode())
     assert not [e for e in core.take_entries() if e.kind == c.BOARD]
     assert len(core.game_panel().lines) == 3
@@ -202,3 +202,38 @@ def test_client_games_follows_a_real_game_from_the_server_state():
     panel = core.game_panel()
     assert panel.over and panel.status == "alice wins with X (row 1)"
     assert panel.lines[0] == "*X*|*X*|*X*"
+
+
+def panel_view() -> c.ClientCore:
+    """A core as a full-screen view with room for the panel drives it."""
+    core = core_fed("HERE general alice\n")
+    core.shows_panel = lambda panel: True
+    return core
+
+
+def boards(core: c.ClientCore) -> list[str]:
+    return [e.text for e in core.take_entries() if e.kind == c.BOARD]
+
+
+LISTED = ("INFO tictactoe (g1): alice (X) vs bob (O), bob to move\n"
+          "INFO carol's challenge to anyone (tictactoe) waits for an answer\n"
+          + MOVE.split("\n", 1)[1] + WATCHED.decode() + "BOARD general g2 1\nROW general g2 c\n")
+
+
+def test_client_games_the_answer_to_games_puts_every_board_in_the_pane():
+    core = panel_view()
+    core.submit("/games")
+    core.receive_data(LISTED.encode())
+    assert boards(core) == [" 1 | 2 | 3 ", " 4 |[X]| 6 ", " 7 | 8 | 9 ", "c"]
+    core.receive_data(MOVE.encode())  # a move after the answer: its board is in the panel
+    core.receive_data(b"GAME general g2 tictactoe carol,dave carol to move\n"
+                      b"TURN general g2 carol 1\nBOARD general g2 1\nROW general g2 d\n")
+    assert boards(core) == []
+
+
+def test_client_games_a_refused_games_leaves_later_boards_in_the_panel():
+    core = panel_view()
+    core.submit("/games")
+    core.receive_data(b"REPLY games 1 you are in the lobby: /join ROOM first\n")
+    core.receive_data(b"INFO Commands:\n" + START.split("\n", 1)[1].encode())
+    assert boards(core) == []

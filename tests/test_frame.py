@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from chat import protocol as p
 from chat.client import core as c
 from chat.client import frame as fr
 from chat.client import scrollback as sb
 from chat.client.lineedit import LineEditor
 from chat.width import text_width
 from test_client_games import MOVE, START
+from test_gamehost import Hall
 
 ADDRESS = "127.0.0.1:5000"
 AT_0930 = time.mktime((2024, 1, 1, 9, 30, 0, 0, 1, -1))  # every entry's clock says 09:30
@@ -25,9 +27,10 @@ class View:
     a line editor), fed server lines and painted at any size."""
 
     def __init__(self, *chunks: str, room: str | None = "general",
-                 nick: str | None = "alice") -> None:
+                 nick: str | None = "alice", size: tuple[int, int] = (24, 80)) -> None:
         self.core = c.ClientCore(ADDRESS, room=room, nick=nick)
-        self.core.board_entries = False  # as the full-screen client sets it
+        self.size = size  # the window's (h, w) while lines come in: where boards go
+        self.core.shows_panel = lambda panel: fr.panel_shows(self.core, panel, *self.size)
         self.core.connection_made()
         self.scroll = sb.Scrollback()
         self.editor = LineEditor()
@@ -306,3 +309,89 @@ def test_frame_wide_characters_take_two_cells_of_the_row():
     rows = chatting().feed("MSG general 1 bob 2024-01-01T09:30:00.000Z 日本語 ok\n").paint(8, 40).text()
     assert rows[5] == "09:30 bob: 日本語 ok" + " " * 20  # three characters, six cells
     assert text_width(rows[5]) == 40
+
+
+# ------------------------------------------------------------------ boards with no room
+class Played(View):
+    """alice's full-screen client fed what a real game host sends her (no sockets); what
+    she types goes to both, so the core knows what it asked."""
+
+    def __init__(self, size: tuple[int, int], *others: str) -> None:
+        self.hall = Hall()
+        for nick in ("alice", *others):
+            self.hall.enter(nick)
+        super().__init__(GREETED, size=size)
+
+    def do(self, line: str, nick: str = "alice") -> Played:
+        if nick == "alice":
+            self.core.submit(line)
+        self.hall.do(nick, line)
+        return self.feed("".join(p.encode(m).decode() for m in self.hall.got("alice")))
+
+
+def test_frame_a_board_the_panel_has_no_room_for_goes_in_the_pane_after_each_move():
+    view = Played((12, 40)).do("/game tictactoe bot").do("/5")
+    assert view.paint(12, 40).text()[:10] == [row.ljust(40) for row in (
+        "09:30 * bot plays O at 9 (bottom-right)",
+        "         1 | 2 | 3", "        ---+---+---", "         4 | X | 6", "        ---+---+---",
+        "         7 | 8 |[O]", "", "        X alice  O bot", "        last: O at 9 (bottom-right)",
+        "        alice (X) to move")]
+    tall = view.paint(40, 40).text()  # the pane has had each board after its move
+    assert sum("4 |[X]| 6" in row for row in tall) == 1  # alice's move's board, then the bot's
+    assert sum("last: O at 9" in row for row in tall) == 2  # the pane's, and the panel's now
+
+
+def test_frame_games_prints_the_boards_even_beside_the_panel():
+    view = Played((24, 80)).do("/game tictactoe bot")
+    assert not any("1 | 2 | 3" in row[:47] for row in view.paint(24, 80).text())
+    rows = view.do("/games").paint(24, 80).text()
+    at = next(i for i, row in enumerate(rows) if "tictactoe (g1): alice (X) vs bot" in row)
+    assert [row[:47].rstrip() for row in rows[at + 2:at + 4]] == [
+        "         1 | 2 | 3", "        ---+---+---"]
+    assert rows[0][48:].rstrip() == " tictactoe g1"  # and the panel still shows it
+    rows = view.do("/5").paint(24, 80).text()  # the answer is over: boards stay in the panel
+    assert rows[21][:47].rstrip() == "09:30 * bot plays O at 9 (bottom-right)"
+
+
+def test_frame_a_resize_that_leaves_no_room_for_the_panel_puts_the_board_in_the_pane():
+    view = Played((24, 80)).do("/game tictactoe bot").do("/5")
+    view.size = (12, 40)
+    view.core.refit()
+    view.core.refit()  # once only
+    rows = view.feed().paint(12, 40).text()
+    assert rows[0].rstrip() == "09:30 * bot plays O at 9 (bottom-right)"
+    assert rows[5].rstrip() == "         7 | 8 |[O]" and rows[9].rstrip() == "        alice (X) to move"
+    view.size = (24, 80)
+    view.core.refit()
+    rows = view.feed().paint(24, 80).text()  # room again: the panel is back
+    assert rows[0][48:].rstrip() == " tictactoe g1" and rows[5][48:].rstrip() == "  7 | 8 |[O]"
+
+
+DIAGONAL = ["3", "1", "5", "2", "7"]  # X takes 3-5-7
+
+
+def test_frame_the_final_board_in_the_pane_is_drawn_whole():
+    view = Played((24, 80), "bob").do("/game tictactoe bob").do("/accept", "bob")
+    for i, move in enumerate(DIAGONAL):
+        view.do(f"/move {move}", ("alice", "bob")[i % 2])
+    rows = [row[:47].rstrip() for row in view.paint(24, 80).text()[:22]]
+    status = rows.index("        alice wins with X (diagonal 3-5-7)")  # one row, not two
+    assert rows[status - 1] == "        last: X at 7 (bottom-left)"
+    assert rows[status + 1].startswith("09:30 * score: alice 1, bob 0")
+    small = Played((12, 40), "bob").do("/game tictactoe bob").do("/accept", "bob")
+    for i, move in enumerate(DIAGONAL):
+        small.do(f"/move {move}", ("alice", "bob")[i % 2])
+    rows = small.paint(40, 40).text()  # the last move's board is the final one: not again
+    assert sum("*X*| 8 | 9" in row for row in rows) == 1
+    assert sum("last: X at 7" in row for row in rows) == 1
+
+
+FAMILY = "\U0001F468\u200d\U0001F469\u200d\U0001F467"  # man, ZWJ, woman, ZWJ, girl
+
+
+def test_frame_a_joined_emoji_is_drawn_as_curses_can_its_emoji_side_by_side():
+    rows = chatting().feed(f"MSG general 1 bob 2024-01-01T09:30:00.000Z {FAMILY} ok e\u0301 "
+                           "a\u200cb\n").paint(8, 40)
+    assert rows.text()[5] == "09:30 bob: \U0001F468\U0001F469\U0001F467 ok e\u0301 a\u200cb" + " " * 15
+    assert text_width(rows.text()[5]) == 40  # the joiners gone: six cells, as counted
+    assert not any("\u200d" in text for _, text, _ in rows.rows[5])

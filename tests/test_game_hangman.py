@@ -197,9 +197,23 @@ def test_hangman_guesser_withdraws(method):
     getattr(game, method)("bob")
     assert game.outcome() is None
     assert game.players == (SETTER,)
+    game.play("carol", "a")  # play goes on for the others
+
+
+def test_hangman_a_guesser_who_resigned_may_not_guess_again():
+    game = new_game()
+    game.play("bob", "e")
+    game.resign("bob")
     with pytest.raises(IllegalMoveError, match="^you gave up on this word"):
         game.play("bob", "a")
-    game.play("carol", "a")  # play goes on for the others
+
+
+def test_hangman_a_guesser_who_left_may_guess_again_on_coming_back():
+    game = new_game()
+    game.play("bob", "e")
+    game.forfeit("bob")  # bob left the room
+    assert game.play("bob", "i") == "bob guesses I: not in the word, 4 guesses left"
+    assert game.players == (SETTER, "bob")
 
 
 def test_hangman_resign_by_non_player():

@@ -115,3 +115,61 @@ def test_games_server_two_rooms_at_once(server, connect):
     assert eve.expect(p.GameOver).text == "alice wins with X (row 1)"
     assert {m.room for m in eve.seen if hasattr(m, "game_id")} == {"general"}
     assert {m.room for m in fred.seen if hasattr(m, "game_id")} == {"den"}
+
+
+def test_games_server_a_second_accept_of_a_taken_open_challenge_says_who_took_it(server, connect):
+    alice, bob, carol = make_room(connect, server, "general", "alice", "bob", "carol")
+    alice.send("/game tictactoe")
+    carol.expect(note("alice challenges anyone in general"))
+    bob.send("/accept")
+    carol.expect(note("tictactoe starts: alice vs bob"))
+    taken = ("alice's challenge to anyone (tictactoe) was already taken by bob; "
+             "/game tictactoe makes your own")
+    for line in ("/accept", "/accept alice"):
+        carol.send(line)
+        reply = carol.expect(p.Reply)
+        assert (reply.code, reply.text) == (1, taken)
+
+
+def test_games_server_someone_who_joins_is_shown_the_running_games(server, connect):
+    alice, bob = make_room(connect, server, "general", "alice", "bob")
+    duel(alice, bob, "alice", "bob")
+    alice.expect(turn_of("alice"))
+    alice.send("/move 5")
+    bob.expect(turn_of("bob"))
+    carol = connect(server)
+    carol.send("/nick carol")
+    carol.expect(p.Reply)
+    carol.send("/join general")
+    got = carol.lines_until(p.Board)
+    kinds = [type(m) for m in got]
+    assert kinds.index(p.Members) < kinds.index(p.Info) < kinds.index(p.GameState)
+    assert [m.text for m in got if isinstance(m, p.Info)] == [
+        "tictactoe (g1): alice (X) vs bob (O), bob to move"]
+    assert [m.nick for m in got if isinstance(m, p.Turn)] == ["bob"]
+    assert " 4 |[X]| 6 " in read_rows(carol, got[-1])
+    dave = connect(server)
+    dave.send("/join quiet")  # a room with no game: nothing about games
+    dave.expect(p.Members)
+    dave.send("/who")
+    assert not any(isinstance(m, (p.Info, p.GameState)) for m in dave.lines_until(p.Members))
+
+
+def read_rows(peer, head) -> list[str]:
+    return [peer.next().text for _ in range(head.count)]
+
+
+def test_games_server_a_hangman_guesser_who_left_may_guess_again_on_coming_back(server, connect):
+    alice, bob = make_room(connect, server, "general", "alice", "bob")
+    alice.send("/game hangman PARLOR")
+    bob.expect(note("alice starts hangman"))
+    bob.send("/guess e")
+    bob.expect(note("bob guesses E"))
+    bob.send("/leave")
+    alice.expect(lambda m: isinstance(m, p.Left) and m.nick == "bob")
+    bob.send("/join general")  # as bob again: the server carries the nick along
+    bob.expect(lambda m: isinstance(m, p.Here) and m.nick == "bob")
+    bob.expect(p.Board)
+    bob.send("/guess a")
+    said = bob.expect(lambda m: isinstance(m, (p.GameNote, p.Reply)))
+    assert isinstance(said, p.GameNote) and said.text == "bob guesses A: 1 in the word", said

@@ -687,3 +687,83 @@ def test_tui_a_terminal_curses_cannot_drive_gets_line_mode(chat_server, terminal
     alice.wait_for("[general] alice: hello from a plain terminal")
     alice.send("/quit\r")
     assert alice.wait_eof() == 0
+
+
+# ------------------------------------------------------------------ boards with no room
+def test_tui_a_small_window_draws_the_board_in_the_pane_and_games_prints_it(chat_server,
+                                                                            terminals):
+    tiny = join(terminals, chat_server.port, "tiny", rows=12, cols=40)
+    tiny.send("/game tictactoe bot" + ENTER)
+    tiny.wait_for("tiny (X) to move")
+    tiny.send("/5" + ENTER)
+
+    def board_after_the_moves(t: Terminal) -> None:
+        rows = pane(t)
+        said = [i for i, row in enumerate(rows) if "bot plays O at" in row]
+        assert said, "the bot has not moved yet"
+        below = rows[said[-1] + 1:]
+        assert any("| X |" in row for row in below) and any("[O]" in row for row in below)
+        assert any("tiny (X) to move" in row for row in below)
+    tiny.wait_until(board_after_the_moves)
+
+    tiny.send("/games" + ENTER)
+
+    def listed_with_its_board(t: Terminal) -> None:
+        rows = pane(t)
+        tops = [i for i, row in enumerate(rows) if re.match(r" {8}.{3}\|.{3}\|", row)]
+        # the board's first row follows the listing's line (".. vs bot (O), tiny to move"),
+        # not a move in words
+        assert tops and tops[0] > 0 and rows[tops[0] - 1].endswith("tiny to move"), \
+            "no board after /games"
+    tiny.wait_until(listed_with_its_board)
+
+    tiny.resize(24, 80)  # room for the panel: it comes back, beside the chat
+
+    free: list[str] = []
+    last: list[str] = []
+
+    def panel_beside(t: Terminal) -> None:
+        assert t.row(0).ljust(80)[47:].rstrip() == "| tictactoe g1"
+        assert "tictactoe: your move" in t.status()
+        panel = [row.ljust(80)[49:].rstrip() for row in t.lines()[:22]]
+        free[:] = re.findall(r"\d", "".join(panel[1:6]))
+        last[:] = [row for row in panel if row.startswith("last: O at")]
+    tiny.wait_until(panel_beside)
+    tiny.send(f"/{free[0]}" + ENTER)
+
+    def bot_answered(t: Terminal) -> None:  # in the panel: a new last move, the bot's
+        panel = [row.ljust(80)[49:].rstrip() for row in t.lines()[:22]]
+        found = [row for row in panel if row.startswith("last: O at")]
+        assert found and found != last
+        last[:] = found
+    tiny.wait_until(bot_answered)
+
+    tiny.resize(12, 40)  # no room again: the board as it is now goes into the pane
+
+    def board_now_in_the_pane(t: Terminal) -> None:
+        rows = pane(t)
+        assert any(row.strip() == last[0] for row in rows), f"no {last[0]!r} in the pane"
+        assert not any("tictactoe g1" in row for row in rows)
+    tiny.wait_until(board_now_in_the_pane)
+
+
+# ------------------------------------------------------------------ Tab after a command
+def test_tui_tab_completes_rooms_after_join_and_who_and_games_after_game(chat_server,
+                                                                          terminals):
+    alice = join(terminals, chat_server.port, "alice")
+    den = RawPeer(chat_server.port)
+    try:
+        den.send(b"/join den\n")
+        den.expect(b"MEMBERS den")
+        alice.send("/list" + ENTER)
+        alice.wait_for("Rooms: den (1), general (1)")
+        prompt = "#general alice> "
+        for typed, completed in (("/join d", "/join den "), ("/who g", "/who general "),
+                                 ("/game t", "/game tictactoe ")):
+            alice.send(typed + TAB)
+            alice.wait_for(lambda t: t.input_line() == (prompt + completed).rstrip()
+                           and t.cursor == (23, len(prompt + completed)),
+                           why=f"{typed!r} completed to {completed!r}")
+            alice.send(CTRL_U)
+    finally:
+        den.close()

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from chat import width
-from chat.width import char_width, clip, sanitize, text_width
+from chat.width import char_width, clip, sanitize, text_width, unjoined
 
 WIDE = "中"      # CJK, 2 cells
 EMOJI = "😀"     # 2 cells
@@ -113,3 +113,12 @@ def test_sanitize_output_has_no_escape_or_bidi_characters():
     out = sanitize("\x1b[31mred\x1b[0m \u202eevil\u202c \x1bP+q\x1b\\")
     assert "\x1b" not in out
     assert not any(0x202A <= ord(ch) <= 0x202E for ch in out)
+
+
+def test_width_unjoined_drops_what_follows_a_wide_character_only():
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    assert unjoined(family) == "\U0001F468\U0001F469\U0001F467"
+    assert unjoined("\U0001F469\u200d\U0001F4BB\ufe0f!") == "\U0001F469\U0001F4BB!"
+    assert unjoined("e\u0301 a\u200cb \u0915\u094d\u200d\u0937") == \
+        "e\u0301 a\u200cb \u0915\u094d\u200d\u0937"  # marks on narrow letters stay
+    assert unjoined("plain") == "plain"

@@ -11,8 +11,10 @@ import itertools
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import game  # the games that come with Parlor: their names, for Tab (never their rules)
 from chat import protocol as p
 from chat.client import events as ev
 from chat.client.backoff import MAX_DELAY, Backoff
@@ -40,6 +42,8 @@ MAX_MEMBERS = 5000  # nicks of my room remembered (for Tab and the count), whate
 MAX_PANELS = 8  # games of my room followed at once; the least recently changed goes
 GREETING_WAIT = 5.0  # seconds a new connection waits for the server's HELLO
 CONNECT_WAIT = 5.0  # seconds a view's connect may take before it is given up and retried
+MAX_ROOMS = 1000  # room names remembered for Tab (from /list and where I have been)
+MAX_GAME_NAMES = 100  # game names for Tab, whatever a server sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class Panel:
     width: int = 0  # the widest line so far: a view keeps the panel this wide
     height: int = 0  # the most lines so far: a view keeps this much room for it
     mine: bool = False  # I play in it: it named me to move, or a note told my move
+    in_pane: bool = False  # its latest board went into the message pane
 
     def my_turn(self, nick: str | None) -> bool:
         if self.over or not nick:
@@ -109,6 +114,8 @@ class ClientCore:
         self.room: str | None = None
         self.nick: str | None = None
         self._members: dict[str, int] = {}  # nick in my room -> when last heard of
+        self._rooms: dict[str, None] = {}  # room names seen, the oldest first (for Tab)
+        self._games = {cls.name: None for cls in game.available()}  # game names, for Tab
         self._order = itertools.count(1)
         self.unnamed = 0  # others here without a nick, as of the last listing of my room
         self.want_room, self.want_nick = room, nick
@@ -124,7 +131,11 @@ class ClientCore:
         self._pacer = Pacer(send_burst, send_rate)  # every other line, in order
         self._batch = 0  # lines queued since the pacer was last empty
         self._told_pace = False  # the pane has said, for this batch, that lines wait
-        self.board_entries = True  # also show each board as BOARD entries (the line-mode view)
+        # A view with a game panel says whether it draws a game's board now; a board it
+        # does not draw goes into the message pane (None, line mode: every board does).
+        self.shows_panel: Callable[[Panel], bool] | None = None
+        self._games_asked = 0  # /games sent whose answers have not begun
+        self._listing: set[str] | None = None  # the games of the /games answer being read
         self._tick = 0
         self.last_id: dict[str, int] = {}  # room (casefolded) -> newest message id seen there
         self._oldest: int | None = None  # the oldest message id shown of my room
@@ -188,6 +199,7 @@ class ClientCore:
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
         self._dial_by, self._greet_by = None, self.clock() + GREETING_WAIT
+        self._games_asked, self._listing = 0, None
 
     def connection_lost(self, reason: str, *, asked: bool = False, quiet: bool = False) -> None:
         """The connection ended (`asked`: the shell closed it for /reconnect); the room
@@ -314,6 +326,7 @@ class ClientCore:
                 # or SSH banner, or the wrong port.
                 self._not_parlor(item)
                 return
+            self._follow_listing(item)
             handler = self.handlers.get(type(item))
             if handler is not None:
                 handler(item)
@@ -360,6 +373,8 @@ class ClientCore:
             return
         self._pacer.push(p.encode_client(msg))
         self._batch += 1
+        if isinstance(msg, p.ListGames):
+            self._games_asked += 1
 
     def quit(self) -> None:
         """Leave: /quit goes at once, and what still waits to go is dropped."""
@@ -436,6 +451,8 @@ class ClientCore:
     def _on_here(self, msg: p.Here) -> None:
         room = None if msg.room == p.NOBODY else msg.room
         nick = None if msg.nick == p.NOBODY else msg.nick
+        if room:
+            self._remember_room(room)
         if room != self.room:
             self._members, self.unnamed = {}, 0
             self._oldest, self._older, self._fetching = None, False, False
@@ -510,6 +527,8 @@ class ClientCore:
         if not msg.rooms:  # the server says why: none yet, or none with that word
             self._add(INFO, f"{_sentence(sanitize(msg.text)).rstrip('.')}: /join NAME creates one.")
             return
+        for room, _ in msg.rooms:
+            self._remember_room(room)
         listing = ", ".join(f"{sanitize(room)} ({count})" for room, count in msg.rooms)
         left_out = max(msg.total - len(msg.rooms), msg.more)
         more = (f", and {left_out} more (/list WORD shows the rooms with WORD in their name)"
@@ -583,6 +602,34 @@ class ClientCore:
             state = f"{sanitize(panel.turn)} to move"
         return f"{panel.title}: {state}"
 
+    def argument_words(self, before: str) -> list[str] | None:
+        """What Tab may put for the word ending `before` (the line up to the cursor)
+        when it is an argument of a command: the moves I could play after /move, a
+        room after /join and /who, a game after /game; None: nicks, as in chat."""
+        words = before.split()
+        if not words or not p.is_command(before) or len(words) == 1 and not before[-1:].isspace():
+            return None
+        msg = p.parse_client_line(words[0], local=True)
+        position = len(words) - (0 if before[-1].isspace() else 1)  # 1: the first argument
+        if isinstance(msg, p.Move) and not msg.digits:
+            return self.completion_words()[1:]
+        if isinstance(msg, (p.Join, p.Who)):
+            if position != 1:
+                return []
+            mark = "#" if words[-1].startswith("#") and position == len(words) - 1 else ""
+            mine = self.room if isinstance(msg, p.Join) else None  # (no use joining it)
+            return [mark + room for room in sorted(self._rooms, key=str.casefold)
+                    if room != mine]
+        if isinstance(msg, p.StartGame) and position == 1:
+            return list(self._games)
+        return None  # nicks: /game NAME NICK, /accept NICK, ...
+
+    def _remember_room(self, room: str) -> None:
+        self._rooms.pop(room, None)
+        self._rooms[room] = None
+        if len(self._rooms) > MAX_ROOMS:
+            del self._rooms[next(iter(self._rooms))]
+
     def completion_words(self) -> list[str]:
         """'/move' and, when it is my turn, the moves I could play (for Tab); [] with no game."""
         if not any(panel.room == self.room and not panel.over for panel in self.panels.values()):
@@ -621,6 +668,8 @@ class ClientCore:
         panel = self._touch(msg.room, msg.game_id)
         if panel is not None:
             panel.title, panel.status = sanitize(msg.game), sanitize(msg.text)
+            if len(self._games) < MAX_GAME_NAMES and p.is_valid_name(msg.game, p.MAX_ROOM):
+                self._games.setdefault(msg.game, None)  # a game this server has
             panel.mine = bool(self.nick) and self.nick in msg.players
 
     def _on_turn(self, msg: p.Turn) -> None:
@@ -638,9 +687,9 @@ class ClientCore:
             panel.lines.append(f"({head.more} more rows)")
         panel.width = max([panel.width, *map(text_width, panel.lines)])
         panel.height = max(panel.height, len(panel.lines))
-        if self.board_entries:
-            for line in panel.lines:
-                self._add(BOARD, line, room=sanitize(head.room))
+        panel.in_pane = self._listing is not None or not self._panel_shows(panel)
+        if panel.in_pane:
+            self._board_to_pane(panel)
 
     def _on_game_note(self, msg: p.GameNote) -> None:
         self._add(NOTICE, sanitize(msg.text), room=sanitize(msg.room))
@@ -651,11 +700,12 @@ class ClientCore:
         if panel is None:
             return
         panel.over, panel.hints = True, []
-        if not self.board_entries:
-            # A view with a panel: the final board moves into the message pane, where
-            # it stays in the history, and the panel gives its room back to the chat.
-            for line in panel.lines:
-                self._add(BOARD, line, room=sanitize(msg.room))
+        if self.shows_panel is not None:
+            # A view with a panel: the final board moves into the message pane (unless
+            # it is there already), where it stays in the history, and the panel gives
+            # its room back to the chat.
+            if not panel.in_pane:
+                self._board_to_pane(panel)
             del self.panels[msg.game_id]
 
     # -------------------------------------------------------------- history
@@ -746,6 +796,41 @@ class ClientCore:
         entries, self.older_entries = self.older_entries, []
         return entries
 
+    def refit(self) -> None:
+        """The view changed size: a running game whose board it no longer draws has
+        the board put in the message pane now, not only after the next move."""
+        for panel in self.game_panels():
+            if not (panel.over or panel.in_pane or self._panel_shows(panel)):
+                panel.in_pane = True
+                self._board_to_pane(panel)
+
+    def _panel_shows(self, panel: Panel) -> bool:
+        return self.shows_panel is not None and self.shows_panel(panel)
+
+    def _board_to_pane(self, panel: Panel) -> None:
+        for line in _unwrapped(panel.lines, panel.status):
+            self._add(BOARD, line, room=sanitize(panel.room))
+
+    def _follow_listing(self, item: object) -> None:
+        """Keep track of the answer to a /games (its INFO lines, then each game's GAME,
+        TURN and BOARD), whose boards go into the pane, panel or not: the server sends
+        nothing else in between, and names each game once."""
+        listing = self._listing
+        if listing is not None:
+            if isinstance(item, p.Info) and not listing:
+                return  # still its head
+            if isinstance(item, p.GameState) and item.game_id not in listing:
+                listing.add(item.game_id)
+                return
+            if isinstance(item, (p.Turn, p.BoardView)) and item.game_id in listing:
+                return
+            self._listing = None
+        if self._games_asked and isinstance(item, p.Info):
+            self._games_asked -= 1
+            self._listing = set()
+        elif self._games_asked and isinstance(item, p.Reply) and item.answers(p.ListGames):
+            self._games_asked -= 1  # refused: no answer to follow
+
     # -------------------------------------------------------------- helpers
     def _remember_speaker(self, room: str, nick: str) -> None:
         if room == self.room:
@@ -770,6 +855,17 @@ class ClientCore:
         self._entries.append(entry)
 
 
+
+
+def _unwrapped(lines: list[str], status: str) -> list[str]:
+    """A board's rows for the message pane, where there is room: when its last rows
+    are the game's status (as its GAME line said it) wrapped to the panel's width,
+    they are made one row again."""
+    words = " ".join(status.split())
+    for k in range(2, len(lines) + 1 if words else 0):
+        if " ".join(" ".join(lines[-k:]).split()) == words:
+            return [*lines[:-k], words]
+    return lines
 
 
 def mentions(text: str, nick: str) -> bool:

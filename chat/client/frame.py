@@ -13,7 +13,7 @@ from chat.client import core as c
 from chat.client import scrollback as sb
 from chat.client.layout import Layout, fit_prompt, fit_status, panel_block, prompt, status_parts
 from chat.client.lineedit import LineEditor
-from chat.width import char_width, clip, sanitize, text_width
+from chat.width import char_width, clip, sanitize, text_width, unjoined
 
 MIN_H, MIN_W = 3, 12  # smaller than this, the frame only says so
 TOO_SMALL = "window too small"
@@ -62,8 +62,8 @@ class _Canvas:
         self.rows: list[list[Run]] = [[] for _ in range(h)]
 
     def put(self, y: int, x: int, text: str, style: str, width: int) -> None:
-        """Draw `text` in at most `width` cells at (y, x)."""
-        text = clip(text, min(width, self.w - x))
+        """Draw `text` in at most `width` cells at (y, x), as curses can (unjoined)."""
+        text = clip(unjoined(text), min(width, self.w - x))
         if text and 0 <= y < self.h and x >= 0:
             self.rows[y].append((x, text, style))
 
@@ -81,19 +81,36 @@ def paint(core: c.ClientCore, scroll: sb.Scrollback, editor: LineEditor, h: int,
     if h < MIN_H or w < MIN_W:
         canvas.put(0, 0, TOO_SMALL, "error", w)
         return canvas.frame(None)
-    panels = core.game_panels()[:2]  # the second is drawn below the first if it fits
-    blocks = [panel_block(panel) for panel in panels]
-    layout = Layout(h, w, blocks[0] if blocks else None, panels[0].width if panels else 0,
-                    blocks[1] if len(blocks) > 1 else None)
+    layout, blocks, drawn = _place_games(core, h, w)
     _paint_pane(canvas, layout, scroll)
-    if blocks and layout.panel:
-        _paint_panel(canvas, layout, blocks[:2 if layout.stacked else 1])
+    if drawn:
+        _paint_panel(canvas, layout, blocks[:len(drawn)])
     scrolled = "" if scroll.at_bottom else (
         f"MORE BELOW ({scroll.unread} new)" if scroll.unread else "scrolled back")
     parts = status_parts(core, connection, scrolled, address, bool(blocks) and not layout.panel)
     text = fit_status(parts, w)
     canvas.put(layout.status_y, 0, text + " " * max(w - text_width(text), 0), "status", w)
     return canvas.frame(_paint_input(canvas, layout, core, editor))
+
+
+def _place_games(core: c.ClientCore, h: int, w: int) -> tuple[Layout, list[list[str]],
+                                                              list[c.Panel]]:
+    """The layout for h x w, the blocks of the (at most two) games to show, and the
+    games whose boards the panel draws: none when it does not fit."""
+    panels = core.game_panels()[:2]  # the second is drawn below the first if it fits
+    blocks = [panel_block(panel) for panel in panels]
+    layout = Layout(h, w, blocks[0] if blocks else None, panels[0].width if panels else 0,
+                    blocks[1] if len(blocks) > 1 else None)
+    drawn = panels[:2 if layout.stacked else 1] if layout.panel else []
+    return layout, blocks, drawn
+
+
+def panel_shows(core: c.ClientCore, panel: c.Panel, h: int, w: int) -> bool:
+    """Whether a screen of h x w draws `panel`'s board in the game panel (if not, the
+    client puts it in the message pane)."""
+    if h < MIN_H or w < MIN_W:
+        return False
+    return any(shown is panel for shown in _place_games(core, h, w)[2])
 
 
 def _paint_pane(canvas: _Canvas, layout: Layout, scroll: sb.Scrollback) -> None:

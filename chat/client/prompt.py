@@ -16,7 +16,6 @@ from chat.client.lineedit import LineEditor
 from chat.width import sanitize, text_width
 
 COMMANDS = p.completions()
-MOVE_COMMANDS = tuple(name + " " for name in p.names_of(p.Move))
 
 # What a run of keys asks of the shell, besides edits (see Typing.feed).
 LINE, EOF, INTERRUPT = "line", "eof", "interrupt"
@@ -30,10 +29,12 @@ HOME_CLEAR = "\x1b[H\x1b[2J"  # the whole screen, the cursor top left
 
 
 def complete(editor: LineEditor, core: ClientCore) -> bool:
-    """Tab: a /move completes to the moves I can make, anything else to a command or
-    a nick here; False when nothing matched (the view may beep)."""
-    if editor.text.startswith(MOVE_COMMANDS):
-        return editor.complete([], core.completion_words()[1:])
+    """Tab: a command's argument completes to what it takes (the moves I can make
+    after /move, a room after /join and /who, a game after /game), anything else to a
+    command or a nick here; False when nothing matched (the view may beep)."""
+    words = core.argument_words(editor.text[:editor.cursor])
+    if words is not None:
+        return editor.complete([], words)
     return editor.complete(COMMANDS, [n for n in core.members if n != core.nick])
 
 

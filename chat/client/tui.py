@@ -80,8 +80,10 @@ class Tui:
     def __init__(self, screen, core: c.ClientCore, host: str, port: int,
                  link: Link | None, on_quit=None) -> None:
         self.screen, self.core, self.host, self.port = screen, core, host, port
-        self.core.board_entries = False  # the panel shows the board; the pane, the move in words
         self.core.reconnects = True  # when the server goes away, and on Enter while away
+        # The panel shows a board, the pane the move in words; a board the panel has no
+        # room for goes into the pane.
+        self.core.shows_panel = self._shows_panel
         self.link = link
         self.escape = keys.EscapeKeys()
         self.on_quit = on_quit
@@ -327,12 +329,20 @@ class Tui:
             curses.resizeterm(size.lines, size.columns)
         else:
             curses.resize_term(0, 0)
-        self._clear()
+        self._resized()
 
     def key_resize(self) -> None:
         if WINDOWS:
             curses.resize_term(0, 0)
+        self._resized()
+
+    def _resized(self) -> None:
         self._clear()
+        self.core.refit()  # a board the panel has no room for now goes into the pane
+
+    def _shows_panel(self, panel: c.Panel) -> bool:
+        h, w = self.screen.getmaxyx()
+        return frame.panel_shows(self.core, panel, h, w)
 
     # -------------------------------------------------------------- core output
     def _absorb(self) -> None:

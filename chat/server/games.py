@@ -192,13 +192,15 @@ class GameHost:
 
     # -------------------------------------------------------------- starting and ending
     def _start(self, room: Room, cls: type[Game], players: tuple[str, ...], setup: str,
-               out: Outbox, bot: bool = False, match_id: str | None = None) -> str | None:
+               out: Outbox, bot: bool = False, match_id: str | None = None,
+               taken_by: str = "") -> str | None:
         """Start and announce a game; returns the game's sentence if it refused the setup."""
         try:
             started = cls.start(players, setup, self.rng)
         except GameError as exc:
             return str(exc)
-        match = Match(match_id or self._new_id(), room, started, bot, _people(room, started, bot))
+        match = Match(match_id or self._new_id(), room, started, bot, _people(room, started, bot),
+                      taken_by)
         self.matches.append(match)
         for nick in players:
             self._cancel(room, lambda c, n=nick: c.involves(n), f"{nick} is playing now", out)
@@ -296,7 +298,9 @@ class GameHost:
             return
         self.challenges.remove(challenge)
         players = challenge.players(session.nick)
-        self._start(session.room, challenge.cls, players, "", out, match_id=challenge.id)
+        taker = session.nick if challenge.target is None else ""
+        self._start(session.room, challenge.cls, players, "", out, match_id=challenge.id,
+                    taken_by=taker)
 
     def _pick(self, session: Session, args: str, command: type, open_ok: bool,
               out: Outbox) -> Challenge | None:
@@ -307,14 +311,30 @@ class GameHost:
             mine = [c for c in mine if key(c.challenger) == key(args)]
         if len(mine) == 1:
             return mine[0]
+        taken = self._taken(room, args) if open_ok and not mine else None
         if mine:
             names = ", ".join(c.challenger for c in mine)
             _refuse(session, command, f"several challenges wait for you (from {names}): "
                                       f"{p.names_of(command)[0]} NICK", out)
+        elif taken:
+            _refuse(session, command, taken, out)
         elif args and not p.nick_problem(args):
             _refuse(session, command, f"{args} has not challenged you", out)
         else:
             _refuse(session, command, f"nobody has challenged you in {room.name}", out)
+        return None
+
+    def _taken(self, room: Room, challenger: str) -> str | None:
+        """Why the open challenge (from `challenger`, or the latest) cannot be accepted
+        now: someone took it, and they are playing it; None if there is none such."""
+        for match in reversed(self.matches):
+            if match.room is not room or not match.taken_by or match.game.is_over():
+                continue
+            rival = next(n for n in match.game.players if n != match.taken_by)
+            if not challenger or key(challenger) == key(rival):
+                name = match.game.name
+                return (f"{rival}'s challenge to anyone ({name}) was already taken by "
+                        f"{match.taken_by}; {p.typed(p.StartGame, name)} makes your own")
         return None
 
     def _on_decline(self, session: Session, msg: p.Decline, out: Outbox) -> None:
@@ -456,12 +476,19 @@ class GameHost:
         room = session.room
         if room is None:
             _refuse(session, p.ListGames, "you are in the lobby: /join ROOM first", out)
-            return
-        running = [m for m in self.matches if m.room is room]
-        waiting = [c for c in self.challenges if c.room is room]
-        if not running and not waiting:
+        elif not self._tell_games(session, room, out):
             out.to(session.id, p.Info(f"No games are running in {room.name}: /game lists "
                                       "the games you can start."))
+
+    def on_join(self, session: Session, room: Room, out: Outbox) -> None:
+        """Someone who enters a room is shown what is played there, as /games shows it."""
+        self._tell_games(session, room, out)
+
+    def _tell_games(self, session: Session, room: Room, out: Outbox) -> bool:
+        """The room's games (a line each), its waiting challenges, then each game's
+        state and board, to `session`; False if there is nothing to tell."""
+        running = [m for m in self.matches if m.room is room]
+        waiting = [c for c in self.challenges if c.room is room]
         for match in running:
             text = f"{match.game.name} ({match.id}): {sanitize(match.game.status())}"
             out.to(session.id, fit(p.Info(text)))
@@ -469,6 +496,7 @@ class GameHost:
             out.to(session.id, p.Info(f"{challenge.describe()} waits for an answer"))
         for match in running:
             out.to(session.id, *self._view(match))
+        return bool(running or waiting)
 
     # -------------------------------------------------------------- leaving and renaming
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None:

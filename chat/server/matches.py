@@ -20,12 +20,14 @@ BOT_SEAT = "bot"  # the bot's fixed key (session ids are ints)
 @dataclass(eq=False, slots=True)
 class Match:
     """A game being played in a room; `id` is its token on the wire.  A duel knows who
-    sits in each of its seats (`people`, in the order of game.players)."""
+    sits in each of its seats (`people`, in the order of game.players), and whether it
+    grew from an open challenge (`taken_by`: who took it)."""
     id: str
     room: Room
     game: Game
     bot: bool = False
     people: tuple[Person, ...] = ()
+    taken_by: str = ""
 
     def seats(self, nick: str) -> bool:
         return not self.game.is_over() and nick in self.game.players

@@ -104,6 +104,7 @@ class RoomGames(Protocol):
     def nick_problem(self, session: Session) -> str | None: ...
     def on_renamed(self, session: Session, old: str, out: Outbox) -> None: ...
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None: ...
+    def on_join(self, session: Session, room: Room, out: Outbox) -> None: ...
 
 
 class NoGames:
@@ -122,6 +123,9 @@ class NoGames:
         pass
 
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None:
+        pass
+
+    def on_join(self, session: Session, room: Room, out: Outbox) -> None:
         pass
 
 
@@ -283,6 +287,7 @@ class ChatState:
         if past.entries:
             out.to(session.id, past)
         self._enter_with_wanted_nick(session, room, out)
+        self.games.on_join(session, room, out)
 
     def _enter_with_wanted_nick(self, session: Session, room: Room, out: Outbox) -> None:
         wanted = session.wanted_nick
