@@ -209,6 +209,13 @@ class Missed:
 
 
 @dataclass(frozen=True, slots=True)
+class Resume:
+    """`/resume TOKEN`: take back the session (room, nick, game seats) a dropped
+    connection had, by the token its SESSION line gave."""
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command no table knows: `name` as typed (ASCII lower-cased)."""
     name: str
@@ -223,10 +230,11 @@ COMMANDS: dict[str, type] = {
     "help": Help, "pong": Pong, "game": StartGame, "games": ListGames,
     "accept": Accept, "decline": Decline, "move": Move, "m": Move, "guess": Move,
     "resign": Resign, "rematch": Rematch, "history": History, "missed": Missed,
+    "resume": Resume,
 }
 ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
                  | ListGames | Accept | Decline | Move | Resign | Rematch | History | Missed
-                 | UnknownCommand)
+                 | Resume | UnknownCommand)
 
 
 # Commands a client carries out itself, never sent: same grammar, their own table.
@@ -369,6 +377,18 @@ QUIT = "quit"  # the PART reason of someone who said /quit
 class Hello:
     protocol: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionToken:
+    """This connection's session: a client that loses the connection may come back
+    within `grace` seconds with `/resume TOKEN` and have its room, nick and seats back."""
+    token: str
+    grace: int
+    text: str = ""
+
+
+BACK = "is back"  # a JOIN's text when a dropped member resumed their session
 
 
 @dataclass(frozen=True, slots=True)
@@ -666,12 +686,13 @@ KEYWORDS: dict[str, type] = {
     "MEMBER": Member, "INFO": Info, "ERROR": Error, "BYE": Bye, "PING": Ping,
     "GAME": GameState, "TURN": Turn, "BOARD": Board, "ROW": BoardRow,
     "GNOTE": GameNote, "GAMEOVER": GameOver, "HISTORY": HistoryStart, "ENTRY": Past,
+    "SESSION": SessionToken,
 }
 _FIELDS = {cls: tuple((f.name, f.type) for f in fields(cls)) for cls in KEYWORDS.values()}
 
 ServerLine = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
               | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
-              | BoardRow | GameNote | GameOver | HistoryStart | Past)
+              | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken)
 ServerMessage = ServerLine | RoomList | MemberList | BoardView | HistoryPage
 
 

@@ -190,8 +190,10 @@ def start_server(caplog):
             crashes.append(exc)
             raise
 
-    def start(limits: Limits | None = None) -> Server:
-        server = Server(build_state(), "127.0.0.1", 0, limits)
+    def start(limits: Limits | None = None, grace: float = 0) -> Server:
+        """`grace`: how long a dropped session is held for /resume (0 here unless a
+        test is about that: most tests want a dropped peer gone at once)."""
+        server = Server(build_state(grace=grace), "127.0.0.1", 0, limits)
         thread = threading.Thread(target=run, args=(server,), name="parlor-server", daemon=True)
         thread.start()
         running.append((server, thread))
@@ -215,7 +217,8 @@ def server(start_server) -> Server:
 
 @pytest.fixture
 def connect(start_server):
-    """connect(server_or_address, rcvbuf=None) -> Peer, after its HELLO; all closed at teardown
+    """connect(server_or_address, rcvbuf=None) -> Peer, after its HELLO and SESSION (kept as
+    peer.session); all closed at teardown
     (before the servers stop, since this fixture depends on start_server)."""
     peers: list[Peer] = []
 
@@ -226,6 +229,8 @@ def connect(start_server):
         peers.append(peer)
         if hello:
             assert isinstance(peer.next(), p.Hello)
+            peer.session = peer.next()
+            assert isinstance(peer.session, p.SessionToken)
         return peer
 
     yield make

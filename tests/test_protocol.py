@@ -204,6 +204,7 @@ SERVER_CASES = [
     (p.Chat("red", 9, "bob", STAMP, " leading"), f"MSG red 9 bob {STAMP_TEXT}  leading"),
     (p.Chat("red", 1, "bob", 0.0, "epoch"), "MSG red 1 bob 1970-01-01T00:00:00.000Z epoch"),
     (p.HistoryStart("red", 2, 1, p.ON_JOIN), "HISTORY red 2 1 join"),
+    (p.SessionToken("Zx_9-a", 120, "come back"), "SESSION Zx_9-a 120 come back"),
     (p.Past("red", 12, p.SAY, "bob", p.NOBODY, STAMP, "hi  there"),
      f"ENTRY red 12 say bob * {STAMP_TEXT} hi  there"),
     (p.Past("red", 13, p.PRIVATE, "bob", "ann", STAMP, "psst"),

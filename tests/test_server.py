@@ -108,6 +108,7 @@ def test_server_leave_frees_the_nick(server, connect):
 
 @pytest.mark.parametrize("reset", [False, True], ids=["close", "reset"])
 def test_server_abrupt_disconnect_frees_the_nick_and_notifies(server, connect, reset):
+    """With --resume-grace 0 (this fixture's): no session is held."""
     ann, bob = connect(server), connect(server)
     ann.enter("red", "ann")
     bob.enter("red", "bob")

@@ -28,7 +28,7 @@ class Chat:
         out = Outbox()
         self.state.connect(sid, f"127.0.0.1:{40000 + sid}", out)
         delivered(self.state, out)
-        assert [type(m) for m in inbox(out, sid)] == [p.Hello]
+        assert [type(m) for m in inbox(out, sid)] == [p.Hello, p.SessionToken]
         return sid
 
     def say(self, sid: int, line: str | p.BadLine) -> Outbox:

@@ -143,6 +143,8 @@ class ClientCore:
         self._fetching = False  # a /history page was asked for and has not come
         self._catch_up: int | None = None  # after a reconnect: /missed from this id
         self.older_entries: list[Entry] = []  # a page of the past, for the top of the pane
+        self.token = ""  # this connection's session, for /resume after a drop
+        self._latest_token = ""  # the last SESSION line's
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
             p.Joined: self._on_joined, p.Left: self._on_left, p.Renamed: self._on_renamed,
@@ -151,11 +153,12 @@ class ClientCore:
             p.Bye: self._on_bye, p.Ping: self._on_ping,
             p.GameState: self._on_game_state, p.Turn: self._on_turn, p.BoardView: self._show_board,
             p.GameNote: self._on_game_note, p.GameOver: self._on_game_over,
-            p.HistoryPage: self._on_history,
+            p.HistoryPage: self._on_history, p.SessionToken: self._on_session,
             p.BadLine: self._on_bad_line, p.Unparsed: self._on_unparsed,
         }
         self._local = {
-            p.History: self._ask_history, p.Quit: self._quit, p.Cancel: self._cancel, p.SetBell: self._set_bell,
+            p.History: self._ask_history, p.Quit: self._quit, p.Cancel: self._cancel,
+            p.SetBell: self._set_bell,
             p.Help: self._help, p.ClearPane: lambda msg: self.requests.append(ev.ClearPane()),
             p.Reconnect: lambda msg: self._retry_now(),
         }
@@ -421,7 +424,15 @@ class ClientCore:
     def _resume(self) -> None:
         """What every connection does once the server has greeted it, the first and
         each reconnect alike: back into the room, under the nick, it had (or was
-        asked for)."""
+        asked for) — by the session token when it has one (seats and nick kept), else
+        by joining again."""
+        if self.token and self.want_room:
+            self._send(p.Resume(self.token))
+            self._awaiting.add(p.Resume)
+            return
+        self._rejoin()
+
+    def _rejoin(self) -> None:
         if self.want_nick:
             self._send(p.Nick(self.want_nick))
             self._awaiting.add(p.Nick)
@@ -443,6 +454,15 @@ class ClientCore:
         self._awaiting.discard(p.Nick if nick else p.Join if join else None)
         if msg.answers(p.Missed):
             self._catch_up = None  # refused: the room's own replay is what there is
+        if msg.answers(p.Resume):
+            self._awaiting.discard(p.Resume)
+            if msg.code:
+                self.token = self._latest_token  # this connection's own session, then
+                self._rejoin()  # the session is over: join again, as anyone would
+            else:
+                self._catch_up = self.last_id.get((self.want_room or "").casefold())
+                if self._catch_up is not None:
+                    self._send(p.Missed(str(self._catch_up)))
         if msg.code and join:
             self.want_room = None  # autojoin failed: stay where we are
         if msg.code and nick:
@@ -707,6 +727,11 @@ class ClientCore:
             if not panel.in_pane:
                 self._board_to_pane(panel)
             del self.panels[msg.game_id]
+
+    def _on_session(self, msg: p.SessionToken) -> None:
+        self._latest_token = msg.token
+        if p.Resume not in self._awaiting:  # (a /resume's answer decides which one counts)
+            self.token = msg.token
 
     # -------------------------------------------------------------- history
     def _on_history(self, page: p.HistoryPage) -> None:

@@ -12,6 +12,8 @@ from chat.paths import default_db
 from chat.server.history import REPLAY
 from chat.server.store import MAX_DAYS, MAX_MESSAGES
 
+GRACE = 120  # default --resume-grace
+
 SPIN_US = 100  # default --spin: microseconds to keep polling after activity
 MIN_LINE = 64  # --max-line below this would refuse the server's own short commands
 
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--history-days", type=_positive("float"), default=MAX_DAYS,
                          metavar="DAYS", help=f"days a message is kept, 0 for no limit "
                                               f"(default {MAX_DAYS})")
+    history.add_argument("--resume-grace", type=_positive("float"), default=GRACE,
+                         metavar="SECONDS",
+                         help=f"how long a dropped connection's room, nick and game seats wait "
+                              f"for it to come back with /resume; 0 frees them at once "
+                              f"(default {GRACE})")
     limits = parser.add_argument_group("limits")
     for field in fields(Limits):
         metavar, text = _FLAGS[field.name]

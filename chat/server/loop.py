@@ -21,7 +21,7 @@ from chat import protocol as p
 from chat.server.guard import Action, Caution, CutOff, Drop, Guard, HangUp, Line, Probe
 from chat.server.admission import Admission
 from chat.server.limits import Limits
-from chat.server.state import ChatState, Outbox
+from chat.server.state import REPLACED, ChatState, Outbox
 
 try:
     import resource
@@ -153,7 +153,7 @@ class Server:
         waits = []
         if self._wakes:
             waits.append(self._wakes[0][0])
-        if self.conns or self._lingering:
+        if self.conns or self._lingering or self.state.holds:
             waits.append(self._next_housekeeping)
         if self._accept_paused_until is not None:
             waits.append(self._accept_paused_until)
@@ -170,7 +170,7 @@ class Server:
         if self._accept_paused_until is not None and now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
-        if (self.conns or self._lingering) and now >= self._next_housekeeping:
+        if (self.conns or self._lingering or self.state.holds) and now >= self._next_housekeeping:
             self._housekeeping()
 
     def _schedule(self, conn: Connection) -> None:
@@ -193,6 +193,9 @@ class Server:
         for sock in [s for s, until in self._lingering.items() if now >= until]:
             self._unlinger(sock)
         self.admission.forget_idle(now)
+        out = Outbox()
+        self.state.expire(out)
+        self._apply(out)
         if self.state.history.failing:  # retried now and then, if nobody talks meanwhile
             self._commit()
         self.state.history.prune()
@@ -349,6 +352,10 @@ class Server:
     def _apply(self, out: Outbox) -> None:
         # The fan-out: each message is encoded once and the same bytes object is
         # queued for every target (this loop is _queue inlined: it is the hot path).
+        if out.adoptions:
+            adoptions, out.adoptions = out.adoptions, []
+            for conn_id, session_id in adoptions:
+                self._adopt(conn_id, session_id)
         conns, limit, dirty = self.conns, self.limits.max_pending, self._dirty
         room_members = self.state.room_members
         for targets, msg in out.sends:
@@ -371,6 +378,26 @@ class Server:
             conn = conns.get(target)
             if conn is not None:
                 self._close_soon(conn)
+
+    def _adopt(self, conn_id: int, session_id: int) -> None:
+        """The connection `conn_id` resumed the session `session_id`: it goes by that id
+        from now on.  A connection still under that id is told it was replaced and
+        closed, under a new id the state does not know (its end changes nothing)."""
+        conn = self.conns.pop(conn_id, None)
+        if conn is None:
+            return
+        before = self.conns.pop(session_id, None)
+        if before is not None:
+            before.id, self._next_id = self._next_id, self._next_id + 1
+            self.conns[before.id] = before
+            self._queue(before, p.encode(p.Bye(REPLACED)))
+            self._close_soon(before)
+            before.wake = NEVER
+            self._schedule(before)
+        conn.id = session_id
+        self.conns[session_id] = conn
+        conn.wake = NEVER  # its wake-ups were filed under the old id
+        self._schedule(conn)
 
     def _queue(self, conn: Connection, data: bytes) -> None:
         conn.out.append(data)
@@ -435,7 +462,9 @@ class Server:
         else:
             conn.sock.close()
         out = Outbox()
-        self.state.disconnect(conn.id, reason, out)
+        # Not closing: the peer went away without a goodbye (reset, end of file, no
+        # PING answer): its session waits for it to come back.
+        self.state.disconnect(conn.id, reason, out, hold=not conn.guard.closing)
         self._apply(out)
 
     def _linger(self, sock: socket.socket) -> None:

@@ -13,7 +13,7 @@ import sys
 from chat.paths import default_db
 from chat.server.games import GameHost
 from chat.server.history import REPLAY
-from chat.server.limits import build_parser, limits_from_args
+from chat.server.limits import GRACE, build_parser, limits_from_args
 from chat.server.loop import Server
 from chat.server.sqlite_store import open_store
 from chat.server.state import ChatState
@@ -23,9 +23,10 @@ log = logging.getLogger("parlor.server")
 
 
 def build_state(games: bool = True, store: Store | None = None,
-                replay: int = REPLAY) -> ChatState:
+                replay: int = REPLAY, grace: float = GRACE) -> ChatState:
     """The server's state with its collaborators: the one place they are chosen."""
-    return ChatState(games=GameHost() if games else None, store=store, replay=replay)
+    return ChatState(games=GameHost() if games else None, store=store, replay=replay,
+                     grace=grace)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args, store: Store, path: str) -> int:
     try:
-        server = Server(build_state(store=store, replay=args.history), args.host, args.port,
+        server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace),
+                        args.host, args.port,
                         limits_from_args(args), spin_us=args.spin)
     except OSError as exc:
         print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Protocol
 
 from chat import protocol as p
 from chat.server.history import REPLAY, History
+from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
 from chat.server.store import Store
 from chat.width import sanitize
@@ -24,6 +26,7 @@ from chat.width import sanitize
 log = logging.getLogger("parlor.server")
 
 LIST_LIMIT = 200  # rooms in one /list answer; more are left out, and counted
+REPLACED = "you connected again: this connection is replaced by the new one"
 GREETING = ("Welcome to Parlor. Type /list to see the rooms, /join ROOM to enter one, "
             "then /nick NAME to pick your name. /help lists every command.")
 
@@ -35,6 +38,8 @@ class Session:
     room: Room | None = None
     nick: str | None = None
     wanted_nick: str | None = None  # carried into the next room joined
+    token: str = ""  # what /resume names this session by
+    held_until: float | None = None  # dropped: kept (room, nick, seats) until then
 
 
 @dataclass(eq=False, slots=True)
@@ -66,11 +71,14 @@ class Outbox:
     """What one step of the state machine wants done: messages to send, sessions to
     drop.  A send's target is a tuple of session ids, or a room's key (a str): the
     room's members when the shell delivers it."""
-    __slots__ = ("sends", "closes")
+    __slots__ = ("sends", "closes", "adoptions")
 
     def __init__(self) -> None:
         self.sends: list[tuple[tuple[int, ...] | str, p.ServerMessage]] = []
         self.closes: list[int] = []
+        # (connection, session): the connection now serves that session, under its id;
+        # a connection that served it before is told REPLACED and closed.  Done first.
+        self.adoptions: list[tuple[int, int]] = []
 
     def to(self, session_id: int, *messages: p.ServerMessage) -> None:
         for msg in messages:
@@ -140,8 +148,11 @@ class ChatState:
 
     def __init__(self, games: RoomGames | None = None,
                  clock: Callable[[], float] = time.time, store: Store | None = None,
-                 replay: int = REPLAY) -> None:
+                 replay: int = REPLAY, grace: float = GRACE) -> None:
         self.sessions: dict[int, Session] = {}
+        self.tokens: dict[str, Session] = {}
+        self.grace = grace
+        self._held: dict[int, Session] = {}  # session id -> a session waiting for /resume
         self.rooms: dict[str, Room] = {}
         self.games = games or NoGames()
         self.clock = clock
@@ -151,7 +162,7 @@ class ChatState:
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
             p.Quit: self._on_quit, p.Help: self._on_help, p.Pong: self._on_pong,
-            p.History: self._on_history, p.Missed: self._on_missed,
+            p.History: self._on_history, p.Missed: self._on_missed, p.Resume: self._on_resume,
             p.UnknownCommand: self._on_unknown,
             **{cls: self.games.handle for cls in self.games.handles},
         }
@@ -169,17 +180,59 @@ class ChatState:
 
     # -------------------------------------------------------------- lifecycle
     def connect(self, session_id: int, addr: str, out: Outbox) -> None:
-        self.sessions[session_id] = Session(session_id, addr)
+        session = self.sessions[session_id] = Session(session_id, addr)
+        session.token = secrets.token_urlsafe(18)
+        self.tokens[session.token] = session
         log.info("connect #%d from %s", session_id, addr)
         out.to(session_id, p.Hello(p.PROTOCOL, GREETING))
+        out.to(session_id, self._session_line(session))
 
-    def disconnect(self, session_id: int, reason: str, out: Outbox) -> None:
-        session = self.sessions.pop(session_id, None)
-        if session is None:
+    def _session_line(self, session: Session) -> p.SessionToken:
+        grace = int(self.grace)
+        return p.SessionToken(session.token, grace, f"if the connection drops, /resume "
+                                                    f"{session.token} within {grace} s")
+
+    def disconnect(self, session_id: int, reason: str, out: Outbox, hold: bool = False) -> None:
+        """The connection ended.  `hold`: it dropped (the peer did not say goodbye):
+        a session in a room, with a nick, keeps them and its game seats for the grace
+        time, for /resume."""
+        session = self.sessions.get(session_id)
+        if session is None or session.held_until is not None:
             return
         log.info("disconnect #%d%s (%s)", session_id,
                  f" {session.nick}" if session.nick else "", reason)
+        if hold and self.grace > 0 and session.room is not None and session.nick is not None:
+            self._hold(session, reason, out)
+            return
+        del self.sessions[session_id]
+        self.tokens.pop(session.token, None)
         self._leave_room(session, reason, out)
+
+    def _hold(self, session: Session, reason: str, out: Outbox) -> None:
+        room = session.room
+        session.held_until = self.clock() + self.grace
+        self._held[session.id] = session
+        room.remove(session)  # nothing is sent to it; its nick stays taken
+        self.history.noted(key(room.name), session.nick, f"{session.nick} lost the connection")
+        out.to_room(room, p.Left(room.name, session.nick,
+                                 f"{reason}; their nick and games wait {int(self.grace)} s "
+                                 "for them to come back"))
+
+    @property
+    def holds(self) -> bool:
+        """Some sessions wait for their connection to come back."""
+        return bool(self._held)
+
+    def expire(self, out: Outbox) -> None:
+        """Sessions held past their grace leave their rooms now (games forfeited)."""
+        now = self.clock()
+        for session in [s for s in self._held.values() if s.held_until <= now]:
+            del self.sessions[session.id], self._held[session.id]
+            self.tokens.pop(session.token, None)
+            session.held_until = None
+            room = session.room
+            room.add(session)  # (so that leaving is what it always is)
+            self._leave_room(session, "did not come back", out, told=False)
 
     def commit(self) -> Outbox | None:
         """Write what this turn kept to the store: call it before any of the turn's
@@ -315,7 +368,11 @@ class ChatState:
         elif session.nick == args:
             out.to(session.id, p.reply(msg, 0, f"you are already {args} in {room.name}"))
         elif room.nicks.get(key(args), session) is not session:
-            out.to(session.id, p.reply(msg, 2, f"nick {args!r} is taken in {room.name}, "
+            holder = room.nicks[key(args)]
+            why = (f"is held for someone who lost the connection (for "
+                   f"{max(int(holder.held_until - self.clock()), 1)} s more)"
+                   if holder.held_until is not None else "is taken")
+            out.to(session.id, p.reply(msg, 2, f"nick {args!r} {why} in {room.name}, "
                                                   "pick another"))
         else:
             out.to(session.id, p.reply(msg, 0, f"you are now {args} in {room.name}"))
@@ -367,7 +424,8 @@ class ChatState:
         self._leave_room(session, p.LEFT, out)
         out.to(session.id, p.reply(msg, 0, f"you left {room.name} and are back in the lobby"))
 
-    def _leave_room(self, session: Session, reason: str, out: Outbox) -> None:
+    def _leave_room(self, session: Session, reason: str, out: Outbox, told: bool = True) -> None:
+        """`told`: the room hears PART now (else it heard of it when the session was held)."""
         room = session.room
         if room is None:
             return
@@ -377,11 +435,12 @@ class ChatState:
         session.room = None
         if session.nick is not None:
             del room.nicks[key(session.nick)]
-            out.to_room(room, p.Left(room.name, session.nick, reason))
+            if told:
+                out.to_room(room, p.Left(room.name, session.nick, reason))
             self.history.noted(key(room.name), session.nick, f"{session.nick} left ({reason})")
             session.nick = None
         out.to(session.id, p.Here(p.NOBODY, p.NOBODY))
-        if not room.sessions:
+        if not room.sessions and not room.nicks:  # (a held nick keeps its room)
             del self.rooms[key(room.name)]
 
     def _on_history(self, session: Session, msg: p.History, out: Outbox) -> None:
@@ -400,6 +459,31 @@ class ChatState:
             out.to(session.id, p.reply(msg, 1, answer))
         else:
             out.to(session.id, answer)
+
+    def _on_resume(self, session: Session, msg: p.Resume, out: Outbox) -> None:
+        """Become the session `msg.token` names: this connection takes its id, room,
+        nick and seats (a connection still serving it is replaced)."""
+        old = self.tokens.get(msg.token) if msg.token else None
+        if old is None or old is session:
+            out.to(session.id, p.reply(msg, 1, "that session is over (it ended longer ago "
+                                               "than the server waits, or never was); "
+                                               "join again with /join ROOM"))
+            return
+        if session.room is not None:
+            out.to(session.id, p.reply(msg, 1, "leave your room first (/leave), then /resume"))
+            return
+        del self.sessions[session.id]
+        self.tokens.pop(session.token, None)
+        out.adoptions.append((session.id, old.id))
+        back = self._held.pop(old.id, None) is not None
+        old.held_until, room = None, old.room
+        room.add(old)
+        log.info("resume #%d as #%d %s in %s", session.id, old.id, old.nick, room.name)
+        out.to(old.id, p.reply(msg, 0, f"welcome back: you are {old.nick} in {room.name}"),
+               self._session_line(old), p.Here(room.name, old.nick))
+        if back:
+            out.to_room(room, p.Joined(room.name, old.nick, p.BACK))
+        self._send_members(old, room, out)
 
     def _on_quit(self, session: Session, msg: p.Quit, out: Outbox) -> None:
         out.to(session.id, p.Bye("goodbye"))
