@@ -2,12 +2,15 @@
 running out; the state alone, then a real server over loopback, then the client core."""
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from chat import protocol as p
 from chat.client import core as c
 from chat.server.state import REPLACED, ChatState, Outbox
-from conftest import make_room
+from conftest import Peer, make_room
 from test_client_games import core_fed
 
 
@@ -191,3 +194,31 @@ def test_sessions_client_falls_back_to_joining_when_the_session_is_over():
     core.receive_data(b"HELLO parlor/3 hi\nSESSION tok2 120 new\nREPLY resume 1 that session is over\n")
     assert core.data_to_send(0.0) == b"/resume tok1\n/nick alice\n/join general\n"
     assert core.token == "tok2"
+
+
+@pytest.mark.parametrize("end", ["sigterm", "kill-9"])
+def test_sessions_server_restart_keeps_sessions_for_resume(spawn, tmp_path, end):
+    """Stopped (SIGTERM) and started again, the server still knows who was where: a
+    client that comes back with its token is back in its room under its nick, and
+    the nick was held for it."""
+    db = str(tmp_path / "history.db")
+    first = spawn.server("--db", db)
+    ann = Peer(first.address)
+    assert isinstance(ann.next(), p.Hello)
+    token = ann.next().token
+    ann.enter("red", "ann")
+    if end == "kill-9":
+        os.kill(first.popen.pid, signal.SIGKILL)
+        first.popen.wait(10)
+    else:
+        first.stop()
+    second = spawn.server("--db", db)
+    eve = Peer(second.address)
+    eve.send("/join red")
+    eve.send("/nick ann")
+    assert eve.expect(lambda m: isinstance(m, p.Reply) and m.command == "nick").code == 2
+    back = Peer(second.address)
+    back.send(f"/resume {token}")
+    reply = back.expect(p.Reply)
+    assert reply.code == 0 and "ann in red" in reply.text
+    back.say("after the restart")

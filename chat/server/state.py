@@ -9,6 +9,7 @@ when it is built.  Must not import socket, selectors, select, curses or threadin
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import secrets
 import time
@@ -27,6 +28,7 @@ log = logging.getLogger("parlor.server")
 
 LIST_LIMIT = 200  # rooms in one /list answer; more are left out, and counted
 REPLACED = "you connected again: this connection is replaced by the new one"
+SESSIONS = "session"  # the store's table of kept sessions
 GREETING = ("Welcome to Parlor. Type /list to see the rooms, /join ROOM to enter one, "
             "then /nick NAME to pick your name. /help lists every command.")
 
@@ -153,6 +155,7 @@ class ChatState:
         self.tokens: dict[str, Session] = {}
         self.grace = grace
         self._held: dict[int, Session] = {}  # session id -> a session waiting for /resume
+        self._stopping = False
         self.rooms: dict[str, Room] = {}
         self.games = games or NoGames()
         self.clock = clock
@@ -166,6 +169,7 @@ class ChatState:
             p.UnknownCommand: self._on_unknown,
             **{cls: self.games.handle for cls in self.games.handles},
         }
+        self._restore()
 
     def room_members(self, room_key: str) -> Iterable[int]:
         """The session ids a send to the room `room_key` reaches now."""
@@ -187,6 +191,36 @@ class ChatState:
         out.to(session_id, p.Hello(p.PROTOCOL, GREETING))
         out.to(session_id, self._session_line(session))
 
+    # -------------------------------------------------------------- kept sessions
+    # Every session with a room and a nick is in the store (table "session", by token),
+    # so that after a restart, or a kill -9, its client can /resume it within the grace.
+    def _keep(self, session: Session) -> None:
+        if session.room is not None and session.nick is not None:
+            self.history.store.put(SESSIONS, session.token, json.dumps(
+                {"in": session.room.name, "as": session.nick}))
+        else:
+            self.history.store.put(SESSIONS, session.token, None)
+
+    def _restore(self) -> None:
+        """The sessions the store kept, held for the grace from now (under ids below
+        zero: the connections' ids are positive)."""
+        until = self.clock() + self.grace
+        for number, (token, value) in enumerate(self.history.store.items(SESSIONS).items(), 1):
+            kept = json.loads(value)
+            name, nick = kept["in"], kept["as"]
+            room = self.rooms.get(key(name)) or self.rooms.setdefault(key(name), Room(name))
+            if self.grace <= 0 or key(nick) in room.nicks:
+                self.history.store.put(SESSIONS, token, None)
+                continue
+            session = Session(-number, "", room, nick, nick, token, until)
+            room.nicks[key(nick)] = self.sessions[session.id] = self.tokens[token] = session
+            self._held[session.id] = session
+        for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
+            del self.rooms[room_key]
+        if self._held:
+            log.info("%d sessions wait %g s for their clients to come back", len(self._held),
+                     self.grace)
+
     def _session_line(self, session: Session) -> p.SessionToken:
         grace = int(self.grace)
         return p.SessionToken(session.token, grace, f"if the connection drops, /resume "
@@ -201,6 +235,7 @@ class ChatState:
             return
         log.info("disconnect #%d%s (%s)", session_id,
                  f" {session.nick}" if session.nick else "", reason)
+        hold = hold or self._stopping
         if hold and self.grace > 0 and session.room is not None and session.nick is not None:
             self._hold(session, reason, out)
             return
@@ -213,7 +248,8 @@ class ChatState:
         session.held_until = self.clock() + self.grace
         self._held[session.id] = session
         room.remove(session)  # nothing is sent to it; its nick stays taken
-        self.history.noted(key(room.name), session.nick, f"{session.nick} lost the connection")
+        if not self._stopping:
+            self.history.noted(key(room.name), session.nick, f"{session.nick} lost the connection")
         out.to_room(room, p.Left(room.name, session.nick,
                                  f"{reason}; their nick and games wait {int(self.grace)} s "
                                  "for them to come back"))
@@ -247,6 +283,8 @@ class ChatState:
         return out
 
     def shutdown(self, reason: str, out: Outbox) -> None:
+        """Goodbye to everyone; their sessions are kept, for /resume after the restart."""
+        self._stopping = True
         for session_id in list(self.sessions):
             out.to(session_id, p.Bye(reason))
             out.close(session_id)
@@ -386,6 +424,7 @@ class ChatState:
             del room.nicks[key(old)]
         room.nicks[key(nick)] = session
         session.nick = session.wanted_nick = nick
+        self._keep(session)
         out.to(session.id, p.Here(room.name, nick))
         log.info("nick #%d %s -> %s in %s", session.id, old or "-", nick, room.name)
         if old is None:
@@ -412,7 +451,7 @@ class ChatState:
 
     def _send_members(self, session: Session, room: Room, out: Outbox) -> None:
         nicks = room.member_nicks()
-        unnamed = len(room.sessions) - len(nicks)
+        unnamed = sum(1 for s in room.sessions.values() if s.nick is None)  # (held ones have nicks)
         note = f"{unnamed} without a nick yet" if unnamed else ""
         out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note))
 
@@ -439,6 +478,7 @@ class ChatState:
                 out.to_room(room, p.Left(room.name, session.nick, reason))
             self.history.noted(key(room.name), session.nick, f"{session.nick} left ({reason})")
             session.nick = None
+            self._keep(session)
         out.to(session.id, p.Here(p.NOBODY, p.NOBODY))
         if not room.sessions and not room.nicks:  # (a held nick keeps its room)
             del self.rooms[key(room.name)]
