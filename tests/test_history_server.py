@@ -69,7 +69,8 @@ def test_history_server_a_corrupt_file_is_one_sentence(spawn, tmp_path):
 
 
 def test_history_server_missed_after_a_drop_is_exact(spawn, tmp_path):
-    server = spawn.server("--db", str(tmp_path / "h.db"))
+    # (--resume-grace 0: bob comes back as anyone would, without his session)
+    server = spawn.server("--db", str(tmp_path / "h.db"), "--resume-grace", "0")
     ann, bob = Peer(server.address), Peer(server.address)
     ann.enter("red", "ann")
     bob.enter("red", "bob")

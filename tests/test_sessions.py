@@ -222,3 +222,24 @@ def test_sessions_server_restart_keeps_sessions_for_resume(spawn, tmp_path, end)
     reply = back.expect(p.Reply)
     assert reply.code == 0 and "ann in red" in reply.text
     back.say("after the restart")
+
+
+def test_sessions_server_an_end_of_input_without_quit_is_held_too(start_server, connect):
+    """A client killed, or a terminal closed, ends with a FIN and no /quit: held."""
+    server = start_server(grace=30)
+    ann, bob = make_room(connect, server, "red", "ann", "bob")
+    ann.close()
+    assert "wait 30 s" in bob.expect(p.Left).reason
+
+
+def test_sessions_the_room_is_told_when_the_grace_runs_out():
+    s = Sessions(grace=5)
+    ann, bob = s.connect(), s.connect()
+    s.enter(ann, "red", "ann")
+    s.enter(bob, "red", "bob")
+    s.state.disconnect(ann, "disconnected", Outbox(), hold=True)
+    s.clock.now += 6
+    out = Outbox()
+    s.state.expire(out)
+    (left,) = [m for m in s.got(out, bob) if isinstance(m, p.Left)]
+    assert left.nick == "ann" and "did not come back" in left.reason

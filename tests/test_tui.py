@@ -666,7 +666,7 @@ def test_tui_each_nick_has_one_colour_everywhere_and_after_a_reconnect(chat_serv
     assert colours["bob"] != colours["erin"], "one colour for every nick"
 
     bob.send("/reconnect" + ENTER)
-    alice.wait_for(lambda t: t.text().count("bob joined general") == 2, why="bob back")
+    alice.wait_for(lambda t: "bob is back in general" in t.text(), why="bob back")
     bob.wait_for(lambda t: t.text().count("Connected to") == 2 and "3 here" in t.status()
                  and t.input_line() == "#general bob>", why="bob back in #general")
     erin.send(b"welcome back\n")

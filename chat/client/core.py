@@ -448,13 +448,16 @@ class ClientCore:
 
     def _on_reply(self, msg: p.Reply) -> None:
         nick, join = msg.answers(p.Nick), msg.answers(p.Join)
-        if not (msg.code == 0 and nick and self.want_room):
+        if msg.answers(p.Resume) and msg.code and p.Resume in self._awaiting:
+            self._add(INFO, f"The server no longer keeps your place (it was away too long, "
+                            f"or forgot it): joining {sanitize(self.want_room or '')} again.")
+        elif not (msg.code == 0 and nick and self.want_room):
             # (a nick stored in the lobby on the way to --room is not news)
             self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
         self._awaiting.discard(p.Nick if nick else p.Join if join else None)
         if msg.answers(p.Missed):
             self._catch_up = None  # refused: the room's own replay is what there is
-        if msg.answers(p.Resume):
+        if msg.answers(p.Resume) and p.Resume in self._awaiting:  # (ours, not one typed)
             self._awaiting.discard(p.Resume)
             if msg.code:
                 self.token = self._latest_token  # this connection's own session, then
@@ -502,6 +505,9 @@ class ClientCore:
             self._members[msg.nick] = -next(self._order)  # after those who spoke
             self._bound_members()
         if msg.nick != self.nick:
+            if msg.text == p.BACK:
+                self._add(NOTICE, f"{sanitize(msg.nick)} is back in {sanitize(msg.room)}")
+                return
             self.unnamed = max(self.unnamed - 1, 0)  # most likely one of them picked a nick
             self._add(NOTICE, f"{sanitize(msg.nick)} joined {sanitize(msg.room)}")
 
@@ -811,7 +817,6 @@ class ClientCore:
         Whether a request went."""
         if self._fetching or not self.connected or self.room is None or not self._older:
             return False
-        self.older_entries.append(Entry(INFO, "Loading older messages..."))
         self._send(p.History(f"{HISTORY_PAGE} {self._oldest}" if self._oldest else ""))
         self._fetching = True
         return True

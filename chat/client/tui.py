@@ -311,8 +311,8 @@ class Tui:
         above, for the next PgUp)."""
         at_top = self.scroll.at_top
         self.scroll.page_up()
-        if at_top and self.core.fetch_older():
-            self.scroll.prepend([frame.to_scroll_entry(e) for e in self.core.take_older()])
+        if at_top:
+            self.core.fetch_older()
 
     def key_page_down(self) -> None:
         self.scroll.page_down()
@@ -352,7 +352,10 @@ class Tui:
             self.scroll.extend(frame.to_scroll_entry(e) for e in entries)
         older = self.core.take_older()
         if older:
+            at_top = self.scroll.at_top  # waiting for it there: show it at once
             self.scroll.prepend([frame.to_scroll_entry(e) for e in older])
+            if at_top:
+                self.scroll.page_up()
         for event in self.core.requests:
             handler = REQUESTS.get(type(event))
             if handler is not None:

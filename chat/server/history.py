@@ -77,9 +77,11 @@ class History:
 
     # -------------------------------------------------------------- reading
     def on_join(self, session_id: int, room_key: str, room: str, viewer: str) -> p.HistoryPage:
-        entries = self.store.recent(room_key, self.replay + 1, viewer) if self.replay else []
+        # What was said, without the comings and goings (they are in /history pages):
+        # a replay of joins and leaves is noise, and a returning client saw some live.
+        entries = self.store.recent(room_key, 2 * self.replay + 1, viewer) if self.replay else []
         older = int(len(entries) > self.replay)
-        entries = entries[-self.replay:] if self.replay else []
+        entries = [e for e in entries if e.kind != p.NOTICE][-self.replay:] if self.replay else []
         self._remember(session_id, entries)
         return p.HistoryPage(room, p.ON_JOIN, tuple(stored(room, e) for e in entries), older)
 
@@ -114,8 +116,7 @@ class History:
             return f"there is no message {after} yet; /history shows the room's past"
         entries, left_out = self.store.since(room_key, after, MAX_PAGE, viewer)
         self._remember(session_id, entries)
-        me = fold(viewer)  # that I left and came back is no news to me
-        entries = [e for e in entries if not (e.kind == p.NOTICE and me and fold(e.nick) == me)]
+        entries = [e for e in entries if e.kind != p.NOTICE]  # (as on join)
         text = (f"{left_out} earlier ones not shown: /history {MAX_PAGE} fetches more"
                 if left_out else "")
         return p.HistoryPage(room, p.CAUGHT_UP, tuple(stored(room, e) for e in entries),

@@ -462,9 +462,10 @@ class Server:
         else:
             conn.sock.close()
         out = Outbox()
-        # Not closing: the peer went away without a goodbye (reset, end of file, no
-        # PING answer): its session waits for it to come back.
-        self.state.disconnect(conn.id, reason, out, hold=not conn.guard.closing)
+        # The peer went away without a goodbye (a reset, its end of input without
+        # /quit, no PING answer), not cut off: its session waits for it to come back.
+        held = not conn.guard.closing or conn.guard.reason == "disconnected"
+        self.state.disconnect(conn.id, reason, out, hold=held)
         self._apply(out)
 
     def _linger(self, sock: socket.socket) -> None:

@@ -268,7 +268,7 @@ class ChatState:
             session.held_until = None
             room = session.room
             room.add(session)  # (so that leaving is what it always is)
-            self._leave_room(session, "did not come back", out, told=False)
+            self._leave_room(session, "did not come back in time", out)
 
     def commit(self) -> Outbox | None:
         """Write what this turn kept to the store: call it before any of the turn's
@@ -476,7 +476,8 @@ class ChatState:
             del room.nicks[key(session.nick)]
             if told:
                 out.to_room(room, p.Left(room.name, session.nick, reason))
-            self.history.noted(key(room.name), session.nick, f"{session.nick} left ({reason})")
+            gone = "" if reason == p.LEFT else f" ({reason})"
+            self.history.noted(key(room.name), session.nick, f"{session.nick} left{gone}")
             session.nick = None
             self._keep(session)
         out.to(session.id, p.Here(p.NOBODY, p.NOBODY))
