@@ -159,9 +159,10 @@ class Driver:
 
     def timed(self, member: Member, msgs: list, answered: Callable[[int], object],
               what: str) -> tuple[float, float, int]:
-        """Send `msgs` in one write and wait for answered(mark); (wall ms until the answer
-        arrived (its last bytes, not counting our decoding of them), server CPU ms from before the send until it slept again, mark), where mark is
-        len(member.got) before the send: member.since(mark, ...) finds the answer."""
+        """Send `msgs` in one write and wait for answered(mark).  Returns the wall ms until
+        the answer's last bytes arrived (not counting our decoding of them), the server's
+        CPU ms from before the send until it slept again, and mark: len(member.got)
+        before the send, so that member.since(mark, ...) finds the answer."""
         self.idle_server()
         mark, ns0 = len(member.got), run_ns(self.server.pid)
         started = time.perf_counter_ns()

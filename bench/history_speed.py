@@ -3,7 +3,7 @@
 a /history page, a catch-up after a drop in a busy room, the same join and page in a
 room of 1,000,000 stored messages, and fan-out CPU with the file store vs :memory:.
 
-    python3 bench/history_speed.py                # everything: about 6 minutes here
+    python3 bench/history_speed.py                # everything: about 2 minutes here
     python3 bench/history_speed.py --only rooms --rows 100000
     python3 bench/history_speed.py --only catchup --reps 3
     python3 bench/history_speed.py --quick        # seconds, tiny sizes, targets not judged
@@ -202,7 +202,8 @@ def exactness(page: p.HistoryPage, last: int, seen: list[int], live: list[int]) 
         "duplicated": len(caught) - len(caught_set) + len(caught_set & live_set),
         "skipped": len(said - live_set - caught_set) - page.older,
         "left_out": page.older,
-        "strays": len(caught_set - said) + len(page.entries) - len(caught),  # entries that are not missed lines
+        # entries that are no missed line: ids not said here after `last`, and notices
+        "strays": len(caught_set - said) + len(page.entries) - len(caught),
         "in_order": caught == sorted(caught) and (not live or not caught or caught[-1] < live[0]),
     }
 
