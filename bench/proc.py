@@ -31,6 +31,20 @@ def run_ns(pid: int) -> int:
     return total
 
 
+def asleep(pid: int) -> bool:
+    """Whether no thread of `pid` is running or waiting for a CPU (state R in
+    /proc/PID/task/*/stat): its schedstat figures are then exact, not a tick behind."""
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", "rb") as f:
+                stat = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that just ended
+        if stat[stat.rindex(b")") + 2:][:1] == b"R":
+            return False
+    return True
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak RSS) of `pid`, in KiB, from /proc/PID/status."""
     found = {}

@@ -70,15 +70,15 @@ def median_us(call, repeat: int) -> float:
     return statistics.median(times) * 1e6
 
 
-def fill(path: str, rows: int) -> None:
-    """`rows` messages in BIG and 1% as many in each of ten other rooms."""
+def fill(path: str, rows: int, room: str = BIG, t0: float = T0) -> None:
+    """`rows` messages in `room` and 1% as many in each of ten other rooms, one a
+    second from `t0`."""
     store = open_store(path, max_messages=None, max_days=None)
-    others = max(1, rows // 100)
     for i in range(rows):
-        store.add(BIG, "say", f"nick{i % 50}", T0 + i, TEXT)
-        if i % others == 0:
-            for room in range(10):
-                store.add(f"#room{room}", "say", "bob", T0 + i, TEXT)
+        store.add(room, "say", f"nick{i % 50}", t0 + i, TEXT)
+        if i % 100 == 0:
+            for other in range(10):
+                store.add(f"room{other}", "say", "bob", t0 + i, TEXT)
         if i % 10_000 == 9_999:
             assert store.flush(), store.problem
     store.close()
