@@ -34,6 +34,7 @@ RAISE = {
     "--max-per-ip": "100000",
     "--max-per-address": "0",
     "--connect-rate": "0",
+    "--max-work": "0",
 }
 
 

@@ -42,11 +42,15 @@ SCENARIOS = ("who", "list", "bot")
 CROWD = 998          # with the user: 999 connections, under the default --max-clients 1000
 USER_ROOM = 999_999  # the user's room, r999999: nobody else is in it
 USER_ID = 999_999
+# The server runs a little ahead of other work on its CPU (this machine is shared), so
+# the figures are its own; 0 with --server-nice 0.
+SERVER_NICE = -10
 # Admission limits off (the crowd comes from one address); the flood limit is NOT raised.
 ADMISSION = [arg for flag in ("--max-per-address", "--connect-rate", "--max-clients")
              for arg in (flag, RAISE[flag])]
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECV_SIZE = 1 << 18
+SLOW_NS = 5_000_000  # the user's lines slower than this are listed with --verbose
 
 
 # ------------------------------------------------------------------ the crowd
@@ -92,14 +96,12 @@ def count_lines(whole: bytes, start: bytes, needle: bytes = b"") -> int:
 
 def _elsewhere(urgent: bool = False) -> None:
     """Run off the server's CPU (it is pinned to the lowest one).  The crowd's reading
-    can fill the other CPU: it runs at the lowest priority, and the user (which sends
-    4 lines a second) is woken first, real-time if allowed, so its figures time the
-    server rather than the scheduler."""
+    can fill the other CPU, so the user (which sends 4 lines a second) is woken first,
+    real-time if allowed: its figures time the server rather than the scheduler."""
     cpus = os.sched_getaffinity(0)
     if len(cpus) > 1:
         os.sched_setaffinity(0, cpus - {min(cpus)})
     if not urgent:
-        os.nice(19)
         return
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
@@ -121,7 +123,8 @@ def crowd_worker(scenario: str, host: str, port: int, size: int, attackers: int,
         tally = Tally(adapter, 1, size, 1)
         dropped = register_clients(host, port, None, members, sel, tally, adapter, 20, 300)
         if dropped:
-            raise RuntimeError(f"the server hung up on {dropped} while they registered: {tally.errors}")
+            raise RuntimeError(f"the server hung up on {dropped} while they registered: "
+                               f"{tally.errors}")
         ready.wait(300)
         while not go.is_set():
             pump(sel, ANSWERS, 0.05)
@@ -240,6 +243,7 @@ def user_worker(host: str, port: int, rate: float, drain: float, ready, go, stop
         sent_at: list[int] = []
         latency = array("q")
         start, tail = time.monotonic(), b""
+        start_ns, slow = time.monotonic_ns(), []
         deadline = None
         while True:
             now = time.monotonic()
@@ -267,10 +271,13 @@ def user_worker(host: str, port: int, rate: float, drain: float, ready, go, stop
                 if line.startswith(prefix):
                     seq = int(line.rsplit(b" ", 1)[1])
                     latency.append(got - sent_at[seq])
+                    if latency[-1] > SLOW_NS and len(slow) < 40:
+                        slow.append((round((sent_at[seq] - start_ns) / 1e9, 2),
+                                     round(latency[-1] / 1e6, 1)))
                 elif line.startswith(b"PING "):
                     me.sock.sendall(adapter.pong(line))
         results.put({"user": {"sent": len(sent_at), "answered": len(latency),
-                              "latency": latency.tobytes()}})
+                              "latency": latency.tobytes(), "slow": slow}})
     except Exception:
         ready.abort()
         results.put({"error": traceback.format_exc()})
@@ -283,12 +290,13 @@ def user_worker(host: str, port: int, rate: float, drain: float, ready, go, stop
 # ------------------------------------------------------------------ one run
 def run(scenario: str, attackers: int, seconds: float, server_args: list[str] = (),
         size: int = CROWD, rate: float = 4.0, window: int = 8, user_rate: float = 4.0,
-        drain: float = 10.0, cpu: int | None = None) -> dict:
+        drain: float = 10.0, cpu: int | None = None, nice: int = SERVER_NICE) -> dict:
     """One scenario against a fresh server; returns the figures (see `summary`)."""
     raise_fd_limit(size + 256)
     cpus = sorted(os.sched_getaffinity(0))
     cpu = cpus[0] if cpu is None else cpu
-    cmd = ["taskset", "-c", str(cpu)] + default_parlor_cmd() + ADMISSION + list(server_args)
+    cmd = ["taskset", "-c", str(cpu)] + _nice(nice) + default_parlor_cmd() + ADMISSION + \
+        list(server_args)
     with start_parlor(cmd) as server:
         ready, go, stop = CTX.Barrier(3), CTX.Event(), CTX.Event()
         results = CTX.Queue()
@@ -328,8 +336,16 @@ def run(scenario: str, attackers: int, seconds: float, server_args: list[str] = 
             "user_p50_ms": pick(50), "user_p99_ms": pick(99),
             "user_max_ms": ordered[-1] / 1e6 if ordered else None,
             "user_sent": user["sent"], "user_unanswered": user["sent"] - user["answered"],
+            "user_slow": user["slow"],
             "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0), "rss_mib": mem["VmRSS"] / 1024,
             "peak_rss_mib": mem["VmHWM"] / 1024, "server_alive": alive, **reports["crowd"]}
+
+
+def _nice(level: int) -> list[str]:
+    """`nice -n LEVEL` if this process may set it (a negative one needs root), else nothing."""
+    if level >= 0 or os.geteuid() == 0:
+        return ["nice", "-n", str(level)] if level else []
+    return []
 
 
 def summary(r: dict) -> str:
@@ -339,18 +355,24 @@ def summary(r: dict) -> str:
             f"{r['user_unanswered']}/{r['user_sent']} never answered; server CPU "
             f"{f(r['cpu_pct'], 0)}%, RSS {f(r['rss_mib'])} MiB (peak {f(r['peak_rss_mib'])}); "
             f"attackers: {r['commands']} commands, {r['answered']} answered, "
-            f"{r['unanswered']} not; {r['warned']} warned (held), {r['attackers_dropped']} dropped; "
-            f"bystanders dropped {r['bystanders_dropped']}")
+            f"{r['unanswered']} not; {r['warned']} warned (held), "
+            f"{r['attackers_dropped']} dropped; bystanders dropped {r['bystanders_dropped']}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/work_load.py", description=__doc__.split("\n")[0])
     ap.add_argument("--only", action="append", choices=SCENARIOS, help="a scenario (repeatable)")
-    ap.add_argument("--attackers", default="250,998", help="comma-separated counts (default 250,998)")
+    ap.add_argument("--attackers", default="250,998",
+                    help="comma-separated counts (default 250,998)")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of each run (default 30)")
     ap.add_argument("--rate", type=float, default=4.0, help="attacker lines a second (default 4)")
-    ap.add_argument("--window", type=int, default=8, help="attacker commands unanswered at most (8)")
+    ap.add_argument("--window", type=int, default=8,
+                    help="attacker commands unanswered at most (default 8)")
     ap.add_argument("--user-rate", type=float, default=4.0, help="the user's lines a second (4)")
+    ap.add_argument("--server-nice", type=int, default=SERVER_NICE,
+                    help=f"the server's nice level (default {SERVER_NICE}; negative needs root)")
+    ap.add_argument("--verbose", action="store_true",
+                    help="also list the user's lines slower than 5 ms: (s into the run, ms)")
     ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
                     help="an extra server.py argument (repeatable; --server-arg=--max-work=0)")
     args = ap.parse_args(argv)
@@ -358,8 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in args.only or SCENARIOS:
         for count in (int(n) for n in args.attackers.split(",")):
             r = run(scenario, count, args.seconds, args.server_arg, rate=args.rate,
-                    window=args.window, user_rate=args.user_rate)
+                    window=args.window, user_rate=args.user_rate, nice=args.server_nice)
             print(summary(r), flush=True)
+            if args.verbose and r["user_slow"]:
+                print("      slow:", " ".join(f"{t}s:{ms}" for t, ms in r["user_slow"]), flush=True)
             if r["said"]:
                 print("      attackers were told:", " | ".join(r["said"]), flush=True)
             failed |= not r["server_alive"]
