@@ -35,6 +35,7 @@ RAISE = {
     "--max-per-address": "0",
     "--connect-rate": "0",
     "--resume-grace": "0",  # the load generator's clients hang up abruptly, run after run
+    "--max-work": "0",
 }
 
 

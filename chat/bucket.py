@@ -1,6 +1,8 @@
 """A token bucket, sans I/O: the one flood limit of both programs (the server's guard
-enforces it, the client's pacer stays under it).  It reads no clock: every call
-is given `now`.  Must not import socket, select, selectors, curses or threading.
+enforces it, the client's pacer stays under it), and the server's work budget (its
+tokens are seconds of server time, charged after the fact and so owed a while).  It
+reads no clock: every call is given `now`.  Must not import socket, select,
+selectors, curses or threading.
 """
 from __future__ import annotations
 
@@ -39,6 +41,22 @@ class TokenBucket:
         granted = int(tokens + _SLACK) if tokens > 0 else 0
         self.tokens = tokens - granted
         return granted
+
+    def level(self, now: float) -> float:
+        """Refill to `now`; the tokens there are (a float: below zero, what is owed)."""
+        self.take(now, 0)
+        return self.tokens
+
+    def owed_until(self) -> float:
+        """When a bucket in debt is out of it (at or before the last `now` if it is not)."""
+        if self.stamp is None or self.rate <= 0 or self.tokens >= 0:
+            return float("-inf") if self.stamp is None else self.stamp
+        return self.stamp - self.tokens / self.rate
+
+    def give_back(self, count: int) -> None:
+        """Return `count` tokens taken for lines that did not go after all (up to the burst)."""
+        tokens = self.tokens + count
+        self.tokens = tokens if tokens < self.burst else self.burst
 
     def next_at(self) -> float:
         """When a whole token is there: at or before the last `now` if one is already

@@ -637,24 +637,44 @@ class HistoryPage:
     more: int = 0
 
 
-def _room_list_lines(msg: RoomList) -> list:
+def _room_list_lines(msg: RoomList, items: bool = True) -> list:
     return [RoomCount(len(msg.rooms), msg.total, msg.text),
-            *(RoomEntry(n, c) for n, c in msg.rooms)]
+            *(RoomEntry(n, c) for n, c in msg.rooms if items)]
 
 
-def _member_list_lines(msg: MemberList) -> list:
+def _member_list_lines(msg: MemberList, items: bool = True) -> list:
     return [Members(msg.room, len(msg.nicks), msg.unnamed, msg.text),
-            *(Member(msg.room, nick) for nick in msg.nicks)]
+            *(Member(msg.room, nick) for nick in msg.nicks if items)]
 
 
-def _board_lines(msg: BoardView) -> list:
+def _board_lines(msg: BoardView, items: bool = True) -> list:
     return [Board(msg.room, msg.game_id, len(msg.rows)),
-            *(BoardRow(msg.room, msg.game_id, row) for row in msg.rows)]
+            *(BoardRow(msg.room, msg.game_id, row) for row in msg.rows if items)]
 
 
-def _history_lines(msg: HistoryPage) -> list:
+# A block's item lines written out by hand, as their line encoders would (an empty
+# trailing text leaves no space): a /who of a full room is a thousand of them.
+def _room_items(msg: RoomList) -> str:
+    keyword = _KEYWORD_OF[RoomEntry]
+    return "".join([f"{keyword} {name} {count}\n" for name, count in msg.rooms])
+
+
+def _member_items(msg: MemberList) -> str:
+    prefix = f"{_KEYWORD_OF[Member]} {msg.room} "
+    return "".join([f"{prefix}{nick}\n" for nick in msg.nicks])
+
+
+def _board_items(msg: BoardView) -> str:
+    prefix = f"{_KEYWORD_OF[BoardRow]} {msg.room} {msg.game_id}"
+    return "".join([f"{prefix} {row}\n" if row else f"{prefix}\n" for row in msg.rows])
+
+
+_ITEM_LINES = {RoomList: _room_items, MemberList: _member_items, BoardView: _board_items}
+
+
+def _history_lines(msg: HistoryPage, items: bool = True) -> list:
     return [HistoryStart(msg.room, len(msg.entries), msg.older, msg.why, msg.text),
-            *msg.entries]
+            *(msg.entries if items else ())]
 
 
 # (first line type, item line type, value -> lines, (first line, items, more) -> value,
@@ -754,7 +774,11 @@ def _encode_chat(msg: Chat) -> bytes:
 
 
 def _encode_block(msg) -> bytes:
-    return b"".join(map(encode, BLOCKS[type(msg)][2](msg)))
+    items = _ITEM_LINES.get(type(msg))
+    if items is None:  # (a history page: its ENTRY lines are messages already)
+        return b"".join(map(encode, BLOCKS[type(msg)][2](msg)))
+    head = BLOCKS[type(msg)][2](msg, items=False)[0]
+    return encode(head) + items(msg).encode("utf-8")
 
 
 _KEYWORD_OF = {cls: kw for kw, cls in KEYWORDS.items()}

@@ -147,6 +147,7 @@ class Terminal:
         looked for may not show the rest yet.  Between reads the emulator does not
         change, so what the check saw is what the test gets."""
         deadline = time.monotonic() + timeout
+        ended = False
         while True:
             try:
                 check(self)
@@ -154,8 +155,10 @@ class Terminal:
             except AssertionError as exc:
                 problem = str(exc) or "the check failed"
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self.pump(min(remaining, 0.1)):
+            if ended or remaining <= 0:
                 break
+            # At the end of the child's output, check once more: the check may ask for it.
+            ended = not self.pump(min(remaining, 0.1))
         state = "the child ended" if self.eof else f"timed out after {timeout:g} s"
         raise AssertionError(f"{state}: {problem}\nthe screen:\n{self.dump()}")
 

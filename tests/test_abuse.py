@@ -5,7 +5,8 @@ in; commands in the wrong state; names made of look-alike or invisible character
 Each case must get a readable answer and leave the connection working.  A handler
 crash is caught by the `start_server` fixture (any ERROR the server logs fails the
 test) and every line the server sends is checked by Peer for size and controls.
-The flood limit is off (`max_rate=0`): these tests send many lines on purpose.
+The flood limit and the work budget are off (`max_rate=0`, `max_work=0`): these
+tests send many lines on purpose.
 """
 from __future__ import annotations
 
@@ -148,8 +149,9 @@ def command_names(server) -> list[str]:
 
 @pytest.fixture
 def server(start_server):
-    """The in-process server without the flood limit: these tests send many lines."""
-    return start_server(Limits(max_rate=0))
+    """The in-process server without the flood limit and the work budget: these tests
+    send many lines."""
+    return start_server(Limits(max_rate=0, max_work=0))
 
 
 # ------------------------------------------------------------------ the matrix

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not installed
 
-from bench import runs  # noqa: E402
+from bench import runs, work_load  # noqa: E402
 from bench.adapters import ADAPTERS  # noqa: E402
 from bench.load import Client, Plan, Tally  # noqa: E402
 from bench.servers import default_parlor_cmd, parlor_flags, start_parlor  # noqa: E402
@@ -66,6 +66,19 @@ def test_bench_idle_connections_are_registered_and_held(parlor):
     result = runs.run_idle(parlor, connections=40)
     assert result["registered"] == result["held"] == 40
     assert result["rss_kib"] > 0
+
+
+def test_bench_work_load_holds_the_attackers_and_answers_the_user():
+    # bench/work_load.py on tiny sizes: 10 of a room of 200 play a bot game and resign,
+    # 4 lines a second (about 1 ms of the server's time a pair: ~25 lines to each of
+    # the 200); a small work budget (1 ms a second after 0.5 ms) holds them (the defaults
+    # would not, in 2 s), and the user in another room has every line answered.
+    r = work_load.run("bot", attackers=10, seconds=2.0, size=200, nice=0, drain=30.0,
+                      server_args=["--max-work", "1", "--work-burst", "0.5"])
+    assert r["server_alive"] and r["user_sent"] >= 8 and r["user_unanswered"] == 0
+    assert r["warned"] == 10, r["said"]  # every attacker was told to slow down: held...
+    assert r["attackers_dropped"] == r["bystanders_dropped"] == 0  # ...not dropped
+    assert r["commands"] >= 10 and r["answered"] == r["commands"] and r["unanswered"] == 0
 
 
 def _tally_and_receiver():

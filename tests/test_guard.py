@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from chat import protocol as p
-from chat.server.guard import (CLOSE_GRACE, PING_TEXT, Caution, CutOff, Drop, Guard, HangUp,
-                               Probe)
+from chat.server.guard import (CLOSE_GRACE, PING_TEXT, SLOW_DOWN, Caution, CutOff, Drop, Guard,
+                               HangUp, Probe)
 from chat.server.limits import Limits
 
 QUIET = dict(register_timeout=1000.0, ping_interval=1000.0, ping_timeout=1000.0)
@@ -104,6 +104,115 @@ def test_guard_next_wake_is_the_next_token_while_lines_wait():
     assert guard.next_wake() == pytest.approx(10.25)
     guard.tick(10.25)
     assert guard.next_wake() == pytest.approx(10.5)
+
+
+def test_guard_tokens_never_pile_up_past_the_burst_while_the_loop_stalls():
+    guard = flood_guard(max_rate=5, burst=20, max_queue=100, max_work=1.0, work_burst=10.0)
+    guard.receive(lines(0, 80), 0.0)  # 20 through, 60 held
+    ready, _ = guard.tick(100.0)  # the loop was stuck for 100 s: 500 tokens' worth
+    assert ready == lines(20, 40)  # ...but never more than the burst
+    assert guard.work_left(1000.0) == pytest.approx(0.010)  # nor the work budget
+
+
+# ------------------------------------------------------------------ work budget
+def work_guard(**limits) -> Guard:
+    """1 ms of server time a second after a burst of 2 ms; the line rate out of the way."""
+    return flood_guard(**{"max_rate": 100, "burst": 100, "max_queue": 100, "max_work": 1.0,
+                          "work_burst": 2.0, **limits})
+
+
+def test_guard_heavy_output_holds_the_next_lines():
+    guard = work_guard()
+    assert guard.receive(["/who"], 0.0) == (["/who"], ())
+    guard.charge(0.003, 0.0)  # 1 ms over: owed for 1 s
+    held = guard.receive(["/who", "hi"], 0.1)  # held, in order, not dropped, and told why
+    assert held == ([], (Caution(SLOW_DOWN),))
+    assert guard.next_wake() == pytest.approx(1.0)
+    assert guard.tick(0.9) == ([], ())
+    assert guard.tick(1.0) == (["/who", "hi"], ())
+
+
+def test_guard_cheap_lines_never_wait_for_work():
+    guard = work_guard()
+    for i in range(1000):  # 5 lines a second for 200 s, each costing 20 us
+        now = i / 5
+        assert guard.receive([f"hi {i}"], now) == ([f"hi {i}"], ())
+        guard.charge(0.00002, now)
+
+
+def test_guard_says_slow_down_once_until_its_budget_is_full_again():
+    guard = work_guard()
+    guard.charge(0.003, 0.0)  # in debt, but nothing waits yet: nothing to say
+    assert guard.receive(["/who"], 0.5) == ([], (Caution(SLOW_DOWN),))
+    assert guard.tick(1.0) == (["/who"], ())
+    guard.charge(0.003, 1.0)
+    assert guard.receive(["/who"], 1.5) == ([], ())  # the same episode: told once
+    assert guard.tick(4.0) == (["/who"], ())  # owed 3 ms at 1 ms a second
+    guard.charge(0.001, 4.0)  # paid, but the budget is not full again
+    assert guard.receive(["/who"], 4.5) == ([], ())
+    assert guard.tick(5.0) == (["/who"], ())
+    guard.charge(0.003, 100.0)  # full again first: a new episode
+    assert guard.receive(["/who"], 100.5) == ([], (Caution(SLOW_DOWN),))
+
+
+def test_guard_work_rate_zero_is_no_limit():
+    guard = work_guard(max_work=0)
+    guard.charge(10.0, 0.0)
+    batch = lines(0, 5)
+    assert guard.receive(batch, 0.0) == (batch, ())
+
+
+def test_guard_hold_back_puts_lines_first_and_gives_their_tokens_back():
+    guard = flood_guard(max_rate=1, burst=3, max_queue=100)
+    ready, _ = guard.receive(lines(0, 5), 0.0)  # 3 through, 2 held
+    assert guard.hold_back(ready[1:], 0.0) == ()  # the loop's turn was full after the first
+    assert guard.deferred and guard.held == lines(1, 5)
+    assert guard.next_wake() == 1000.0  # the loop comes back for them itself
+    assert guard.tick(0.0) == (lines(1, 3), ())  # the 2 tokens came back: no more
+
+
+def test_guard_hold_back_in_debt_waits_for_the_debt():
+    guard = work_guard()
+    ready, _ = guard.receive(["/who", "/who", "hi"], 0.0)
+    guard.charge(0.003, 0.0)
+    assert guard.hold_back(ready[1:], 0.0) == (Caution(SLOW_DOWN),)  # in debt: it waits
+    assert not guard.deferred and guard.next_wake() == pytest.approx(1.0)
+    assert guard.tick(1.0) == (["/who", "hi"], ())
+
+
+def test_guard_rank_puts_the_lighter_first():
+    light, heavy, fresh = work_guard(), work_guard(), work_guard()
+    light.charge(0.00002, 0.0)
+    heavy.charge(0.0015, 0.0)
+    fresh.charge(0.0005, 0.0)  # its last lines cost more than light's, same budget nearly
+    assert light.rank(0.0) < fresh.rank(0.0) < heavy.rank(0.0)
+
+
+# ------------------------------------------------------------------ end of input
+def test_guard_end_of_input_drains_without_the_rate_within_the_budget():
+    guard = work_guard(max_rate=1, burst=1)
+    guard.receive(lines(0, 10), 0.0)  # 1 through, 9 held by the rate
+    guard.end_input(0.0)
+    assert guard.tick(0.0) == (lines(1, 10), ())  # the rate no longer holds them
+    guard.charge(0.003, 0.0)  # the loop handled 4, past the budget...
+    guard.hold_back(lines(5, 10), 0.0)  # ...so the rest wait for it
+    assert not guard.deferred
+    assert guard.tick(0.5) == ([], ())
+    assert guard.tick(1.0) == (lines(5, 10), ())
+
+
+def test_guard_end_of_input_tells_what_was_not_handled_by_the_grace():
+    guard = work_guard()
+    guard.receive(["/who"], 0.0)
+    guard.charge(0.100, 0.0)  # owed for 98 s: longer than a closing connection gets
+    guard.receive(lines(0, 3), 0.0)
+    guard.end_input(0.0)
+    assert guard.tick(1.0) == ([], ())
+    ready, actions = guard.tick(CLOSE_GRACE)
+    assert ready == [] and len(actions) == 1 and isinstance(actions[0], CutOff)
+    assert actions[0].reason == "disconnected"
+    assert actions[0].told.startswith("3 of your last lines were not handled")
+    assert not guard.held
 
 
 # ------------------------------------------------------------------ timers

@@ -155,6 +155,59 @@ def test_limits_a_flooder_does_not_slow_the_others(start_server, connect):
     assert len(chats(cy, "ann")) < 10
 
 
+def _crowd(server, room: str, count: int) -> list[socket.socket]:
+    """`count` members of `room` that never read (what the server sends them waits in
+    their kernel buffers: a few kilobytes each)."""
+    socks = []
+    for i in range(count):
+        sock = socket.create_connection(server.address, timeout=TIMEOUT)
+        sock.sendall(f"/join {room}\n/nick m{i}\n".encode())
+        socks.append(sock)
+    return socks
+
+
+def _members_answers(peer: Peer) -> int:
+    """MEMBERS lines `peer` has been sent so far: those read, and those waiting unread."""
+    peer.sock.setblocking(False)
+    try:
+        while data := peer.sock.recv(65536):
+            peer._buffer += data
+    except BlockingIOError:
+        pass
+    finally:
+        peer.sock.settimeout(TIMEOUT)
+    return sum(isinstance(m, p.Members) for m in peer.seen) + peer._buffer.count(b"MEMBERS ")
+
+
+def test_limits_heavy_commands_are_held_while_another_room_chats(start_server, connect):
+    # A /who of 300 costs the server far more than a chat line (~0.1 ms here): with a
+    # small work burst (0.5 ms: more than joining costs) a few go at once, and each one
+    # after them waits for its share of the server's time (2 ms a second), while bob
+    # is answered at once.
+    server = start_server(Limits(max_work=2.0, work_burst=0.5, max_per_address=0,
+                                 connect_rate=0))
+    asker, bob = connect(server), connect(server)
+    asker.enter("big", "asker")
+    bob.enter("calm", "bob")
+    crowd = _crowd(server, "big", 300)
+    try:
+        for _ in range(300):  # until all 300 are in
+            asker.expect(p.Joined)
+        asker.send("/who\n" * 20)  # at once: within the flood limit's burst of 20
+        caution = asker.expect(p.Error)
+        assert caution.text.startswith("slow down: your last commands asked the server")
+        bob.say("am I slowed down?")
+        assert _members_answers(asker) < 20  # bob was answered while the asker's wait
+        got = asker.lines_until(lambda m: isinstance(m, p.Members) and
+                                sum(isinstance(x, p.Members) for x in asker.seen) == 21,
+                                timeout=3 * TIMEOUT)
+        assert not any(isinstance(m, (p.Bye, p.Error)) for m in got)  # held, not dropped
+        assert got[-1].count == 301  # join + 20 /who, each answered in full
+    finally:
+        for sock in crowd:
+            sock.close()
+
+
 # All the storm's connections come from one address: no per-address limits for it.
 NO_ADMISSION = ("--max-per-address", "0", "--connect-rate", "0")
 
@@ -277,7 +330,7 @@ def _rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 def test_limits_slow_consumer_memory_stays_flat(spawn, connect):
     max_pending = 256 * 1024
-    proc = spawn.server("--max-rate", "0", "--max-pending", str(max_pending))
+    proc = spawn.server("--max-rate", "0", "--max-work", "0", "--max-pending", str(max_pending))
     talker, listener = connect(proc.address), connect(proc.address)
     talker.enter("red", "talker")
     listener.enter("red", "listener")

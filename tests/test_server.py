@@ -182,7 +182,7 @@ def test_server_survives_binary_junk(start_server, connect):
 
 
 def test_server_cuts_off_a_peer_that_never_reads(start_server, connect):
-    server = start_server(Limits(max_pending=64 * 1024, max_rate=0))
+    server = start_server(Limits(max_pending=64 * 1024, max_rate=0, max_work=0))
     talker, listener = connect(server), connect(server)
     talker.enter("red", "talker")
     listener.enter("red", "listener")

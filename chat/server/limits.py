@@ -30,6 +30,8 @@ class Limits:
     max_rate: float = 5.0             # lines per second a connection may send, on average...
     burst: int = 20                   # ...after a burst of this many; 0 rate = no limit
     max_queue: int = 100              # lines held back by the rate limit before a flood is cut off
+    max_work: float = 0.25            # ms of server time a second a connection's lines may cost...
+    work_burst: float = 20.0          # ...after a burst of this many ms; 0 rate = no limit
     register_timeout: float = 60.0    # seconds a connection may stay silent from the start
     ping_interval: float = 60.0       # seconds of silence before a PING
     ping_timeout: float = 60.0        # seconds after that PING before the connection is dropped
@@ -45,6 +47,11 @@ _FLAGS = {  # Limits field -> (metavar, help)
     "max_rate": ("LINES", "lines per second a client may send on average (0: no limit)"),
     "burst": ("LINES", "lines a client may send at once before --max-rate applies"),
     "max_queue": ("LINES", "lines held back by --max-rate before a client is cut off as flooding"),
+    "max_work": ("MS", "milliseconds of server time a second a client's lines may cost on average "
+                       "(handling them, and sending what they say to everyone it reaches); past it "
+                       "its next lines wait (0: no limit)"),
+    "work_burst": ("MS", "milliseconds of server time a client may use at once before --max-work "
+                         "applies"),
     "register_timeout": ("SECONDS", "a connection that sends nothing this long is dropped"),
     "ping_interval": ("SECONDS", "silence before the server sends PING"),
     "ping_timeout": ("SECONDS", "silence after a PING before the connection is dropped"),

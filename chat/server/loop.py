@@ -3,8 +3,11 @@
 Owns sockets, per-connection input decoders and output buffers, the wake-up times
 and shutdown; enforces the socket limits of chat.server.limits (line size, pending
 output, client count) and carries out what each connection's chat.server.guard asks
-(flood rate, ping and registration timeouts).  All chat behaviour is in
-chat.server.state; this module moves bytes.
+(flood rate, work budget, ping and registration timeouts).  It measures what each
+connection's lines cost (the time to handle them, and a share of the sends for
+every copy queued) for the guard to charge, and bounds the work of one loop turn:
+lines past TURN_WORK wait for the next turn, the least spent first.  All chat
+behaviour is in chat.server.state; this module moves bytes.
 """
 from __future__ import annotations
 
@@ -15,10 +18,12 @@ import os
 import selectors
 import socket
 import time
+from itertools import count
 from typing import Sequence
 
 from chat import protocol as p
-from chat.server.guard import Action, Caution, CutOff, Drop, Guard, HangUp, Line, Probe
+from chat.server.guard import (DISCONNECTED, Action, Caution, CutOff, Drop, Guard, HangUp,
+                               Line, Probe)
 from chat.server.admission import Admission
 from chat.server.limits import Limits
 from chat.server.state import REPLACED, ChatState, Outbox
@@ -36,11 +41,21 @@ ACCEPT_PAUSE = 0.5  # seconds to stop accepting when the process is out of file 
 LINGER = 2.0        # seconds a closed connection's input is still read and discarded
 HOUSEKEEPING = 1.0  # seconds between checks of lingering sockets and of the CPUs we may use
 NEVER = float("inf")
+# Seconds of handling one loop turn does before the lines left wait for the next turn
+# (sooner than the guards would let them through: they are handled as soon as the
+# loop is free), so a turn stays short and a light line waits for little.
+TURN_WORK = 0.001
+# Seconds charged for each copy of a message queued for a connection, beyond the time
+# measured: its share of the sends, done at the end of the turn (~0.3 us a copy here).
+COPY_COST = 0.3e-6
+RANK_SLACK = 0.001   # seconds of work rank within which a fresh line need not wait
+SETTLE_WORK = 0.001  # seconds of sends one settle does; the rest go in the next turn
+FEW_WRITES = 64      # dirty connections that are always written in one go
 
 
 class Connection:
     __slots__ = ("sock", "id", "host", "decoder", "out", "out_size", "events", "guard", "wake",
-                 "reading")
+                 "reading", "on_event")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
@@ -53,6 +68,7 @@ class Connection:
         self.wake = NEVER      # the time of its live entry in Server._wakes
         self.reading = True    # the peer has not ended its input
         self.host = ""         # its address, without the port: what Admission counts
+        self.on_event = None   # its selector callback
 
 
 class Server:
@@ -86,6 +102,13 @@ class Server:
         self._next_housekeeping = self.now
         self._accept_paused_until: float | None = None
         self._ping_count = 0
+        self._turn_left = TURN_WORK  # what this loop turn may still spend handling lines
+        self._copies = 0  # messages queued for a connection, ever (for COPY_COST)
+        self._backlog: list[tuple[float, int, int]] = []  # heap of (rank, seq, conn id)
+        self._backlogged: set[Connection] = set()  # whose held lines wait for a turn
+        self._serving: Connection | None = None  # the one taken off the backlog now
+        self._unwritten: list[Connection] = []  # dirty ones a bounded settle left, in order
+        self._seq = count()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -99,14 +122,17 @@ class Server:
                 # Right after activity, poll instead of sleeping for `spin` seconds: the
                 # next line of a conversation usually comes within that, and waking a
                 # sleeping process on another CPU costs more than the line itself.
-                busy = self.now < spin_until
+                busy = self.now < spin_until or self._backlog or self._dirty
                 events = self.selector.select(0 if busy else self._timeout())
                 self.now = time.monotonic()  # before anything is stamped with it
+                self._turn_left = TURN_WORK
                 for key, mask in events:
                     key.data(key.fileobj, mask)
                 if events:
                     spin_until = self.now + self.spin
+                    self._settle()  # what fresh lines said goes out before held lines' work
                 self._on_timers()
+                self._serve_backlog()
                 self._settle()
             self._shutdown()
         finally:
@@ -129,23 +155,39 @@ class Server:
             pass
 
     def _settle(self) -> None:
-        """End of a loop turn: drop doomed connections, then one send per dirty one."""
+        """End of a loop turn: drop doomed connections, then one send per dirty one,
+        for SETTLE_WORK at most (a message to a full room is a thousand sends): the
+        connections left go first next time."""
+        stop = time.perf_counter() + SETTLE_WORK
         if self.state.history.unsaved:
             self._commit()
         while self._doomed or self._dirty:
             while self._doomed:
                 conn, reason = self._doomed.popitem()
                 self._drop(conn, reason)
-            dirty, self._dirty = self._dirty, set()
-            talkers, self._talkers = self._talkers, set()
-            # Those who sent this turn's lines get their echo last: everyone else's
-            # copy goes out one send (~10 us on loopback) sooner.
-            for conn in dirty:
-                if conn not in talkers and conn.id in self.conns:
-                    self._write(conn)
-            for conn in talkers & dirty:
+            order = self._write_order()
+            for i, conn in enumerate(order):
                 if conn.id in self.conns:
                     self._write(conn)
+                if i & 63 == 63 and time.perf_counter() > stop and i + 1 < len(order):
+                    self._unwritten = order[i + 1:]
+                    self._dirty.update(self._unwritten)
+                    return
+
+    def _write_order(self) -> list[Connection]:
+        """The dirty connections, emptied, in the order to write them.  Those who sent
+        this turn's lines get their echo last: everyone else's copy goes out one send
+        (~10 us on loopback) sooner.  When there are many (a full room's copies), the
+        talkers come first instead (a small room's answer is not held up behind a
+        big room's copies), then those a bounded settle left last time."""
+        dirty, self._dirty = self._dirty, set()
+        talkers, self._talkers = self._talkers, set()
+        left, self._unwritten = self._unwritten, []
+        if len(dirty) <= FEW_WRITES and not left:
+            return [c for c in dirty if c not in talkers] + [c for c in talkers if c in dirty]
+        first = [c for c in talkers if c in dirty] + [c for c in left if c in dirty]
+        seen = set(first)
+        return first + [c for c in dirty if c not in seen]
 
     # -------------------------------------------------------------- timers
     def _timeout(self) -> float | None:
@@ -181,6 +223,26 @@ class Server:
             conn.wake = when
             heapq.heappush(self._wakes, (when, conn.id))
 
+    def _defer(self, conn: Connection) -> None:
+        """Its lines wait for a later turn: the one that has spent least goes first."""
+        if conn not in self._backlogged:
+            self._backlogged.add(conn)
+            heapq.heappush(self._backlog, (conn.guard.rank(self.now), next(self._seq), conn.id))
+
+    def _serve_backlog(self) -> None:
+        """Deferred lines, with what is left of the turn (at least one connection's)."""
+        backlog, first = self._backlog, True
+        while backlog and (first or self._turn_left > 0):
+            conn = self.conns.get(heapq.heappop(backlog)[2])
+            if conn is None or conn not in self._backlogged:
+                continue
+            self._backlogged.discard(conn)
+            if first:
+                self._turn_left, first = max(self._turn_left, 1e-9), False
+            self._serving = conn
+            self._carry_out(conn, *conn.guard.tick(self.now))
+        self._serving = None
+
     def _spin_now(self) -> float:
         """No spinning on a single CPU: there it only steals time from the clients."""
         return self._spin_setting if self._spin_setting and _cpus() > 1 else 0.0
@@ -211,6 +273,9 @@ class Server:
                 return
         for action in actions:
             _CARRIERS[type(action)](self, conn, action)
+        guard = conn.guard
+        if guard.ended and not guard.held and not guard.closing:
+            self._close_soon(conn, DISCONNECTED)  # all it sent is handled: flush, then close
         self._schedule(conn)
 
     def _on_caution(self, conn: Connection, action: Caution) -> None:
@@ -267,7 +332,8 @@ class Server:
         self._schedule(conn)
         self._next_id += 1
         self.conns[conn.id] = conn
-        self.selector.register(sock, READ, lambda _sock, mask, c=conn: self._on_event(c, mask))
+        conn.on_event = lambda _sock, mask, c=conn: self._on_event(c, mask)
+        self.selector.register(sock, READ, conn.on_event)
         out = Outbox()
         self.state.connect(conn.id, addr, out)
         self._apply(out)
@@ -303,31 +369,66 @@ class Server:
 
     def _end_of_input(self, conn: Connection) -> None:
         """The peer ended its input (`cat file | nc -N` half-closes): the lines the
-        flood limit still holds are handled now, in order, and what is queued is
-        flushed, within the close grace, before the close."""
+        flood limit still holds are handled, in order, without the rate but within
+        the work budget and the close grace, and what is queued is flushed before
+        the close."""
         conn.reading = False
         if conn.guard.closing:  # it said /quit or is being cut off: nothing more to do
-            self._doomed[conn] = "disconnected"
+            self._doomed[conn] = DISCONNECTED
             return
-        held = conn.guard.take_held()
-        if held:
-            self._consume(conn, held)
-        self._close_soon(conn, "disconnected")
-        self._watch(conn, WRITE)  # writable: flushed (or nothing to flush), then closed
+        self._watch(conn, READ)  # (its end of input stays readable: no longer watched)
+        conn.guard.end_input(self.now)
+        self._carry_out(conn, *conn.guard.tick(self.now))
 
-    def _consume(self, conn: Connection, lines: Sequence[Line]) -> None:
-        """Handle lines the guard let through, up to a /quit.  A send to a room reaches
-        its members as of delivery, so what earlier lines said is delivered before a
-        command (which may move the sender: `hi` then `/leave`) is handled; chat lines
-        move nobody, so a run of them shares one delivery."""
-        out = Outbox()
+    def _consume(self, conn: Connection, lines: Sequence[Line], bounded: bool = True) -> None:
+        """Handle lines the guard let through, up to a /quit, and charge their cost to
+        its guard.  `bounded`: once the cost is past the connection's work budget or
+        the turn's, the rest wait again.  A send to a room reaches its members as of
+        delivery, so what earlier lines said is delivered before a command (which may
+        move the sender: `hi` then `/leave`) is handled; chat lines move nobody, so a
+        run of them shares one delivery."""
+        if bounded and self._must_wait(conn):
+            self._hold_back(conn, list(lines))
+            return
+        out, clock, copies, done = Outbox(), time.perf_counter, self._copies, 0
+        start = clock()
+        stop = start + min(self._turn_left, conn.guard.work_left(self.now)) if bounded else NEVER
         for item in lines:
             if out.sends and (item.__class__ is not str or p.is_command(item)):
                 self._deliver(out)
             self._handle_line(conn, item, out)
+            done += 1
             if conn.id in out.closes:  # /quit: the rest is moot
+                done = len(lines)
+                break
+            if clock() + (self._copies - copies) * COPY_COST > stop:
                 break
         self._apply(out)  # answers to what was handled go out before any flood BYE
+        cost = clock() - start + (self._copies - copies) * COPY_COST
+        self._turn_left -= cost
+        if not bounded:
+            return
+        conn.guard.charge(cost, self.now)
+        if done < len(lines) and not conn.guard.closing:
+            self._hold_back(conn, list(lines[done:]))
+
+    def _must_wait(self, conn: Connection) -> bool:
+        """Its lines wait for a later turn if this one is full, or if the backlog holds
+        someone to serve before it (by more than RANK_SLACK: a fresh line from one that
+        spent about as little as the best waiting goes now, as the waiting ones may be
+        about to spend a lot)."""
+        if self._turn_left <= 0:
+            return True
+        backlog = self._backlog
+        return bool(backlog) and conn is not self._serving and \
+            conn.guard.rank(self.now) > backlog[0][0] + RANK_SLACK
+
+    def _hold_back(self, conn: Connection, lines: list[Line]) -> None:
+        for action in conn.guard.hold_back(lines, self.now):
+            _CARRIERS[type(action)](self, conn, action)
+        if conn.guard.deferred:
+            self._defer(conn)
+        self._schedule(conn)
 
     def _deliver(self, out: Outbox) -> None:
         """Send what `out` holds now and empty it; its closes wait for `_apply`."""
@@ -358,9 +459,11 @@ class Server:
                 self._adopt(conn_id, session_id)
         conns, limit, dirty = self.conns, self.limits.max_pending, self._dirty
         room_members = self.state.room_members
+        copies = 0
         for targets, msg in out.sends:
             if targets.__class__ is str:  # a room: its members as of now
                 targets = room_members(targets)
+            copies += len(targets)
             data = p.encode(msg)
             size = len(data)
             for target in targets:
@@ -374,6 +477,7 @@ class Server:
                 conn.out_size += size
                 if conn.out_size > limit:
                     self._overflow(conn)
+        self._copies += copies
         for target in out.closes:
             conn = conns.get(target)
             if conn is not None:
@@ -444,10 +548,15 @@ class Server:
 
     def _watch(self, conn: Connection, events: int) -> None:
         if not conn.reading:  # its end of input stays readable: never watch for it again
-            events = WRITE
+            events = WRITE if conn.out else 0
         if conn.events != events:
+            if not events:
+                self.selector.unregister(conn.sock)
+            elif not conn.events:
+                self.selector.register(conn.sock, events, conn.on_event)
+            else:
+                self.selector.modify(conn.sock, events, conn.on_event)
             conn.events = events
-            self.selector.modify(conn.sock, events, self.selector.get_key(conn.sock).data)
 
     # -------------------------------------------------------------- teardown
     def _drop(self, conn: Connection, reason: str) -> None:
@@ -455,7 +564,9 @@ class Server:
             return
         self.admission.left(conn.host)
         self._dirty.discard(conn)
-        self.selector.unregister(conn.sock)
+        self._backlogged.discard(conn)
+        if conn.events:
+            self.selector.unregister(conn.sock)
         if conn in self._graceful:
             self._graceful.discard(conn)
             self._linger(conn.sock)
@@ -464,7 +575,7 @@ class Server:
         out = Outbox()
         # The peer went away without a goodbye (a reset, its end of input without
         # /quit, no PING answer), not cut off: its session waits for it to come back.
-        held = not conn.guard.closing or conn.guard.reason == "disconnected"
+        held = not conn.guard.closing or conn.guard.reason == DISCONNECTED
         self.state.disconnect(conn.id, reason, out, hold=held)
         self._apply(out)
 
@@ -505,7 +616,7 @@ class Server:
         for conn in list(self.conns.values()):  # what was read is handled, not dropped
             held = [] if conn.guard.closing else conn.guard.take_held()
             if held:
-                self._consume(conn, held)
+                self._consume(conn, held, bounded=False)
         out = Outbox()
         for conn in self.conns.values():
             conn.guard.close_soon(self.now, self.shutdown_reason)
@@ -514,7 +625,8 @@ class Server:
         self._settle()
         end = time.monotonic() + 2.0
         while (self.conns or self._lingering) and time.monotonic() < end:
-            for key, mask in self.selector.select(timeout=end - time.monotonic()):
+            wait = 0 if self._dirty else max(end - time.monotonic(), 0)  # a settle left some
+            for key, mask in self.selector.select(timeout=wait):
                 key.data(key.fileobj, mask)
             self._settle()
 
