@@ -156,8 +156,8 @@ def test_limits_a_flooder_does_not_slow_the_others(start_server, connect):
 
 
 def _crowd(server, room: str, count: int) -> list[socket.socket]:
-    """`count` members of `room` that never read (what the server sends them waits in
-    their kernel buffers: a few kilobytes each)."""
+    """`count` members of `room` on `server` (a Server or a ServerProcess) that never
+    read (what the server sends them waits in their kernel buffers: kilobytes each)."""
     socks = []
     for i in range(count):
         sock = socket.create_connection(server.address, timeout=TIMEOUT)
@@ -203,6 +203,39 @@ def test_limits_heavy_commands_are_held_while_another_room_chats(start_server, c
                                 timeout=3 * TIMEOUT)
         assert not any(isinstance(m, (p.Bye, p.Error)) for m in got)  # held, not dropped
         assert got[-1].count == 301  # join + 20 /who, each answered in full
+    finally:
+        for sock in crowd:
+            sock.close()
+
+
+def test_limits_a_light_line_is_not_queued_behind_heavy_ones(spawn, connect):
+    # 40 askers send 20 /who each of a room of 300 (~0.1 ms each: about 80 ms of work),
+    # then say "done"; all within budgets big enough never to hold them.  One loop turn
+    # does about 1 ms of lines, the rest waiting for the next turns, so bob's chat,
+    # sent after them all, is handled before most of the askers' "done" (the server
+    # stamps both); and every asker is answered in full.
+    proc = spawn.server("--work-burst", "1000", "--burst", "100", *NO_ADMISSION)
+    bob = connect(proc.address)
+    bob.enter("calm", "bob")
+    watcher = connect(proc.address)
+    watcher.enter("big", "watcher")
+    crowd = _crowd(proc, "big", 300)
+    try:
+        for _ in range(300):
+            watcher.expect(p.Joined)
+        askers = [connect(proc.address) for _ in range(40)]
+        for i, asker in enumerate(askers):
+            asker.enter("big", f"a{i}")
+        for asker in askers:
+            asker.send("/who\n" * 20 + "done\n")
+        light = bob.say("light")
+        done = [asker.expect(lambda m, me=f"a{i}": isinstance(m, p.Chat) and m.nick == me)
+                for i, asker in enumerate(askers)]  # their own "done": after their answers
+        later = [m.nick for m in done if m.time > light.time]
+        assert len(later) >= len(askers) // 2, (light.time, [m.time for m in done])
+        for asker in askers:
+            answers = [m for m in asker.seen if isinstance(m, p.Members)]
+            assert len(answers) == 21 and {m.count for m in answers[1:]} == {341}
     finally:
         for sock in crowd:
             sock.close()

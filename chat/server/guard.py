@@ -76,7 +76,7 @@ class Guard:
         self.work = TokenBucket(limits.work_burst / 1000, limits.max_work / 1000)
         self.owed_until = float("-inf")  # until then its lines wait: their work is owed
         self.slowed = False    # told to slow down (until its work budget is full again)
-        self.last_cost = 0.0   # seconds of server time its last lines cost
+        self.last_cost = 0.0   # seconds of server time its last lines cost, a line
         self.held: list[Line] | tuple[()] = ()  # waiting for tokens, oldest first
         self.deferred = False  # the held lines wait for the loop's next turn, not for tokens
         self.warned = False    # told it is flooding (until the held lines are gone)
@@ -121,11 +121,11 @@ class Guard:
         action = self._check_timers(now)
         return ready, (action,) if action else ()
 
-    def charge(self, cost: float, now: float) -> None:
-        """The lines it last sent cost `cost` seconds of server time (the loop measured
-        them): spend that from its work budget.  In debt, its next lines wait until the
-        debt is paid."""
-        work, self.last_cost = self.work, cost
+    def charge(self, cost: float, now: float, lines: int = 1) -> None:
+        """The `lines` it last sent cost `cost` seconds of server time (the loop
+        measured them): spend that from its work budget.  In debt, its next lines wait
+        until the debt is paid."""
+        work, self.last_cost = self.work, cost / max(lines, 1)
         if work.rate <= 0:
             return
         if work.level(now) >= work.burst and not self.held:
@@ -148,8 +148,8 @@ class Guard:
 
     def rank(self, now: float) -> float:
         """Which waiting connection the loop serves first (the lowest): the one with the
-        most work budget left, and among equals the one whose last lines cost least,
-        so a light line is never queued behind heavy ones."""
+        most work budget left, and among equals the one whose last lines cost least
+        (a line), so a light line is never queued behind heavy ones."""
         return self.last_cost - self.work_left(now)
 
     def hold_back(self, lines: list[Line], now: float) -> Sequence[Action]:
