@@ -208,7 +208,7 @@ class ChatState:
         for number, (token, value) in enumerate(self.history.store.items(SESSIONS).items(), 1):
             kept = json.loads(value)
             name, nick = kept["in"], kept["as"]
-            room = self.rooms.get(key(name)) or self.rooms.setdefault(key(name), Room(name))
+            room = self.rooms.setdefault(key(name), Room(name))
             if self.grace <= 0 or key(nick) in room.nicks:
                 self.history.store.put(SESSIONS, token, None)
                 continue
