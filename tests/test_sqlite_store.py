@@ -4,6 +4,7 @@ kill -9 in the middle of a stream.  Real files in a temporary folder; no mocks.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 
@@ -280,7 +281,7 @@ def test_sqlite_store_read_only_file_keeps_chat_going_in_memory(db, opened):
 
 
 def test_sqlite_store_locked_file_recovers_with_every_row_once_in_order(db, opened):
-    store = opened(db, retry_every=0)
+    store = opened(db, retry_every=0, batch=1)  # each flush an SQLite transaction
     first = say(store, 3)
     assert store.flush()
     other = raw(db)
@@ -306,7 +307,7 @@ def test_sqlite_store_locked_file_recovers_with_every_row_once_in_order(db, open
 
 
 def test_sqlite_store_waits_before_retrying_a_failed_flush(db, opened):
-    store = opened(db, retry_every=3600)
+    store = opened(db, retry_every=3600, batch=1)
     other = raw(db)
     other.execute("BEGIN EXCLUSIVE")
     say(store, 2)
@@ -321,7 +322,7 @@ def test_sqlite_store_waits_before_retrying_a_failed_flush(db, opened):
 
 
 def test_sqlite_store_full_disk_recovers(db, opened):
-    store = opened(db, retry_every=0)
+    store = opened(db, retry_every=0, batch=1)
     first = say(store, 2)
     assert store.flush()
     size = store._conn.execute("PRAGMA page_count").fetchone()[0]
@@ -357,6 +358,95 @@ def test_sqlite_store_error_names_without_result_codes():
                           ("file is not a database", "SQLITE_NOTADB"),
                           ("something new", "")]:
         assert ss.error_name(sqlite3.OperationalError(message)) == name
+
+
+# ------------------------------------------------------------------ the log
+def crash(store):
+    """Let go of the store as a killed process would: nothing more written."""
+    os.close(store._log)
+    store._conn.close()
+    store.lock.close()
+
+
+def test_sqlite_store_flush_appends_to_the_log_and_sqlite_gets_batches(db, opened):
+    store = opened(db, batch=10)
+    first = say(store, 3)
+    assert store.flush()
+    assert ids_on_disk(db) == []  # not in SQLite yet: in the log
+    assert os.path.getsize(db + ss.LOG) > 0
+    assert store.recent("#a", 50) == first
+    more = say(store, 7, start=3)
+    assert store.flush()  # ten rows: a batch
+    assert ids_on_disk(db) == ids(first + more)
+    assert os.path.getsize(db + ss.LOG) == 0
+
+
+def test_sqlite_store_prune_writes_the_logged_rows_into_sqlite(db, opened):
+    store = opened(db)
+    entries = say(store, 3)
+    assert store.flush()
+    store.prune(T0)
+    assert ids_on_disk(db) == ids(entries)
+    assert os.path.getsize(db + ss.LOG) == 0
+
+
+def test_sqlite_store_replays_the_log_after_a_crash(db):
+    store = ss.open_store(db)
+    saved = say(store, 2)
+    store.put("score", "alice", "1")
+    store.close()
+    store = ss.open_store(db)
+    logged = say(store, 3, start=2) + [store.add("#a", "private", "bob", T0, "psst", to="alice")]
+    store.put("score", "alice", "2")
+    store.put("score", "gone", None)
+    assert store.flush()
+    crash(store)
+    again = ss.open_store(db)
+    assert again.recent("#a", 50, viewer="alice") == saved + logged
+    assert again.items("score") == {"alice": "2"}
+    assert ids_on_disk(db) == ids(saved + logged)  # replayed into SQLite at once
+    assert os.path.getsize(db + ss.LOG) == 0
+    assert again.add("#a", "say", "bob", T0, "next").id == logged[-1].id + 1
+    again.close()
+
+
+def test_sqlite_store_replay_stops_at_a_torn_record(db):
+    store = ss.open_store(db)
+    logged = say(store, 2)
+    assert store.flush()
+    crash(store)
+    with open(db + ss.LOG, "ab") as log:
+        log.write(b"('e', 99, '#a', 'say', 'alice', 1.0, 'cut sh")  # the write a crash cut
+    again = ss.open_store(db)
+    assert again.recent("#a", 50) == logged
+    assert again.add("#a", "say", "bob", T0, "next").id == logged[-1].id + 1
+    again.close()
+
+
+def test_sqlite_store_rows_both_in_sqlite_and_in_the_log_come_back_once(db):
+    """A crash between SQLite's commit and emptying the log: the log's rows are skipped."""
+    store = ss.open_store(db)
+    logged = say(store, 3)
+    assert store.flush()
+    kept = open(db + ss.LOG, "rb").read()
+    store.close()  # into SQLite, and the log emptied
+    with open(db + ss.LOG, "wb") as log:
+        log.write(kept)
+    again = ss.open_store(db)
+    assert again.recent("#a", 50) == logged
+    assert ids_on_disk(db) == ids(logged)
+    again.close()
+
+
+def test_sqlite_store_without_a_writable_log_writes_sqlite_at_each_flush(db, opened):
+    store = opened(db)
+    os.close(store._log)
+    store._log = os.open(os.devnull, os.O_RDONLY)  # every append now fails, as on a full disk
+    entries = say(store, 2)
+    assert store.flush()
+    assert ids_on_disk(db) == ids(entries)
+    assert store._log is None
+    assert not os.path.exists(db + ss.LOG)  # nothing stale left to replay
 
 
 # ------------------------------------------------------------------ kill -9

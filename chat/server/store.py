@@ -7,8 +7,7 @@ later), the error an opening failure raises, and the pieces every implementation
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 KINDS = ("say", "action", "notice", "private")
 PRIVATE = "private"
@@ -23,8 +22,7 @@ class StoreOpenError(Exception):
     """The store cannot be opened; str(error) is one sentence naming the file and what to do."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):  # a NamedTuple: made on the fan-out path, 3x cheaper than a dataclass
     id: int            # unique, increasing across the whole store; orders entries in a room
     room: str
     kind: str          # one of KINDS
