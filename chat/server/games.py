@@ -8,7 +8,10 @@ curses or threading.
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 import random
+import time
 from collections.abc import Callable
 
 import game  # noqa: F401  (importing the package registers the built-in games)
@@ -17,6 +20,7 @@ from chat.server.matches import (BOT_SEAT, Challenge, Match, Person, Records, Sc
                                  fit_text, fitness, how_to_start, leaver_note, left_note, redact,
                                  rematch_problem, score_key, where_problem, why_not)
 from chat.server.state import Outbox, Room, Session, key
+from chat.server.history import History
 from chat.width import sanitize
 from game import registry
 from game.base import Game, GameError
@@ -25,6 +29,10 @@ BOT = "bot"
 MAX_BOT_MOVES = 64  # consecutive bot moves in one step: a guard against a game that loops
 MAX_REPLY = 400  # characters of a game's error sentence echoed back
 MAX_SCORES = 10_000  # running scores kept (pairs of players per room and game)
+GAMES = "running"  # the store's table of running games, by game id
+PLAYS, RESIGNS, FORFEITS = "plays", "resigns", "forfeits"  # what a player does in a game
+SCORES = "scores"  # the store's table of running scores, by room, game and the pair's tokens
+log = logging.getLogger("parlor.server")
 
 HELP = [
     "Games (a game's board and moves are shown to the whole room):",
@@ -50,7 +58,10 @@ class GameHost:
         self.rng = rng or random.Random()
         self.matches: list[Match] = []  # running games, oldest first
         self.challenges: list[Challenge] = []
-        self.records = Records(MAX_SCORES)  # scores and last duels, per room and person
+        self.records = Records(MAX_SCORES, self._score_gone)  # scores, last duels
+        self.clock: Callable[[], float] = time.time
+        self._store: History | None = None  # where running games and scores are kept
+        self._score_names: dict[tuple, str] = {}  # (room key, score key) -> its key there
         self._ids = itertools.count(1)
         self._handlers = {
             p.StartGame: self._on_game, p.ListGames: self._on_games, p.Accept: self._on_accept,
@@ -195,13 +206,15 @@ class GameHost:
                out: Outbox, bot: bool = False, match_id: str | None = None,
                taken_by: str = "") -> str | None:
         """Start and announce a game; returns the game's sentence if it refused the setup."""
+        seed = self.rng.getrandbits(64)  # the game's own randomness, kept to replay it
         try:
-            started = cls.start(players, setup, self.rng)
+            started = cls.start(players, setup, random.Random(seed))
         except GameError as exc:
             return str(exc)
         match = Match(match_id or self._new_id(), room, started, bot, _people(room, started, bot),
-                      taken_by)
+                      taken_by, setup, seed, _tokens(room, started, bot))
         self.matches.append(match)
+        self._keep(match)
         for nick in players:
             self._cancel(room, lambda c, n=nick: c.involves(n), f"{nick} is playing now", out)
         self._broadcast(match, self._start_note(match), out)
@@ -237,9 +250,28 @@ class GameHost:
         room, gid, game = match.room.name, match.id, match.game
         rows = tuple(fit(p.BoardRow(room, gid, sanitize(row))).text for row in game.render())
         hints = " ".join(sanitize(h) for h in self._hints(match))
-        return [fit(p.GameState(room, gid, game.name, game.players, sanitize(game.status()))),
+        status = "; ".join([game.status(), *self._waiting(match)])
+        return [fit(p.GameState(room, gid, game.name, game.players, sanitize(status))),
                 fit(p.Turn(room, gid, game.to_move or p.NOBODY, hints)),
                 p.BoardView(room, gid, rows)]
+
+    def _waiting(self, match: Match) -> list[str]:
+        """`waiting for ann to come back, 1:45` for each player whose connection dropped."""
+        if not match.game.duel:
+            return []
+        waits = []
+        for nick in match.game.players:
+            held = match.room.nicks.get(key(nick))
+            if held is not None and held.held_until is not None:
+                left = max(0, int(held.held_until - self.clock()))
+                waits.append(f"waiting for {nick} to come back, {left // 60}:{left % 60:02}")
+        return waits
+
+    def on_seat(self, session: Session, room: Room, out: Outbox) -> None:
+        """A player's connection dropped, or they came back: the room sees their games."""
+        for match in [m for m in self.matches if m.room is room and m.seats(session.nick)]:
+            for msg in self._view(match):
+                out.to_room(room, msg)
 
     def _hints(self, match: Match) -> list[str]:
         """Moves for the side to move; when anyone may move, for someone here who can."""
@@ -250,6 +282,7 @@ class GameHost:
 
     def _finish(self, match: Match, out: Outbox) -> None:
         self.matches.remove(match)
+        self._unkeep(match)
         game, room = match.game, match.room
         for person in match.people:  # only a duel's: /rematch is for duels
             if person != BOT_SEAT:
@@ -267,6 +300,7 @@ class GameHost:
                 score.wins[person] = score.wins.get(person, 0) + 1
         if not winners:
             score.draws += 1
+        self._keep_score(key(match.room.name), score_key(game.name, people), score, match)
         return score.line(game.players, people)
 
     def _bot_moves(self, match: Match, out: Outbox) -> None:
@@ -278,7 +312,7 @@ class GameHost:
             text = game.bot_move(self.rng)
             if text is None:
                 return
-            self._broadcast(match, game.play(BOT, text), out)
+            self._broadcast(match, self._act(match, PLAYS, BOT, text), out)
 
     # -------------------------------------------------------------- /accept, /decline, /rematch
     def _on_accept(self, session: Session, msg: p.Accept, out: Outbox) -> None:
@@ -432,7 +466,7 @@ class GameHost:
             _refuse(session, p.Move, f"what is your move? {match.game.move_help}", out)
             return
         try:
-            sentence = match.game.play(session.nick, args)
+            sentence = self._act(match, PLAYS, session.nick, args)
         except GameError as exc:
             _refuse(session, p.Move, str(exc), out)
             return
@@ -466,7 +500,7 @@ class GameHost:
                     p.typed(p.Resign, m.id) for m in seated)
             _refuse(session, p.Resign, problem or "you are not playing a game here", out)
             return
-        match.game.resign(session.nick)
+        self._act(match, RESIGNS, session.nick)
         # A resignation that ends the game is told by its GAMEOVER line alone.
         note = ("" if match.game.is_over()
                 else f"{session.nick} gives up on {match.game.name}; play goes on")
@@ -506,6 +540,8 @@ class GameHost:
         if nick is not None:
             self._forfeit_all(session, room, nick, out)
         if room.sessions.keys() <= {session.id}:  # the room is about to go away
+            for match in [m for m in self.matches if m.room is room]:
+                self._unkeep(match)
             self.matches = [m for m in self.matches if m.room is not room]
             self.challenges = [c for c in self.challenges if c.room is not room]
             self.records.forget_room(key(room.name))
@@ -514,7 +550,7 @@ class GameHost:
         """Every game they sit in is forfeited (a duel player may also be guessing in the
         room game), their challenges are off, and what the room kept of them goes."""
         for match in [m for m in self.matches if m.room is room and m.seats(nick)]:
-            match.game.forfeit(nick)
+            self._act(match, FORFEITS, nick)
             # The room hears it once the leaver is gone from it: tell the leaver apart.
             out.to(session.id, fit(p.GameNote(room.name, match.id,
                                               sanitize(leaver_note(match.game)))))
@@ -534,7 +570,119 @@ class GameHost:
         self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
 
 
+    # -------------------------------------------------------------- kept in the store
+    # A running game is kept as how it started and what was done in it since (a game is
+    # a deterministic function of its moves), rewritten at each act; a score as its
+    # counts by the players' resume tokens.  After a restart, the games and scores of
+    # the sessions the state restored come back, and the games go on from where they were.
+    def _act(self, match: Match, act: str, nick: str, text: str = "") -> str:
+        """Do `act` in the match (a GameError for an illegal move changes nothing)."""
+        sentence = _do(match.game, act, nick, text)
+        match.acts.append((act, nick, text) if act == PLAYS else (act, nick))
+        self._keep(match)
+        return sentence
+
+    def _keep(self, match: Match) -> None:
+        if self._store is not None and not match.game.is_over():
+            self._store.put(GAMES, match.id, json.dumps({
+                "room": match.room.name, "name": match.game.name,
+                "players": match.game.players, "tokens": match.tokens, "bot": match.bot,
+                "setup": match.setup, "seed": match.seed, "taken_by": match.taken_by,
+                "acts": match.acts}))
+
+    def _unkeep(self, match: Match) -> None:
+        if self._store is not None:
+            self._store.put(GAMES, match.id, None)
+
+    def _keep_score(self, room_key: str, skey: tuple, score: Score, match: Match) -> None:
+        if self._store is None or not match.tokens:
+            return
+        name = "|".join([room_key, match.game.name, *sorted(match.tokens)])
+        self._score_names[(room_key, skey)] = name
+        self._store.put(SCORES, name, json.dumps({
+            "wins": {token: score.wins.get(person, 0)
+                     for token, person in zip(match.tokens, match.people)},
+            "draws": score.draws}))
+
+    def _score_gone(self, room_key: str, skey: tuple) -> None:
+        name = self._score_names.pop((room_key, skey), None)
+        if name is not None and self._store is not None:
+            self._store.put(SCORES, name, None)
+
+    def attach(self, history: History, rooms: dict[str, Room],
+               tokens: dict[str, Session]) -> None:
+        """Keep games and scores in the store `history` writes to from now on, after
+        bringing back those it holds for the sessions the state restored (`tokens`, in
+        `rooms`); what no longer fits (a player gone, a game whose rules changed) goes."""
+        store = self._store = history
+        self.clock = history.clock
+        numbers = [0]
+        for game_id, value in store.items(GAMES).items():
+            try:
+                match = _revive(game_id, json.loads(value), rooms, tokens)
+            except (GameError, LookupError, TypeError, ValueError) as exc:
+                log.info("game %s is not brought back: %s", game_id, exc)
+                store.put(GAMES, game_id, None)
+                continue
+            self.matches.append(match)
+            numbers.append(int(game_id[1:]) if game_id[1:].isdigit() else 0)
+        self._ids = itertools.count(max(numbers) + 1)
+        for name, value in store.items(SCORES).items():
+            try:
+                self._revive_score(name, json.loads(value), tokens)
+            except (LookupError, TypeError, ValueError, AttributeError):
+                store.put(SCORES, name, None)
+        if self.matches:
+            log.info("%d games in progress are back", len(self.matches))
+
+    def _revive_score(self, name: str, kept: dict, tokens: dict[str, Session]) -> None:
+        room_key, game_name, *names = name.split("|")
+        people = tuple(BOT_SEAT if t == BOT_SEAT else tokens[t].id for t in names)
+        skey = score_key(game_name, people)
+        score = self.records.tally(room_key, skey)
+        score.wins = {person: int(kept["wins"].get(t, 0)) for t, person in zip(names, people)}
+        score.draws = int(kept["draws"])
+        self._score_names[(room_key, skey)] = name
+
+
+def _revive(game_id: str, kept: dict, rooms: dict[str, Room],
+            tokens: dict[str, Session]) -> Match:
+    """The match `kept` describes, replayed move by move; LookupError if its room or a
+    player's session is gone, GameError if the moves no longer replay."""
+    room = rooms[key(kept["room"])]
+    cls = registry.get(kept["name"])
+    players = tuple(kept["players"])
+    people = tuple(BOT_SEAT if t == BOT_SEAT else tokens[t].id for t in kept["tokens"])
+    game = cls.start(players, kept["setup"], random.Random(kept["seed"]))
+    acts = [tuple(act) for act in kept["acts"]]
+    for act, nick, *text in acts:
+        _do(game, act, nick, *text)
+    if game.is_over():
+        raise GameError("it was over")
+    return Match(game_id, room, game, bool(kept["bot"]), people, kept["taken_by"],
+                 kept["setup"], kept["seed"], tuple(kept["tokens"]), acts)
+
+
+def _do(game: Game, act: str, nick: str, text: str = "") -> str:
+    """Play a move (its sentence), or resign or forfeit for `nick` ("")."""
+    if act == PLAYS:
+        return game.play(nick, text)
+    if act == RESIGNS:
+        game.resign(nick)
+    else:
+        game.forfeit(nick)
+    return ""
+
+
 # ------------------------------------------------------------------ helpers
+def _tokens(room: Room, game: Game, bot: bool) -> tuple[str, ...]:
+    """A duel's people by their resume tokens (the bot by its seat)."""
+    if not game.duel:
+        return ()
+    return tuple(BOT_SEAT if bot and nick == BOT else room.nicks[key(nick)].token
+                 for nick in game.players)
+
+
 def _people(room: Room, game: Game, bot: bool) -> tuple[Person, ...]:
     """Who sits in each seat of a duel (none for a room game, where anyone joins in)."""
     if not game.duel:

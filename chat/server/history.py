@@ -43,6 +43,15 @@ class History:
         self.unsaved = True
         return self.store.add(room_key, kind, nick, stamp, text, to).id
 
+    def put(self, table: str, key: str, value: str | None) -> None:
+        """Keep a value (JSON text; None deletes) in one of the store's tables: sessions,
+        games and scores, written with the turn's messages."""
+        self.unsaved = True
+        self.store.put(table, key, value)
+
+    def items(self, table: str) -> dict[str, str]:
+        return self.store.items(table)
+
     def noted(self, room_key: str, nick: str, text: str) -> None:
         """Keep a notice about `nick` (joined, left, renamed) for the room's history."""
         self.unsaved = True

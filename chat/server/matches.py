@@ -20,14 +20,21 @@ BOT_SEAT = "bot"  # the bot's fixed key (session ids are ints)
 @dataclass(eq=False, slots=True)
 class Match:
     """A game being played in a room; `id` is its token on the wire.  A duel knows who
-    sits in each of its seats (`people`, in the order of game.players), and whether it
-    grew from an open challenge (`taken_by`: who took it)."""
+    sits in each of its seats (`people`, in the order of game.players; `tokens`, the
+    same people by their sessions' resume tokens, which outlive a restart), and
+    whether it grew from an open challenge (`taken_by`: who took it).  The game is a
+    function of how it started (`setup`, `seed`) and of `acts`, what was done in it
+    since, in order: ("plays", nick, text), ("resigns", nick) or ("forfeits", nick)."""
     id: str
     room: Room
     game: Game
     bot: bool = False
     people: tuple[Person, ...] = ()
     taken_by: str = ""
+    setup: str = ""
+    seed: int = 0
+    tokens: tuple[str, ...] = ()
+    acts: list[tuple[str, ...]] = field(default_factory=list)
 
     def seats(self, nick: str) -> bool:
         return not self.game.is_over() and nick in self.game.players
@@ -160,8 +167,9 @@ class Records:
     that a room's end or a person's leaving costs only what they own.  At most `cap`
     scores in all: a new one beyond that forgets the oldest."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, on_drop=None) -> None:
         self.cap = cap
+        self.on_drop = on_drop or (lambda room_key, score: None)  # told of each score gone
         self.rooms: dict[str, RoomRecords] = {}
         self._age: OrderedDict[tuple[str, tuple], None] = OrderedDict()  # oldest first
 
@@ -207,10 +215,12 @@ class Records:
         records = self.rooms.pop(room_key, None)
         for score in records.scores if records else ():
             del self._age[(room_key, score)]
+            self.on_drop(room_key, score)
 
     def _drop_score(self, room_key: str, score: tuple) -> None:
         records = self.rooms[room_key]
         del records.scores[score], self._age[(room_key, score)]
+        self.on_drop(room_key, score)
         for person in score[1]:
             mine = records.scores_of[person]
             mine.discard(score)

@@ -115,6 +115,9 @@ class RoomGames(Protocol):
     def on_renamed(self, session: Session, old: str, out: Outbox) -> None: ...
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None: ...
     def on_join(self, session: Session, room: Room, out: Outbox) -> None: ...
+    def on_seat(self, session: Session, room: Room, out: Outbox) -> None: ...
+    def attach(self, history: History, rooms: dict[str, Room],
+               tokens: dict[str, Session]) -> None: ...
 
 
 class NoGames:
@@ -136,6 +139,13 @@ class NoGames:
         pass
 
     def on_join(self, session: Session, room: Room, out: Outbox) -> None:
+        pass
+
+    def on_seat(self, session: Session, room: Room, out: Outbox) -> None:
+        pass
+
+    def attach(self, history: History, rooms: dict[str, Room],
+               tokens: dict[str, Session]) -> None:
         pass
 
 
@@ -196,27 +206,28 @@ class ChatState:
     # so that after a restart, or a kill -9, its client can /resume it within the grace.
     def _keep(self, session: Session) -> None:
         if session.room is not None and session.nick is not None:
-            self.history.store.put(SESSIONS, session.token, json.dumps(
+            self.history.put(SESSIONS, session.token, json.dumps(
                 {"in": session.room.name, "as": session.nick}))
         else:
-            self.history.store.put(SESSIONS, session.token, None)
+            self.history.put(SESSIONS, session.token, None)
 
     def _restore(self) -> None:
         """The sessions the store kept, held for the grace from now (under ids below
         zero: the connections' ids are positive)."""
         until = self.clock() + self.grace
-        for number, (token, value) in enumerate(self.history.store.items(SESSIONS).items(), 1):
+        for number, (token, value) in enumerate(self.history.items(SESSIONS).items(), 1):
             kept = json.loads(value)
             name, nick = kept["in"], kept["as"]
             room = self.rooms.setdefault(key(name), Room(name))
             if self.grace <= 0 or key(nick) in room.nicks:
-                self.history.store.put(SESSIONS, token, None)
+                self.history.put(SESSIONS, token, None)
                 continue
             session = Session(-number, "", room, nick, nick, token, until)
             room.nicks[key(nick)] = self.sessions[session.id] = self.tokens[token] = session
             self._held[session.id] = session
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
+        self.games.attach(self.history, self.rooms, self.tokens)
         if self._held:
             log.info("%d sessions wait %g s for their clients to come back", len(self._held),
                      self.grace)
@@ -253,6 +264,8 @@ class ChatState:
         out.to_room(room, p.Left(room.name, session.nick,
                                  f"{reason}; their nick and games wait {int(self.grace)} s "
                                  "for them to come back"))
+        if not self._stopping:
+            self.games.on_seat(session, room, out)
 
     @property
     def holds(self) -> bool:
@@ -525,6 +538,8 @@ class ChatState:
         if back:
             out.to_room(room, p.Joined(room.name, old.nick, p.BACK))
         self._send_members(old, room, out)
+        if back:
+            self.games.on_seat(old, room, out)
 
     def _on_quit(self, session: Session, msg: p.Quit, out: Outbox) -> None:
         out.to(session.id, p.Bye("goodbye"))
