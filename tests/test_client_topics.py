@@ -248,3 +248,14 @@ def test_client_core_is_caught_up_once_what_was_missed_is_in():
     core.receive_data(f"HISTORY general 1 0 missed\n"
                       f"ENTRY general 6 say bob * {STAMP} while away\n".encode())
     assert core.caught_up
+
+
+@pytest.mark.parametrize("rows, cols", [(24, 80), (24, 40)])  # beside the pane; on top of it
+def test_frame_topic_line_sits_above_the_game_panel(rows, cols):
+    from test_client_games import START
+    core = core_fed(START, f"TOPIC general bob {STAMP} join the plan\n")
+    shown = frame.paint(core, Scrollback(), LineEditor(), rows, cols, address="a:1").text()
+    assert shown[0].rstrip() == " the plan"
+    board_row = next(y for y, row in enumerate(shown) if "1 | 2 | 3" in row)
+    title_row = next(y for y, row in enumerate(shown) if "tictactoe g1" in row)
+    assert title_row == 1 and board_row == 2
