@@ -216,6 +216,17 @@ class Resume:
 
 
 @dataclass(frozen=True, slots=True)
+class Topic:
+    """`/topic [TEXT]`: with TEXT, set your room's topic (TOPIC_DELETE removes it);
+    without, ask what it is."""
+    text: str = ""
+
+
+TOPIC_DELETE = "-delete"  # `/topic -delete`: the room has no topic any more
+MAX_TOPIC = 200  # characters of a topic, once sanitised (at most 800 bytes: it fits a line)
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command no table knows: `name` as typed (ASCII lower-cased)."""
     name: str
@@ -230,11 +241,11 @@ COMMANDS: dict[str, type] = {
     "help": Help, "pong": Pong, "game": StartGame, "games": ListGames,
     "accept": Accept, "decline": Decline, "move": Move, "m": Move, "guess": Move,
     "resign": Resign, "rematch": Rematch, "history": History, "missed": Missed,
-    "resume": Resume,
+    "resume": Resume, "topic": Topic,
 }
 ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
                  | ListGames | Accept | Decline | Move | Resign | Rematch | History | Missed
-                 | Resume | UnknownCommand)
+                 | Resume | Topic | UnknownCommand)
 
 
 # Commands a client carries out itself, never sent: same grammar, their own table.
@@ -259,10 +270,22 @@ class Cancel:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """`/ignore [NICK]`: hide NICK's messages on this side; empty lists who is hidden."""
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unignore:
+    nick: str = ""
+
+
 LOCAL_COMMANDS: dict[str, type] = {
     "clear": ClearPane, "bell": SetBell, "reconnect": Reconnect, "cancel": Cancel,
+    "ignore": Ignore, "unignore": Unignore,
 }
-LocalCommand = ClearPane | SetBell | Reconnect | Cancel
+LocalCommand = ClearPane | SetBell | Reconnect | Cancel | Ignore | Unignore
 
 _NAME_OF: dict[type, str] = {}
 for _name, _cls in [*COMMANDS.items(), *LOCAL_COMMANDS.items()]:
@@ -485,6 +508,21 @@ class Member:
     text: str = ""
 
 
+# Why a TOPIC line was sent: on joining (or coming back), because someone changed
+# it (the whole room gets it), or in answer to `/topic`.
+TOPIC_ON_JOIN, TOPIC_CHANGED, TOPIC_ASKED = "join", "changed", "asked"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomTopic:
+    """ROOM's topic, set by `nick` at `time`; an empty text: it has none (it was removed)."""
+    room: str
+    nick: str
+    time: Timestamp
+    why: str
+    text: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Info:
     text: str
@@ -599,11 +637,21 @@ MAX_ITEMS = {"rooms": 2000, "nicks": 2000, "rows": 64, "entries": 500}
 
 @dataclass(frozen=True, slots=True)
 class RoomList:
-    """The answer to /list: (name, members) for each room shown, of `total` that match."""
+    """The answer to /list: (name, members) for each room shown, of `total` that match;
+    `topics`: each room's topic, in the same order ("" for none; () when none has one)."""
     rooms: tuple[tuple[str, int], ...]
     total: int
     text: str = ""
     more: int = 0
+    topics: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.topics and not any(self.topics):
+            object.__setattr__(self, "topics", ())
+
+    def topic(self, i: int) -> str:
+        """The topic of the i-th room shown ("" for none)."""
+        return self.topics[i] if i < len(self.topics) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,7 +687,7 @@ class HistoryPage:
 
 def _room_list_lines(msg: RoomList, items: bool = True) -> list:
     return [RoomCount(len(msg.rooms), msg.total, msg.text),
-            *(RoomEntry(n, c) for n, c in msg.rooms if items)]
+            *(RoomEntry(n, c, msg.topic(i)) for i, (n, c) in enumerate(msg.rooms) if items)]
 
 
 def _member_list_lines(msg: MemberList, items: bool = True) -> list:
@@ -656,6 +704,10 @@ def _board_lines(msg: BoardView, items: bool = True) -> list:
 # trailing text leaves no space): a /who of a full room is a thousand of them.
 def _room_items(msg: RoomList) -> str:
     keyword = _KEYWORD_OF[RoomEntry]
+    if msg.topics:
+        return "".join([f"{keyword} {name} {count} {topic}\n" if topic else
+                        f"{keyword} {name} {count}\n"
+                        for (name, count), topic in zip(msg.rooms, msg.topics)])
     return "".join([f"{keyword} {name} {count}\n" for name, count in msg.rooms])
 
 
@@ -682,7 +734,8 @@ def _history_lines(msg: HistoryPage, items: bool = True) -> list:
 BLOCKS = {
     RoomList: (RoomCount, RoomEntry, _room_list_lines,
                lambda head, items, more: RoomList(tuple((i.room, i.members) for i in items),
-                                                  head.total, head.text, more),
+                                                  head.total, head.text, more,
+                                                  tuple(i.text for i in items)),
                MAX_ITEMS["rooms"]),
     MemberList: (Members, Member, _member_list_lines,
                  lambda head, items, more: MemberList(head.room, tuple(i.nick for i in items),
@@ -706,13 +759,13 @@ KEYWORDS: dict[str, type] = {
     "MEMBER": Member, "INFO": Info, "ERROR": Error, "BYE": Bye, "PING": Ping,
     "GAME": GameState, "TURN": Turn, "BOARD": Board, "ROW": BoardRow,
     "GNOTE": GameNote, "GAMEOVER": GameOver, "HISTORY": HistoryStart, "ENTRY": Past,
-    "SESSION": SessionToken,
+    "SESSION": SessionToken, "TOPIC": RoomTopic,
 }
 _FIELDS = {cls: tuple((f.name, f.type) for f in fields(cls)) for cls in KEYWORDS.values()}
 
 ServerLine = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
               | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
-              | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken)
+              | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken | RoomTopic)
 ServerMessage = ServerLine | RoomList | MemberList | BoardView | HistoryPage
 
 

@@ -7,6 +7,7 @@ any other chat module. Uses `wcwidth` when installed, else a unicodedata fallbac
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 import unicodedata
@@ -16,7 +17,7 @@ try:
 except ImportError:  # a bare checkout must still run
     _wcwidth = None
 
-__all__ = ["char_width", "text_width", "clip", "sanitize", "unjoined"]
+__all__ = ["char_width", "text_width", "clip", "sanitize", "unjoined", "utf8_prefix"]
 
 
 def _unicodedata_width(ch: str) -> int:
@@ -137,3 +138,9 @@ def sanitize(s: str) -> str:
     if _UNSAFE.search(s) is None:
         return s
     return s.translate(_TABLE)
+
+
+def utf8_prefix(data: bytes) -> str:
+    """`data` (UTF-8 cut anywhere) decoded, a character cut in two at its end left out."""
+    # An incremental decoder not told the input is final holds back a partial character.
+    return codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data)

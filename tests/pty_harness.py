@@ -247,6 +247,9 @@ _DATA = tempfile.mkdtemp(prefix="parlor-test-data-")
 atexit.register(shutil.rmtree, _DATA, ignore_errors=True)
 # Any server a test starts without --db keeps its history here, never in the home folder.
 os.environ["XDG_DATA_HOME"] = _DATA
+# And any client its settings (who it ignores): a test that changes them gives its
+# clients a folder of its own (monkeypatch.setenv("XDG_CONFIG_HOME", ...)).
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_DATA, "config")
 _DB_NUMBERS = itertools.count(1)
 
 

@@ -138,6 +138,9 @@ CLIENT_CASES = {
     "digits with more": ("/5 g2", p.Move("5 g2", digits=True), True),
     "unknown command": ("/dance wildly", p.UnknownCommand("dance", "wildly"), True),
     "local commands are unknown to the server": ("/clear", p.UnknownCommand("clear"), True),
+    "ignore is local too": ("/ignore bob", p.UnknownCommand("ignore", "bob"), True),
+    "topic alone asks": ("/topic", p.Topic(), True),
+    "topic keeps its spaces inside": ("/topic  the  plan ", p.Topic("the  plan"), False),
     "double slash is text": ("//text", p.Say("/text"), True),
     "triple slash": ("///x", p.Say("//x"), True),
     "bare slash": ("/", p.UnknownCommand(""), True),
@@ -233,6 +236,10 @@ SERVER_CASES = [
     (p.BoardRow("red", "g1", " X | O |  "), "ROW red g1  X | O |  "),
     (p.GameNote("red", "g1", "bob played 5"), "GNOTE red g1 bob played 5"),
     (p.GameOver("red", "g1", "bob wins"), "GAMEOVER red g1 bob wins"),
+    (p.RoomTopic("red", "bob", STAMP, p.TOPIC_CHANGED, "the plan: ship it"),
+     f"TOPIC red bob {STAMP_TEXT} changed the plan: ship it"),
+    (p.RoomTopic("red", "bob", STAMP, p.TOPIC_CHANGED), f"TOPIC red bob {STAMP_TEXT} changed"),
+    (p.RoomEntry("red", 3, "the  plan"), "ROOM red 3 the  plan"),
 ]
 # Counted blocks: one value encodes to several lines and the ServerDecoder
 # assembles them back into one value.
@@ -244,6 +251,8 @@ BLOCK_CASES = [
     (p.RoomList((("red", 3), ("blue", 1)), 2, "2 rooms"),
      ["ROOMS 2 2 2 rooms", "ROOM red 3", "ROOM blue 1"]),
     (p.RoomList((), 0, "no rooms yet"), ["ROOMS 0 0 no rooms yet"]),
+    (p.RoomList((("red", 3), ("blue", 1)), 2, "2 rooms", topics=("", "the plan")),
+     ["ROOMS 2 2 2 rooms", "ROOM red 3", "ROOM blue 1 the plan"]),
     (p.MemberList("red", ("ann", "bob"), 1, "1 without a nick yet"),
      ["MEMBERS red 2 1 1 without a nick yet", "MEMBER red ann", "MEMBER red bob"]),
     (p.BoardView("red", "g1", (" X | O ", "", "last: 5")),
@@ -426,6 +435,23 @@ def test_parse_server_line_raises_only_protocol_error(line):
         p.parse_server_line(line)
     except p.ProtocolError:
         pass
+
+
+def test_parse_client_line_takes_ignore_as_a_local_command():
+    assert p.parse_client_line("/ignore Bob", local=True) == p.Ignore("Bob")
+    assert p.parse_client_line("/unignore", local=True) == p.Unignore()
+
+
+def test_room_list_without_topics_equals_one_with_none_set():
+    assert p.RoomList((("red", 1),), 1, topics=("",)) == p.RoomList((("red", 1),), 1)
+    assert p.RoomList((("red", 1),), 1, topics=("x",)).topic(0) == "x"
+    assert p.RoomList((("red", 1),), 1).topic(0) == ""
+
+
+def test_longest_topic_line_fits():
+    topic = "\U0001F600" * p.MAX_TOPIC  # four bytes a character
+    line = p.RoomTopic("r" * p.MAX_ROOM, "n" * p.MAX_NICK, STAMP, p.TOPIC_CHANGED, topic)
+    assert len(p.encode(line)) <= p.MAX_LINE
 
 
 def test_parse_client_line_lowers_ascii_only():

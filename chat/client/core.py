@@ -19,7 +19,7 @@ from chat import protocol as p
 from chat.client import events as ev
 from chat.client.backoff import MAX_DELAY, Backoff
 from chat.client.pacing import Pacer
-from chat.width import sanitize, text_width
+from chat.width import sanitize, text_width, utf8_prefix
 
 # Entry kinds a view styles differently.
 CHAT, OWN, MENTION, NOTICE, INFO, ERROR = "chat", "own", "mention", "notice", "info", "error"
@@ -27,6 +27,9 @@ BOARD = "board"  # one row of a game board, after the move in words (a NOTICE)
 PAST, PAST_NOTICE = "past", "past-notice"  # from the room's stored history (shown dimmed)
 DIVIDER = "divider"  # '--- now ---', a day's date, '--- while you were away ---'
 NOW_LINE, AWAY_LINE = "now", "while you were away"
+# What a read marker does not stop for: what I did, what the client says, notices.
+QUIET_KINDS = frozenset({OWN, NOTICE, INFO, ERROR, BOARD, PAST_NOTICE})
+MAX_IGNORED = 200  # nicks one client hides
 HISTORY_PAGE = 50  # older messages one /history (or PgUp at the top) fetches
 
 # Our own pace for what the user sends (a paste, a piped file).  The server holds
@@ -87,6 +90,8 @@ LOCAL_HELP = [  # (the command a line is about, or None; the line)
     (p.ClearPane, "  /clear             empty the message pane"),
     (p.SetBell, "  /bell on|off       ring the bell when someone mentions you (on by default)"),
     (p.Reconnect, "  /reconnect         connect again now"),
+    (p.Ignore, "  /ignore [NICK]     hide NICK's messages on your side (alone: who is hidden)"),
+    (p.Unignore, "  /unignore NICK     show NICK's messages again"),
     (p.Cancel, f"  /cancel            drop the lines still waiting to go (a long paste goes "
                f"{SEND_RATE:g} a second)"),
     (p.Quit, "  /quit              leave Parlor (also /q, /logout, Ctrl-C)"),
@@ -144,6 +149,9 @@ class ClientCore:
         self._catch_up: int | None = None  # after a reconnect: /missed from this id
         self.older_entries: list[Entry] = []  # a page of the past, for the top of the pane
         self.token = ""  # this connection's session, for /resume after a drop
+        self.topic: p.RoomTopic | None = None  # my room's topic (kept while offline)
+        self._topics_told: dict[str, tuple[str, float]] = {}  # room -> the topic last shown
+        self._ignored: dict[str, str] = {}  # casefolded nick -> as typed: hidden here
         self._latest_token = ""  # the last SESSION line's
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
@@ -154,11 +162,12 @@ class ClientCore:
             p.GameState: self._on_game_state, p.Turn: self._on_turn, p.BoardView: self._show_board,
             p.GameNote: self._on_game_note, p.GameOver: self._on_game_over,
             p.HistoryPage: self._on_history, p.SessionToken: self._on_session,
+            p.RoomTopic: self._on_topic,
             p.BadLine: self._on_bad_line, p.Unparsed: self._on_unparsed,
         }
         self._local = {
             p.History: self._ask_history, p.Quit: self._quit, p.Cancel: self._cancel,
-            p.SetBell: self._set_bell,
+            p.SetBell: self._set_bell, p.Ignore: self._ignore, p.Unignore: self._unignore,
             p.Help: self._help, p.ClearPane: lambda msg: self.requests.append(ev.ClearPane()),
             p.Reconnect: lambda msg: self._retry_now(),
         }
@@ -311,6 +320,12 @@ class ClientCore:
         return "DISCONNECTED" if left is None else f"DISCONNECTED, reconnecting in {left} s"
 
     @property
+    def caught_up(self) -> bool:
+        """Connected, back where I was, and what I missed (if anything) is in: from here
+        on what arrives is live."""
+        return self.connected and self.settled and self._catch_up is None
+
+    @property
     def settled(self) -> bool:
         """The server greeted us and answered the --room and --nick commands (either way):
         lines the user typed ahead may go now, in the room they asked for."""
@@ -439,12 +454,16 @@ class ClientCore:
         if self.want_room:
             self._send(p.Join(self.want_room))
             self._awaiting.add(p.Join)
-            self._catch_up = self.last_id.get(self.want_room.casefold())
-            if self._catch_up is not None:  # back after a drop: what was said meanwhile
-                self._send(p.Missed(str(self._catch_up)))
+            self._catch_up_in(self.want_room)
         else:
             self._add(INFO, "Next: /list shows the rooms, /join ROOM enters one (or creates it), "
                             "then /nick NAME picks your name. /help lists every command.")
+
+    def _catch_up_in(self, room: str) -> None:
+        """Back in `room` after a drop: ask for what was said meanwhile (if I was there)."""
+        self._catch_up = self.last_id.get(room.casefold())
+        if self._catch_up is not None:
+            self._send(p.Missed(str(self._catch_up)))
 
     def _on_reply(self, msg: p.Reply) -> None:
         nick, join = msg.answers(p.Nick), msg.answers(p.Join)
@@ -463,9 +482,7 @@ class ClientCore:
                 self.token = self._latest_token  # this connection's own session, then
                 self._rejoin()  # the session is over: join again, as anyone would
             else:
-                self._catch_up = self.last_id.get((self.want_room or "").casefold())
-                if self._catch_up is not None:
-                    self._send(p.Missed(str(self._catch_up)))
+                self._catch_up_in(self.want_room or "")
         if msg.code and join:
             self.want_room = None  # autojoin failed: stay where we are
         if msg.code and nick:
@@ -480,11 +497,15 @@ class ClientCore:
             self._members, self.unnamed = {}, 0
             self._oldest, self._older, self._fetching = None, False, False
             self.panels = {k: v for k, v in self.panels.items() if v.room == room}
+            self.topic = None  # the server sends the new room's, if it has one
         self.room, self.nick = room, nick
         if room:  # the server carries the wanted nick into the room, if it is free there
             self.want_room = self.want_nick = None
 
     def _on_chat(self, msg: p.Chat) -> None:
+        self._seen(msg.room, msg.id)
+        if self.is_ignored(msg.nick):
+            return  # not shown, no bell: but seen, so a catch-up does not bring it back
         nick, text = sanitize(msg.nick), sanitize(msg.text)
         if self.nick and msg.nick == self.nick:
             kind = OWN
@@ -497,7 +518,6 @@ class ClientCore:
         else:
             kind = CHAT
         self._remember_speaker(msg.room, msg.nick)
-        self._seen(msg.room, msg.id)
         self._add(kind, text, nick=nick, room=sanitize(msg.room), when=msg.time)
 
     def _on_joined(self, msg: p.Joined) -> None:
@@ -555,10 +575,16 @@ class ClientCore:
             return
         for room, _ in msg.rooms:
             self._remember_room(room)
-        listing = ", ".join(f"{sanitize(room)} ({count})" for room, count in msg.rooms)
         left_out = max(msg.total - len(msg.rooms), msg.more)
         more = (f", and {left_out} more (/list WORD shows the rooms with WORD in their name)"
                 if left_out else "")
+        if msg.topics:  # one room a line, its topic beside it
+            self._add(INFO, f"Rooms{more}; /join ROOM to enter one:")
+            for i, (room, count) in enumerate(msg.rooms):
+                topic = sanitize(msg.topic(i))
+                self._add(INFO, f"  {sanitize(room)} ({count})" + (f": {topic}" if topic else ""))
+            return
+        listing = ", ".join(f"{sanitize(room)} ({count})" for room, count in msg.rooms)
         self._add(INFO, f"Rooms: {listing}{more}. /join ROOM to enter one.")
 
     def _show_members(self, head: p.MemberList) -> None:
@@ -734,6 +760,84 @@ class ClientCore:
                 self._board_to_pane(panel)
             del self.panels[msg.game_id]
 
+    # -------------------------------------------------------------- topics
+    def _on_topic(self, msg: p.RoomTopic) -> None:
+        room, nick, text = sanitize(msg.room), sanitize(msg.nick), sanitize(msg.text)
+        if msg.room == self.room:
+            self.topic = msg if msg.text else None
+        told = self._topics_told.get(msg.room.casefold())
+        self._topics_told[msg.room.casefold()] = (msg.text, msg.time)
+        if msg.why == p.TOPIC_CHANGED:
+            self._add(NOTICE, f"{nick} set the topic of {room}: {text}" if text else
+                      f"{nick} removed the topic of {room}", room=room, when=msg.time)
+        elif msg.why != p.TOPIC_ON_JOIN or told != (msg.text, msg.time):  # (not again on a rejoin)
+            self._add(INFO, f"Topic of {room}: {text} (set by {nick} {_when(msg.time)})",
+                      room=room)
+
+    def topic_text(self) -> str:
+        """My room's topic, safe to draw ("" for none)."""
+        return sanitize(self.topic.text) if self.topic is not None else ""
+
+    # -------------------------------------------------------------- ignoring
+    def is_ignored(self, nick: str) -> bool:
+        return nick.casefold() in self._ignored
+
+    def ignored_nicks(self) -> list[str]:
+        """Who is hidden here, as typed, in the order they were ignored."""
+        return list(self._ignored.values())
+
+    def set_ignored(self, nicks: list[str]) -> None:
+        """Who is hidden (read from the settings file by the view, at the start)."""
+        self._ignored = {nick.casefold(): nick for nick in nicks[:MAX_IGNORED]}
+
+    def _ignore(self, msg: p.Ignore) -> None:
+        nick = msg.nick
+        if not nick:
+            listed = ", ".join(self._ignored.values())
+            self._add(INFO, f"You ignore {listed} ({p.typed(p.Unignore)} NICK shows "
+                            "someone again)." if listed else
+                      f"You ignore nobody ({p.typed(p.Ignore)} NICK hides someone's "
+                      "messages on your side).")
+            return
+        problem = self._ignore_problem(nick, p.Ignore)
+        if problem is None and self.is_ignored(nick):
+            problem = f"You ignore {nick} already."
+        if problem is None and len(self._ignored) >= MAX_IGNORED:
+            problem = (f"You ignore {MAX_IGNORED} people, the most this client keeps: "
+                       f"{p.typed(p.Unignore)} NICK someone first.")
+        if problem:
+            self._add(ERROR, problem)
+            return
+        self._ignored[nick.casefold()] = nick
+        self.requests.append(ev.SaveSettings())
+        self._add(INFO, f"Ignoring {nick}: their messages are hidden on your side "
+                        f"({p.typed(p.Unignore, nick)} shows them again).")
+
+    def _unignore(self, msg: p.Unignore) -> None:
+        nick = msg.nick
+        problem = self._ignore_problem(nick, p.Unignore)
+        if problem is None and not self.is_ignored(nick):
+            problem = f"You do not ignore {nick} ({p.typed(p.Ignore)} lists who you do)."
+        if problem:
+            self._add(ERROR, problem)
+            return
+        del self._ignored[nick.casefold()]
+        self.requests.append(ev.SaveSettings())
+        self._add(INFO, f"{nick}'s messages are shown again.")
+
+    def _ignore_problem(self, nick: str, cls: type) -> str | None:
+        usage = f"usage: {p.typed(cls)} NICK"
+        if not nick:
+            return f"{_sentence(usage)} ({p.typed(p.Ignore)} lists who you ignore)."
+        if " " in nick:
+            return f"One nick at a time, please; {usage}."
+        problem = p.nick_problem(nick)
+        if problem:
+            return f"{_sentence(sanitize(problem))}; {usage}."
+        if cls is p.Ignore and self.nick and nick.casefold() == self.nick.casefold():
+            return "You cannot ignore yourself."
+        return None
+
     def _on_session(self, msg: p.SessionToken) -> None:
         self._latest_token = msg.token
         if p.Resume not in self._awaiting:  # (a /resume's answer decides which one counts)
@@ -881,6 +985,8 @@ class ClientCore:
 
     def _add(self, kind: str, text: str, nick: str = "", room: str = "",
              when: float | None = None) -> None:
+        if nick and kind != OWN and self.is_ignored(nick):
+            return  # whatever someone I ignore wrote (chat, history, private messages)
         entry = Entry(kind, text, nick, room) if when is None else Entry(kind, text, nick, room, when)
         self._entries.append(entry)
 
@@ -919,7 +1025,12 @@ def split_text(text: str, limit: int) -> list[str]:
 
 def _byte_prefix_len(text: str, limit: int) -> int:
     """The number of characters of `text` whose UTF-8 encoding fits in `limit` bytes."""
-    return len(text.encode("utf-8", "replace")[:limit].decode("utf-8", "ignore"))
+    return len(utf8_prefix(text.encode("utf-8", "replace")[:limit]))
+
+
+def _when(t: float) -> str:
+    """When something happened, in local time: 'at 10:31 on Tuesday 1 December 2026'."""
+    return time.strftime("at %H:%M on %A %-d %B %Y", time.localtime(t))
 
 
 def _count(n: int, noun: str) -> str:

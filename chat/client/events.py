@@ -36,4 +36,9 @@ class NotParlor:
     """The peer's first line was not Parlor: hang up and stop retrying."""
 
 
-Request = ClearPane | Bell | Reconnect | Hangup | NotParlor
+@dataclass(frozen=True, slots=True)
+class SaveSettings:
+    """The settings the core keeps for the user (who is ignored) changed: write them."""
+
+
+Request = ClearPane | Bell | Reconnect | Hangup | NotParlor | SaveSettings

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from chat.client import core as c
 from chat.client import scrollback as sb
-from chat.client.layout import Layout, fit_prompt, fit_status, panel_block, prompt, status_parts
+from chat.client.layout import (Layout, fit_prompt, fit_status, panel_block, prompt,
+                                status_parts, topic_line)
 from chat.client.lineedit import LineEditor
 from chat.width import char_width, clip, sanitize, text_width, unjoined
 
@@ -81,7 +82,10 @@ def paint(core: c.ClientCore, scroll: sb.Scrollback, editor: LineEditor, h: int,
     if h < MIN_H or w < MIN_W:
         canvas.put(0, 0, TOO_SMALL, "error", w)
         return canvas.frame(None)
-    layout, blocks, drawn = _place_games(core, h, w)
+    topic = topic_line(core, h, w)
+    layout, blocks, drawn = _place_games(core, h, w, top=int(bool(topic)))
+    if topic:
+        canvas.put(0, 0, topic + " " * max(w - text_width(topic), 0), "topic-bar", w)
     _paint_pane(canvas, layout, scroll)
     if drawn:
         _paint_panel(canvas, layout, blocks[:len(drawn)])
@@ -93,14 +97,14 @@ def paint(core: c.ClientCore, scroll: sb.Scrollback, editor: LineEditor, h: int,
     return canvas.frame(_paint_input(canvas, layout, core, editor))
 
 
-def _place_games(core: c.ClientCore, h: int, w: int) -> tuple[Layout, list[list[str]],
-                                                              list[c.Panel]]:
+def _place_games(core: c.ClientCore, h: int, w: int,
+                 top: int = 0) -> tuple[Layout, list[list[str]], list[c.Panel]]:
     """The layout for h x w, the blocks of the (at most two) games to show, and the
     games whose boards the panel draws: none when it does not fit."""
     panels = core.game_panels()[:2]  # the second is drawn below the first if it fits
     blocks = [panel_block(panel) for panel in panels]
     layout = Layout(h, w, blocks[0] if blocks else None, panels[0].width if panels else 0,
-                    blocks[1] if len(blocks) > 1 else None)
+                    blocks[1] if len(blocks) > 1 else None, top)
     drawn = panels[:2 if layout.stacked else 1] if layout.panel else []
     return layout, blocks, drawn
 
@@ -110,7 +114,8 @@ def panel_shows(core: c.ClientCore, panel: c.Panel, h: int, w: int) -> bool:
     client puts it in the message pane)."""
     if h < MIN_H or w < MIN_W:
         return False
-    return any(shown is panel for shown in _place_games(core, h, w)[2])
+    top = int(bool(topic_line(core, h, w)))
+    return any(shown is panel for shown in _place_games(core, h, w, top)[2])
 
 
 def _paint_pane(canvas: _Canvas, layout: Layout, scroll: sb.Scrollback) -> None:

@@ -19,13 +19,14 @@ class Layout:
     """Where everything goes for a screen of h x w and an optional panel of `lines`,
     kept at least `width` cells wide so it does not change size from move to move.
     `below` is a second block (another game) stacked under the first, with a blank
-    line between, when the panel is beside the pane and tall and wide enough."""
+    line between, when the panel is beside the pane and tall and wide enough.
+    `top`: rows kept at the top of the screen (the room's topic), above both."""
 
     def __init__(self, h: int, w: int, lines: list[str] | None, width: int = 0,
-                 below: list[str] | None = None) -> None:
+                 below: list[str] | None = None, top: int = 0) -> None:
         self.h, self.w = h, w
         self.status_y, self.input_y = h - 2, h - 1
-        self.pane = (0, 0, max(h - 2, 0), w)  # y, x, height, width
+        self.pane = (top, 0, max(h - 2 - top, 0), w)  # y, x, height, width
         self.panel: tuple[int, int, int, int] | None = None
         self.stacked = False  # `below` is shown too
         if lines:
@@ -35,13 +36,13 @@ class Layout:
         y, x, ph, pw = self.pane
         need_w = max(width, PANEL_TEXT_WIDTH, *map(text_width, lines)) + 2
         if self.w >= PANEL_MIN_SIDE and need_w + 20 <= self.w:
-            self.panel = (0, self.w - need_w, ph, need_w)
-            self.pane = (0, 0, ph, self.w - need_w - 2)  # a blank column before the "|"
+            self.panel = (y, self.w - need_w, ph, need_w)
+            self.pane = (y, 0, ph, self.w - need_w - 2)  # a blank column before the "|"
             self.stacked = bool(below) and len(lines) + 1 + len(below) <= ph \
                 and max(map(text_width, below)) <= need_w - 2
         elif ph - len(lines) - 1 >= 3:
-            self.panel = (0, 0, len(lines) + 1, self.w)
-            self.pane = (len(lines) + 1, 0, ph - len(lines) - 1, self.w)
+            self.panel = (y, 0, len(lines) + 1, self.w)
+            self.pane = (y + len(lines) + 1, 0, ph - len(lines) - 1, self.w)
 
 
 def panel_block(panel: Panel) -> list[str]:
@@ -49,6 +50,21 @@ def panel_block(panel: Panel) -> list[str]:
     padded to the most rows it has had so the panel does not jump from move to move."""
     title = f"{panel.title} {panel.key}" if panel.title else panel.key
     return [title, *panel.lines, *[""] * (panel.height - len(panel.lines))]
+
+
+TOPIC_MIN_H = 6  # shorter than this, the screen has no row to spare for the topic
+
+
+def topic_line(core: ClientCore, h: int, w: int) -> str:
+    """The top row: my room's topic, cut at a word to the width (with '...' when cut);
+    "" when there is none, or no room for it."""
+    topic = core.topic_text()
+    if not topic or h < TOPIC_MIN_H:
+        return ""
+    text = f" {topic}"
+    if text_width(text) <= w:
+        return text
+    return clip_words(text, w - 3) + "..."
 
 
 def prompt(core: ClientCore) -> str:

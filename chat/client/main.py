@@ -11,7 +11,7 @@ import socket
 import sys
 import threading
 
-from chat.client import plain
+from chat.client import plain, settings
 from chat.client.core import SEND_BURST, SEND_RATE, ClientCore
 from chat.client.net import ConnectError, Link
 from chat.client.term import can_edit
@@ -105,6 +105,7 @@ def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str]) -> i
                       send_burst=args.pace[0], send_rate=args.pace[1])
     for note in notes:
         core.note(note)
+    settings.load_into(core)
     return tui.run(host, args.port, core, link, on_quit=lambda: _stop_server(server))
 
 

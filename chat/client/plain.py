@@ -16,6 +16,7 @@ import time
 from chat import protocol as p
 from chat.client import core as c
 from chat.client import events as ev
+from chat.client import settings
 from chat.client.prompt import EOF
 from chat.client.net import ConnectError, Link
 from chat.client.rows import wrap_rows
@@ -213,6 +214,8 @@ class PlainClient:
             self.link.send(data)
         self.link.flush()
         for event in self.core.requests:
+            if isinstance(event, ev.SaveSettings):
+                settings.save_from(self.core)
             cannot = LINE_MODE_CANNOT.get(type(event))
             if cannot is not None:
                 command, instead = cannot
@@ -259,4 +262,5 @@ def run(host: str, port: int, room: str | None, nick: str | None,
     core.interactive = sys.stdin.isatty()  # a file cannot take /cancel: the pace note leaves it out
     for note in notes:  # (host mode: how others join)
         core.note(note)
+    settings.load_into(core)
     return PlainClient(link, core, edit=can_edit()).run()

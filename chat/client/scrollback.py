@@ -16,7 +16,7 @@ from chat.width import clip, sanitize, text_width
 
 __all__ = [
     "Entry", "Line", "Scrollback", "Segment", "line_ranges", "message", "notice", "wrap",
-    "STYLE_NICK", "STYLE_SYSTEM", "STYLE_TEXT", "STYLE_TIME", "SMALL_INDENT",
+    "STYLE_NICK", "STYLE_SYSTEM", "STYLE_TEXT", "STYLE_TIME", "SMALL_INDENT", "MARKER",
 ]
 
 Segment = tuple[str, str]  # (text, style name); the view maps style names to attributes
@@ -24,6 +24,8 @@ Line = list[Segment]
 
 STYLE_TIME, STYLE_NICK, STYLE_TEXT, STYLE_SYSTEM = "time", "speaker", "text", "system"
 SMALL_INDENT = 2  # hanging indent when the real prefix would take over half the width
+MARKER = "--- new since you looked ---"  # the read marker, drawn above the first unseen
+STYLE_MARKER = "marker"
 
 
 @dataclass(frozen=True)
@@ -184,15 +186,28 @@ class Scrollback:
     Scrolled back, the pane is pinned to its top line: new entries do not move it
     and are counted in `unread`. `visible()` records the pane size that
     scroll_up/scroll_down and page_up/page_down work in.
+
+    The read marker (with `read_marker`): while the user does not see what arrives (scrolled back, or
+    told so by `look_away`), the first message that arrives gets MARKER drawn above
+    it, or above the dividers just before it; there is one marker, and the next
+    absence moves it.  Entries of a `quiet` kind (notices, what the user did) are not
+    messages: they neither take it nor let dividers before them take it.
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, *, read_marker: bool = False,
+                 quiet: frozenset[str] = frozenset(),
+                 dividers: frozenset[str] = frozenset()) -> None:
         self._entries: deque[Entry] = deque(maxlen=max_entries)
         self._start = 0             # the number of the oldest entry (numbers never change)
         self._width, self._height = 80, 24
         self._wrapped: dict[int, list[Line]] = {}  # entry number -> lines at _width
         self._top: Position | None = None  # None: following the newest
         self._arrived = 0           # entries appended while scrolled back
+        self.read_marker, self.quiet, self.dividers = read_marker, quiet, dividers
+        self.marker: int | None = None  # the entry number the read marker is drawn above
+        self._away = False          # told the user does not see what arrives
+        self._marked = True         # this absence has placed its marker (or none began)
+        self._candidate: int | None = None  # the first of the dividers just appended
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -209,6 +224,47 @@ class Scrollback:
         self._entries.append(entry)
         if self._top is not None:
             self._arrived += 1
+        if not self._marked and self._absent:
+            self._watch(entry, self._last)
+
+    # the read marker
+
+    @property
+    def away(self) -> bool:
+        """`look_away` was called, and `look_back` not since."""
+        return self._away
+
+    @property
+    def _absent(self) -> bool:
+        return self._top is not None or self._away
+
+    def _begin_absence(self) -> None:
+        """Call before the user stops seeing what arrives."""
+        if self.read_marker and not self._absent:
+            self._marked, self._candidate = False, None
+
+    def look_away(self) -> None:
+        """The user does not see what arrives now (disconnected, away)."""
+        self._begin_absence()
+        self._away = True
+
+    def look_back(self) -> None:
+        """The user sees what arrives again (unless scrolled back)."""
+        self._away = False
+
+    def _watch(self, entry: Entry, number: int) -> None:
+        if entry.kind in self.dividers:
+            if self._candidate is None:
+                self._candidate = number
+        elif entry.kind in self.quiet:
+            self._candidate = None
+        else:
+            self._mark(number if self._candidate is None else self._candidate)
+
+    def _mark(self, number: int) -> None:
+        for old in (self.marker, number):
+            self._wrapped.pop(old, None)
+        self.marker, self._marked, self._candidate = number, True, None
 
     def extend(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
@@ -233,6 +289,7 @@ class Scrollback:
         self._entries.clear()
         self._wrapped.clear()
         self._top, self._arrived = None, 0
+        self.marker = None
 
     # entry numbering and lines
 
@@ -247,7 +304,11 @@ class Scrollback:
     def _lines(self, number: int) -> list[Line]:
         lines = self._wrapped.get(number)
         if lines is None:
-            lines = wrap(self._entries[number - self._first], self._width)
+            entry = self._entries[number - self._first]
+            lines = wrap(entry, self._width)
+            if number == self.marker:
+                lines = wrap(Entry(" " * len(entry.time), ((MARKER, STYLE_MARKER),),
+                                   STYLE_MARKER), self._width) + lines
             self._wrapped[number] = lines
         return lines
 
@@ -292,6 +353,7 @@ class Scrollback:
     def scroll_up(self, lines: int) -> None:
         if not self._entries or lines <= 0:
             return
+        self._begin_absence()
         self._top = self._up(self._top or self._bottom_top(), lines)
         self._settle()
 

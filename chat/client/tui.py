@@ -21,6 +21,7 @@ from chat.client import frame
 from chat.client import keys
 from chat.client import prompt
 from chat.client import scrollback as sb
+from chat.client import settings
 from chat.client.lineedit import LineEditor
 from chat.client.net import ConnectError, Link
 
@@ -42,7 +43,7 @@ class Styles:
                 "status": curses.A_REVERSE, "prompt": curses.A_BOLD,
                 "emphasis": curses.A_BOLD | curses.A_REVERSE, "panel": curses.A_NORMAL,
                 "speaker": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE,
-                "past": curses.A_DIM}
+                "past": curses.A_DIM, "marker": curses.A_BOLD, "topic-bar": curses.A_REVERSE}
         self.attrs = base
         self.nick_attrs = [curses.A_BOLD]
         if self.colour:
@@ -88,7 +89,8 @@ class Tui:
         self.escape = keys.EscapeKeys()
         self.on_quit = on_quit
         self.styles = Styles()
-        self.scroll = sb.Scrollback()
+        self.scroll = sb.Scrollback(read_marker=True, quiet=c.QUIET_KINDS,
+                                    dividers=frozenset({c.DIVIDER}))
         self.editor = LineEditor()
         self.done = False
         self.resized = False
@@ -237,6 +239,7 @@ class Tui:
     # (When to try again, and what to say, is the core's: this only dials and hangs up.)
     def _lost(self, reason: str) -> None:
         self._hang_up()
+        self.scroll.look_away()  # what comes after the reconnect gets the read marker
         self.core.connection_lost(reason)
         if self.core.quitting:
             self.done = True
@@ -251,6 +254,7 @@ class Tui:
         connection is ended first, so the core forgets the old session and rejoins its
         room under its nick on the new one."""
         if self.link is not None and self.core.connected:
+            self.scroll.look_away()
             self.core.connection_lost("you asked for a new connection", asked=True)
         self._hang_up()
         try:
@@ -350,6 +354,8 @@ class Tui:
         entries = self.core.take_entries()
         if entries:
             self.scroll.extend(frame.to_scroll_entry(e) for e in entries)
+        if self.scroll.away and self.core.caught_up:
+            self.scroll.look_back()  # back, and the catch-up is in (it had the marker)
         older = self.core.take_older()
         if older:
             at_top = self.scroll.at_top  # waiting for it there: show it at once
@@ -369,6 +375,10 @@ class Tui:
 
     def on_bell(self) -> None:
         curses.beep()
+
+    def on_save_settings(self) -> None:
+        settings.save_from(self.core)
+
 
     def _stop_trying(self) -> None:
         """The peer is not a Parlor server (the core has said so): hang up; the core
@@ -422,6 +432,7 @@ def _editor_key(name: str):
 REQUESTS = {  # what the core asks of the view (chat/client/events.py)
     ev.ClearPane: Tui.on_clear_pane, ev.Bell: Tui.on_bell,
     ev.Reconnect: Tui._reconnect_now, ev.Hangup: Tui._hang_up, ev.NotParlor: Tui._stop_trying,
+    ev.SaveSettings: Tui.on_save_settings,
 }
 KEYS = {
     "\n": Tui.key_enter, "\r": Tui.key_enter, curses.KEY_ENTER: Tui.key_enter,

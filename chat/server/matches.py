@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from chat import protocol as p
+from chat.width import utf8_prefix
 from chat.server.state import Room, Session, key
 from game.base import Game, GameError
 
@@ -241,7 +242,7 @@ def fit_text(text: str, limit: int = p.MAX_TEXT) -> str:
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
-    cut = data[:limit - 3].decode("utf-8", "ignore")
+    cut = utf8_prefix(data[:limit - 3])
     return (cut.rpartition(" ")[0] or cut) + "..."
 
 

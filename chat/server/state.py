@@ -22,6 +22,7 @@ from chat.server.history import REPLAY, History
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
 from chat.server.store import Store
+from chat.server.topics import Kept, Topics, topic_problem
 from chat.width import sanitize
 
 log = logging.getLogger("parlor.server")
@@ -170,12 +171,14 @@ class ChatState:
         self.games = games or NoGames()
         self.clock = clock
         self.history = History(store if store is not None else MemoryStore(), clock, replay)
+        self.topics = Topics(self.history.store)
         self.help_lines = [*HELP, *self.games.help_lines]
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
             p.Quit: self._on_quit, p.Help: self._on_help, p.Pong: self._on_pong,
             p.History: self._on_history, p.Missed: self._on_missed, p.Resume: self._on_resume,
+            p.Topic: self._on_topic,
             p.UnknownCommand: self._on_unknown,
             **{cls: self.games.handle for cls in self.games.handles},
         }
@@ -330,9 +333,13 @@ class ChatState:
             out.to(session.id, p.Error(problem))
         else:
             room, nick = session.room, session.nick
-            stamp = int(self.clock() * 1000) / 1000  # milliseconds, as on the wire
+            stamp = self._stamp()
             entry_id = self.history.said(key(room.name), nick, stamp, shown)
             out.to_room(room, p.Chat(room.name, entry_id, nick, stamp, shown))
+
+    def _stamp(self) -> float:
+        """Now, to the millisecond, as on the wire."""
+        return int(self.clock() * 1000) / 1000
 
     @staticmethod
     def _say_problem(session: Session, text: str, shown: str) -> str | None:
@@ -368,7 +375,9 @@ class ChatState:
             text = (f"the {len(shown)} biggest of {text}; "
                     "/list WORD shows those with WORD in their name")
         out.to(session.id, p.RoomList(tuple((r.name, len(r.sessions)) for r in shown),
-                                      len(rooms), sanitize(text)))
+                                      len(rooms), sanitize(text),
+                                      topics=tuple(self.topics.text_of(key(r.name)) for r in shown)
+                                      if self.topics else ()))
 
     def _on_join(self, session: Session, msg: p.Join, out: Outbox) -> None:
         name = msg.room[1:] if msg.room.startswith("#") else msg.room
@@ -390,6 +399,7 @@ class ChatState:
         past = self.history.on_join(session.id, key(room.name), room.name, "")
         if past.entries:
             out.to(session.id, past)
+        self._send_topic(session, room, p.TOPIC_ON_JOIN, out)
         self._enter_with_wanted_nick(session, room, out)
         self.games.on_join(session, room, out)
 
@@ -535,11 +545,62 @@ class ChatState:
         log.info("resume #%d as #%d %s in %s", session.id, old.id, old.nick, room.name)
         out.to(old.id, p.reply(msg, 0, f"welcome back: you are {old.nick} in {room.name}"),
                self._session_line(old), p.Here(room.name, old.nick))
+        self._send_topic(old, room, p.TOPIC_ON_JOIN, out)
         if back:
             out.to_room(room, p.Joined(room.name, old.nick, p.BACK))
         self._send_members(old, room, out)
         if back:
             self.games.on_seat(old, room, out)
+
+    def _send_topic(self, session: Session, room: Room, why: str, out: Outbox) -> bool:
+        """The room's topic to `session`, if it has one; whether it had."""
+        line = self.topics.line(key(room.name), room.name, why)
+        if line is not None:
+            out.to(session.id, line)
+        return line is not None
+
+    def _on_topic(self, session: Session, msg: p.Topic, out: Outbox) -> None:
+        """`/topic` shows the room's topic; `/topic TEXT` sets it (anyone in the room
+        with a nick, for now), `/topic -delete` removes it; the room is told either way."""
+        room = session.room
+        if room is None:
+            out.to(session.id, p.reply(msg, 1, "you are in the lobby: /join ROOM first; "
+                                               "a topic belongs to a room"))
+        elif not msg.text:
+            if not self._send_topic(session, room, p.TOPIC_ASKED, out):
+                out.to(session.id, p.reply(msg, 0, f"there is no topic in {room.name}; "
+                                                   f"{p.typed(p.Topic, 'TEXT')} sets one"))
+        elif session.nick is None:
+            out.to(session.id, p.reply(msg, 1, "pick a nick before you set the topic: /nick NAME"))
+        elif msg.text == p.TOPIC_DELETE:
+            self._delete_topic(session, room, msg, out)
+        else:
+            self._set_topic(session, room, msg, out)
+
+    def _set_topic(self, session: Session, room: Room, msg: p.Topic, out: Outbox) -> None:
+        text = collapse_spaces(sanitize(msg.text))
+        problem = topic_problem(text)
+        if problem:
+            out.to(session.id, p.reply(msg, 1, problem))
+            return
+        if self.topics.text_of(key(room.name)) == text:
+            out.to(session.id, p.reply(msg, 0, f"that is the topic of {room.name} already"))
+            return
+        stamp = self._stamp()
+        self.topics.set(key(room.name), Kept(room.name, text, session.nick, stamp),
+                        live=lambda room_key: room_key in self.rooms)
+        log.info("topic #%d %s set in %s", session.id, session.nick, room.name)
+        self.history.noted(key(room.name), session.nick, f"{session.nick} set the topic: {text}")
+        out.to_room(room, p.RoomTopic(room.name, session.nick, stamp, p.TOPIC_CHANGED, text))
+
+    def _delete_topic(self, session: Session, room: Room, msg: p.Topic, out: Outbox) -> None:
+        if self.topics.of(key(room.name)) is None:
+            out.to(session.id, p.reply(msg, 0, f"there is no topic to remove in {room.name}"))
+            return
+        self.topics.delete(key(room.name))
+        self.history.noted(key(room.name), session.nick, f"{session.nick} removed the topic")
+        stamp = self._stamp()
+        out.to_room(room, p.RoomTopic(room.name, session.nick, stamp, p.TOPIC_CHANGED))
 
     def _on_quit(self, session: Session, msg: p.Quit, out: Outbox) -> None:
         out.to(session.id, p.Bye("goodbye"))
@@ -561,6 +622,7 @@ HELP = [
     "  /who [ROOM]        who is in your room (or in ROOM)",
     "  /leave             back to the lobby",
     "  /history [N]       N older messages of this room (50 if you leave N out)",
+    "  /topic [TEXT]      the room's topic; with TEXT, set it (/topic -delete removes it)",
     "  /quit              disconnect (also /q, /logout, /exit)",
     "  /help              this list",
 ]
