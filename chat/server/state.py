@@ -171,7 +171,7 @@ class ChatState:
         self.games = games or NoGames()
         self.clock = clock
         self.history = History(store if store is not None else MemoryStore(), clock, replay)
-        self.topics = Topics(self.history.store)
+        self.topics = Topics(self.history)  # (its puts are then flushed with the turn)
         self.help_lines = [*HELP, *self.games.help_lines]
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,

@@ -32,6 +32,13 @@ class Entry(NamedTuple):  # a NamedTuple: made on the fan-out path, 3x cheaper t
     to: str = ""       # for kind "private": the recipient nick; visible only to nick and to
 
 
+class Tables(Protocol):
+    """The key/value part of a store: what topics and the like need."""
+
+    def put(self, table: str, key: str, value: str | None) -> None: ...
+    def items(self, table: str) -> dict[str, str]: ...
+
+
 class Store(Protocol):
     """A room history plus a small key/value space, written in batches by flush().
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chat import protocol as p
-from chat.server.store import Store
+from chat.server.store import Tables
 
 TABLE = "topics"
 MAX_KEPT = 10_000  # topics kept; past it, the oldest of a room nobody is in goes
@@ -26,9 +26,10 @@ class Kept:
 
 
 class Topics:
-    """The topics of every room (by casefolded name), read from `store` when built."""
+    """The topics of every room (by casefolded name), read from `store` when built
+    (the server hands it its History, which writes what is put with the turn)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Tables) -> None:
         self.store = store
         self._kept: dict[str, Kept] = {}
         for room_key, value in store.items(TABLE).items():
