@@ -138,6 +138,14 @@ def test_client_core_a_game_of_mine_lost_with_the_connection_is_told():
     assert core.game_panel() is None
 
 
+def test_client_core_a_game_kept_for_a_resume_is_said_to_wait():
+    core = core_fed(START)
+    core.receive_data(b"SESSION tok1 120 if the connection drops, /resume tok1 within 120 s\n")
+    core.take_entries()
+    core.connection_lost("reset")
+    assert texts(core)[-1] == "The tictactoe game in #general waits 120 s for you to come back."
+
+
 def test_client_core_a_game_i_only_watch_or_that_is_over_is_not_told():
     watcher = core_fed("HERE general erin\n", START.replace("HERE general alice\n", ""))
     watcher.take_entries()

@@ -149,6 +149,7 @@ class ClientCore:
         self._catch_up: int | None = None  # after a reconnect: /missed from this id
         self.older_entries: list[Entry] = []  # a page of the past, for the top of the pane
         self.token = ""  # this connection's session, for /resume after a drop
+        self._grace = 0  # how long the server keeps a dropped session, in seconds
         self.topic: p.RoomTopic | None = None  # my room's topic (kept while offline)
         self._topics_told: dict[str, tuple[str, float]] = {}  # room -> the topic last shown
         self._ignored: dict[str, str] = {}  # casefolded nick -> as typed: hidden here
@@ -240,8 +241,11 @@ class ClientCore:
             self._add(ERROR, "Disconnected.")  # the BYE just said why
         for panel in lost_games:
             name = f"{panel.title} " if panel.title else ""
-            self._add(ERROR, f"The {name}game in #{sanitize(room or '')} ended with the "
-                             "connection to the server.")
+            where = f"The {name}game in #{sanitize(room or '')}"
+            if self.token and self._grace > 0:
+                self._add(INFO, f"{where} waits {self._grace} s for you to come back.")
+            else:
+                self._add(ERROR, f"{where} ended with the connection to the server.")
         if unsent:
             self._add(ERROR, f"{_count(unsent, 'line')} still waiting to go were not sent.")
         if not (asked or self.foreign):
@@ -839,7 +843,7 @@ class ClientCore:
         return None
 
     def _on_session(self, msg: p.SessionToken) -> None:
-        self._latest_token = msg.token
+        self._latest_token, self._grace = msg.token, msg.grace
         if p.Resume not in self._awaiting:  # (a /resume's answer decides which one counts)
             self.token = msg.token
 
