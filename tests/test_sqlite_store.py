@@ -381,6 +381,17 @@ def test_sqlite_store_flush_appends_to_the_log_and_sqlite_gets_batches(db, opene
     assert os.path.getsize(db + ss.LOG) == 0
 
 
+def test_sqlite_store_a_turn_of_many_rows_goes_straight_into_sqlite(db, opened):
+    store = opened(db)
+    few = say(store, 2)
+    assert store.flush()
+    assert ids_on_disk(db) == []
+    many = say(store, ss.DIRECT_ROWS, start=2)
+    assert store.flush()
+    assert ids_on_disk(db) == ids(few + many)  # one transaction, the logged ones too
+    assert os.path.getsize(db + ss.LOG) == 0
+
+
 def test_sqlite_store_prune_writes_the_logged_rows_into_sqlite(db, opened):
     store = opened(db)
     entries = say(store, 3)
