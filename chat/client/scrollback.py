@@ -8,6 +8,7 @@ measures cells with chat.width alone.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterable
@@ -182,17 +183,20 @@ class Scrollback:
     """Entries, newest last, and what part of them the pane shows.
 
     Scrolled back, the pane is pinned to its top line: new entries do not move it
-    and are counted in `unread`. `visible()` records the pane size that
-    scroll_up/scroll_down and page_up/page_down work in.
+    and are counted in `unread` (those of a kind in `counted` in `unread_counted` too).
+    `visible()` records the pane size that scroll_up/scroll_down and page_up/page_down
+    work in.
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, counted: frozenset[str] = frozenset()) -> None:
         self._entries: deque[Entry] = deque(maxlen=max_entries)
         self._start = 0             # the number of the oldest entry (numbers never change)
         self._width, self._height = 80, 24
         self._wrapped: dict[int, list[Line]] = {}  # entry number -> lines at _width
         self._top: Position | None = None  # None: following the newest
         self._arrived = 0           # entries appended while scrolled back
+        self._counted = counted
+        self._marked: list[int] = []  # the numbers of those of them of a counted kind
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -209,6 +213,8 @@ class Scrollback:
         self._entries.append(entry)
         if self._top is not None:
             self._arrived += 1
+            if entry.kind in self._counted:
+                self._marked.append(self._last)
 
     def extend(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
@@ -232,7 +238,7 @@ class Scrollback:
         self._start += len(self._entries)
         self._entries.clear()
         self._wrapped.clear()
-        self._top, self._arrived = None, 0
+        self._top, self._arrived, self._marked = None, 0, []
 
     # entry numbering and lines
 
@@ -286,8 +292,19 @@ class Scrollback:
         """Entries that arrived while scrolled back and are still below the pane."""
         if self._top is None:
             return 0
+        return min(self._arrived, self._last - self._bottom())
+
+    @property
+    def unread_counted(self) -> int:
+        """Of `unread`, those of a kind in `counted` (private messages, for the status bar)."""
+        if self._top is None or not self._marked:
+            return 0
+        return len(self._marked) - bisect_right(self._marked, self._bottom())
+
+    def _bottom(self) -> int:
+        """The number of the entry at the bottom of the pane, scrolled back."""
         (bottom, _), _ = self._down(self._top, self._height - 1)
-        return min(self._arrived, self._last - bottom)
+        return bottom
 
     def scroll_up(self, lines: int) -> None:
         if not self._entries or lines <= 0:
@@ -307,7 +324,7 @@ class Scrollback:
         self.scroll_down(max(self._height - 1, 1))
 
     def scroll_to_bottom(self) -> None:
-        self._top, self._arrived = None, 0
+        self._top, self._arrived, self._marked = None, 0, []
 
     def _settle(self) -> None:
         """Keep the pinned top valid; once the newest line shows, follow again."""

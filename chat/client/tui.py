@@ -42,7 +42,7 @@ class Styles:
                 "status": curses.A_REVERSE, "prompt": curses.A_BOLD,
                 "emphasis": curses.A_BOLD | curses.A_REVERSE, "panel": curses.A_NORMAL,
                 "speaker": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE,
-                "past": curses.A_DIM}
+                "past": curses.A_DIM, "private": curses.A_BOLD}
         self.attrs = base
         self.nick_attrs = [curses.A_BOLD]
         if self.colour:
@@ -88,7 +88,7 @@ class Tui:
         self.escape = keys.EscapeKeys()
         self.on_quit = on_quit
         self.styles = Styles()
-        self.scroll = sb.Scrollback()
+        self.scroll = sb.Scrollback(counted=frozenset({c.PRIVATE}))
         self.editor = LineEditor()
         self.done = False
         self.resized = False

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat import protocol as p
+from chat.server.direct import YOU, Absence, Direct, end_key
 from chat.server.history import REPLAY, History
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
@@ -42,6 +43,13 @@ class Session:
     wanted_nick: str | None = None  # carried into the next room joined
     token: str = ""  # what /resume names this session by
     held_until: float | None = None  # dropped: kept (room, nick, seats) until then
+    away: Absence | None = None
+    last_from: Session | None = None  # who last sent it a private message (for /r)
+
+    @property
+    def key(self) -> str:
+        """Who this session is to the store, as a private message's end."""
+        return end_key(self.token)
 
 
 @dataclass(eq=False, slots=True)
@@ -161,12 +169,14 @@ class ChatState:
         self.clock = clock
         self.history = History(store if store is not None else MemoryStore(), clock, replay)
         self.help_lines = [*HELP, *self.games.help_lines]
+        self.direct = Direct(self.history, clock, self._chat_text,
+                             lambda s: self.sessions.get(s.id) is s)
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
             p.Quit: self._on_quit, p.Help: self._on_help, p.Pong: self._on_pong,
             p.History: self._on_history, p.Missed: self._on_missed, p.Resume: self._on_resume,
-            p.UnknownCommand: self._on_unknown,
+            p.UnknownCommand: self._on_unknown, **self.direct.handlers,
             **{cls: self.games.handle for cls in self.games.handles},
         }
         self._restore()
@@ -311,8 +321,7 @@ class ChatState:
         text = msg.text
         if not text.strip():
             return  # a blank line is a no-op, in the lobby too
-        shown = collapse_spaces(sanitize(text))
-        problem = self._say_problem(session, text, shown)
+        shown, problem = self._chat_text(session, text)
         if problem:
             out.to(session.id, p.Error(problem))
         else:
@@ -320,6 +329,11 @@ class ChatState:
             stamp = int(self.clock() * 1000) / 1000  # milliseconds, as on the wire
             entry_id = self.history.said(key(room.name), nick, stamp, shown)
             out.to_room(room, p.Chat(room.name, entry_id, nick, stamp, shown))
+
+    def _chat_text(self, session: Session, text: str) -> tuple[str, str | None]:
+        """Chat text as it is relayed, and why `session` may not say it (None: it may)."""
+        shown = collapse_spaces(sanitize(text))
+        return shown, self._say_problem(session, text, shown)
 
     @staticmethod
     def _say_problem(session: Session, text: str, shown: str) -> str | None:
@@ -374,7 +388,7 @@ class ChatState:
         session.room = room
         log.info("join #%d %s", session.id, room.name)
         out.to(session.id, p.Here(room.name, p.NOBODY))
-        past = self.history.on_join(session.id, key(room.name), room.name, "")
+        past = self.history.on_join(session.id, key(room.name), room.name, session.key)
         if past.entries:
             out.to(session.id, past)
         self._enter_with_wanted_nick(session, room, out)
@@ -394,7 +408,7 @@ class ChatState:
     def _on_nick(self, session: Session, msg: p.Nick, out: Outbox) -> None:
         room, args, old = session.room, msg.nick, session.nick
         problem = p.nick_problem(args)
-        if problem is None and key(args) in self.games.reserved_nicks:
+        if problem is None and key(args) in self.games.reserved_nicks | {YOU}:
             problem = f"{args!r} is reserved"
         if old is not None and not problem:
             problem = self.games.nick_problem(session)
@@ -453,7 +467,8 @@ class ChatState:
         nicks = room.member_nicks()
         unnamed = sum(1 for s in room.sessions.values() if s.nick is None)  # (held ones have nicks)
         note = f"{unnamed} without a nick yet" if unnamed else ""
-        out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note))
+        notes = tuple((s.nick, self.direct.note(s)) for s in room.nicks.values() if s.away)
+        out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note, notes=notes))
 
     def _on_leave(self, session: Session, msg: p.Leave, out: Outbox) -> None:
         room = session.room
@@ -495,7 +510,7 @@ class ChatState:
         if room is None:
             out.to(session.id, p.reply(msg, 1, "you are in the lobby: /join ROOM first"))
             return
-        answer = ask(session.id, key(room.name), room.name, session.nick or "", msg)
+        answer = ask(session.id, key(room.name), room.name, session.key, msg)
         if isinstance(answer, str):
             out.to(session.id, p.reply(msg, 1, answer))
         else:
@@ -543,7 +558,11 @@ HELP = [
     "  /list [WORD]       the rooms and how many are in each (or those named *WORD*)",
     "  /join ROOM         enter ROOM (created if new), leaving the room you are in",
     "  /nick NAME         pick your name in this room",
-    "  /who [ROOM]        who is in your room (or in ROOM)",
+    "  /who [ROOM]        who is in your room (or in ROOM), and who is away",
+    "  /msg NICK TEXT     a private message to NICK in your room (also /w, /tell)",
+    "  /r TEXT            answer the last one who sent you a private message",
+    "  /me TEXT           an action, shown as * yournick TEXT",
+    "  /away [REASON]     say you are away (alone, or /back: you are back)",
     "  /leave             back to the lobby",
     "  /history [N]       N older messages of this room (50 if you leave N out)",
     "  /quit              disconnect (also /q, /logout, /exit)",
