@@ -73,6 +73,20 @@ def answer(out: Outbox, sid: int) -> p.Reply:
     return r
 
 
+def restarted(before: Room, names: tuple[str, ...]) -> Room:
+    """A new state on the same store after `before` stopped, each of `names` resumed."""
+    before.state.shutdown("restarting", Outbox())
+    for sid in list(before.state.sessions):
+        before.state.disconnect(sid, "server stopping", Outbox())
+    after = Room(store=before.store, clock=before.clock)
+    for name in names:
+        after.connect(name)
+        after.say(name, f"/resume {before.tokens[name]}")
+        after.ids[name] = after.state.tokens[before.tokens[name]].id
+        after.tokens[name] = before.tokens[name]
+    return after
+
+
 @pytest.fixture
 def room() -> Room:
     r = Room()
@@ -236,20 +250,11 @@ def test_direct_a_drop_without_resume_keeps_them_from_whoever_comes_back_as_bob(
 
 
 def test_direct_a_restart_keeps_the_private_messages_to_their_ends():
-    store, clock = MemoryStore(), Clock()
-    first = Room(store=store, clock=clock)
+    first = Room()
     for name in ("ann", "bob", "cy"):
         first.enter(name)
     first.say("ann", "/msg bob before the restart")
-    first.state.shutdown("restarting", Outbox())
-    for name in ("ann", "bob", "cy"):
-        first.state.disconnect(first.ids[name], "server stopping", Outbox())
-    again = Room(store=store, clock=clock)
-    for name in ("bob", "cy"):
-        again.connect(name)
-        out = again.say(name, f"/resume {first.tokens[name]}")
-        assert answer(out, again.state.tokens[first.tokens[name]].id).code == 0
-        again.ids[name] = again.state.tokens[first.tokens[name]].id
+    again = restarted(first, ("bob", "cy"))
     assert private(again.history("bob")) == [("ann", "bob", "before the restart")]
     assert private(again.history("cy")) == []
 
@@ -324,6 +329,18 @@ def test_direct_away_survives_a_resume(room):
     room.connect("bob again")
     room.say("bob again", f"/resume {room.tokens['bob']}")
     assert who_notes(room, "ann") == {"bob": "away a moment: brb"}
+
+
+def test_direct_away_survives_a_restart_and_so_does_coming_back():
+    first = Room()
+    for name in ("ann", "bob"):
+        first.enter(name)
+    first.say("bob", "/away over the weekend")
+    first.clock.now += 3600
+    again = restarted(first, ("ann", "bob"))
+    assert who_notes(again, "ann") == {"bob": "away 1 h: over the weekend"}
+    again.say("bob", "/back")
+    assert who_notes(restarted(again, ("ann", "bob")), "ann") == {}
 
 
 @pytest.mark.parametrize("seconds, text", [(0, "a moment"), (59, "a moment"), (60, "1 min"),

@@ -16,7 +16,7 @@ from chat.server.history import History
 from chat.width import sanitize
 
 if TYPE_CHECKING:
-    from chat.server.state import Outbox, Session
+    from chat.server.state import Outbox, Room, Session
 
 MAX_AWAY = 160  # bytes of an away reason (it rides on every /who's MEMBER line)
 YOU = "you"  # what the clients show for your own nick in a private message: nobody's nick
@@ -57,13 +57,15 @@ def how_long(seconds: float) -> str:
 class Direct:
     """The commands /msg (/w, /tell), /r, /me, /away and /back.  `chat_text(session,
     typed)` is the state's: the text as relayed, and why the session may not say it (not
-    in a room, no nick, too long) or None; `live(session)`: still connected, or held."""
+    in a room, no nick, too long) or None; `live(session)`: still connected, or held;
+    `keep(session)` writes a session to the store again (its away with it)."""
 
     def __init__(self, history: History, clock: Callable[[], float],
                  chat_text: Callable[[Session, str], tuple[str, str | None]],
-                 live: Callable[[Session], bool]) -> None:
+                 live: Callable[[Session], bool], keep: Callable[[Session], None]) -> None:
         self.history, self.clock = history, clock
-        self._chat_text, self._live = chat_text, live
+        self._chat_text, self._live, self._keep = chat_text, live, keep
+        self._away: dict[int, Session] = {}  # session id -> a session away (for /who)
         self.handlers = {p.Tell: self.on_tell, p.TellBack: self.on_tell_back, p.Me: self.on_me,
                          p.Away: self.on_away, p.Back: self.on_back}
 
@@ -155,7 +157,7 @@ class Direct:
             out.to(session.id, p.reply(msg, 1, f"that reason is {size} bytes; the limit is "
                                                f"{MAX_AWAY}. {AWAY_USAGE}"))
             return
-        session.away = Absence(reason, self.clock())
+        self.set_away(session, reason, self.clock())
         out.to(session.id, p.reply(msg, 0, f"you are away: {reason}. {p.typed(p.Back)} (or "
                                            f"{p.typed(p.Away)} alone) when you are back"))
 
@@ -166,15 +168,26 @@ class Direct:
                                                  f"{AWAY_USAGE}"))
             return
         away, session.away = session.away, None
+        self._away.pop(session.id, None)
+        self._keep(session)
         if away is None:
             out.to(session.id, p.reply(asked, 0, f"you are not away; {AWAY_USAGE}"))
         else:
             out.to(session.id, p.reply(asked, 0, f"welcome back: you were away "
                                                  f"{how_long(self.clock() - away.since)}"))
 
-    def note(self, session: Session) -> str:
-        """What /who says beside a member's nick: '' or 'away 5 min: lunch'."""
-        away = session.away
-        if away is None:
-            return ""
-        return f"away {how_long(self.clock() - away.since)}: {away.reason}"
+    def set_away(self, session: Session, reason: str, since: float) -> None:
+        session.away = Absence(reason, since)
+        self._away[session.id] = session
+        self._keep(session)
+
+    def forget(self, session: Session) -> None:
+        """The session is over."""
+        self._away.pop(session.id, None)
+
+    def notes(self, room: Room) -> tuple[tuple[str, str], ...]:
+        """What /who says beside the nicks of those away in `room`: 'away 5 min: lunch'
+        (from the few away, not from everyone in a room of a thousand)."""
+        now = self.clock()
+        return tuple((s.nick, f"away {how_long(now - s.away.since)}: {s.away.reason}")
+                     for s in self._away.values() if s.room is room and s.nick is not None)

@@ -170,7 +170,7 @@ class ChatState:
         self.history = History(store if store is not None else MemoryStore(), clock, replay)
         self.help_lines = [*HELP, *self.games.help_lines]
         self.direct = Direct(self.history, clock, self._chat_text,
-                             lambda s: self.sessions.get(s.id) is s)
+                             lambda s: self.sessions.get(s.id) is s, self._keep)
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
@@ -206,8 +206,10 @@ class ChatState:
     # so that after a restart, or a kill -9, its client can /resume it within the grace.
     def _keep(self, session: Session) -> None:
         if session.room is not None and session.nick is not None:
+            away = session.away
             self.history.store.put(SESSIONS, session.token, json.dumps(
-                {"in": session.room.name, "as": session.nick}))
+                {"in": session.room.name, "as": session.nick,
+                 **({"absent": [away.reason, away.since]} if away else {})}))
         else:
             self.history.store.put(SESSIONS, session.token, None)
 
@@ -225,6 +227,8 @@ class ChatState:
             session = Session(-number, "", room, nick, nick, token, until)
             room.nicks[key(nick)] = self.sessions[session.id] = self.tokens[token] = session
             self._held[session.id] = session
+            if "absent" in kept:
+                self.direct.set_away(session, *kept["absent"])
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
         if self._held:
@@ -251,6 +255,7 @@ class ChatState:
             return
         del self.sessions[session_id]
         self.tokens.pop(session.token, None)
+        self.direct.forget(session)
         self._leave_room(session, reason, out)
 
     def _hold(self, session: Session, reason: str, out: Outbox) -> None:
@@ -275,6 +280,7 @@ class ChatState:
         for session in [s for s in self._held.values() if s.held_until <= now]:
             del self.sessions[session.id], self._held[session.id]
             self.tokens.pop(session.token, None)
+            self.direct.forget(session)
             session.held_until = None
             room = session.room
             room.add(session)  # (so that leaving is what it always is)
@@ -467,7 +473,7 @@ class ChatState:
         nicks = room.member_nicks()
         unnamed = sum(1 for s in room.sessions.values() if s.nick is None)  # (held ones have nicks)
         note = f"{unnamed} without a nick yet" if unnamed else ""
-        notes = tuple((s.nick, self.direct.note(s)) for s in room.nicks.values() if s.away)
+        notes = self.direct.notes(room)
         out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note, notes=notes))
 
     def _on_leave(self, session: Session, msg: p.Leave, out: Outbox) -> None:
@@ -530,6 +536,7 @@ class ChatState:
             return
         del self.sessions[session.id]
         self.tokens.pop(session.token, None)
+        self.direct.forget(session)
         out.adoptions.append((session.id, old.id))
         back = self._held.pop(old.id, None) is not None
         old.held_until, room = None, old.room
