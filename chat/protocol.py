@@ -227,6 +227,44 @@ MAX_TOPIC = 200  # characters of a topic, once sanitised (at most 800 bytes: it 
 
 
 @dataclass(frozen=True, slots=True)
+class Tell:
+    """`/msg NICK TEXT`: TEXT to NICK in your room, seen by the two of you only."""
+    args: str = ""
+
+    @property
+    def nick(self) -> str:
+        return self.args.partition(" ")[0]
+
+    @property
+    def text(self) -> str:
+        return self.args.partition(" ")[2].strip()
+
+
+@dataclass(frozen=True, slots=True)
+class TellBack:
+    """`/r TEXT`: a private message to the last person who sent you one."""
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    """`/me TEXT`: an action, shown `* nick TEXT`."""
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Away:
+    """`/away [REASON]`: with a reason you are away; without one you are back."""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    """`/back`: you are back (as `/away` alone); it takes nothing after it."""
+    extra: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command no table knows: `name` as typed (ASCII lower-cased)."""
     name: str
@@ -241,11 +279,12 @@ COMMANDS: dict[str, type] = {
     "help": Help, "pong": Pong, "game": StartGame, "games": ListGames,
     "accept": Accept, "decline": Decline, "move": Move, "m": Move, "guess": Move,
     "resign": Resign, "rematch": Rematch, "history": History, "missed": Missed,
-    "resume": Resume, "topic": Topic,
+    "resume": Resume, "topic": Topic, "msg": Tell, "w": Tell, "tell": Tell, "r": TellBack,
+    "me": Me, "away": Away, "back": Back,
 }
 ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
                  | ListGames | Accept | Decline | Move | Resign | Rematch | History | Missed
-                 | Resume | Topic | UnknownCommand)
+                 | Resume | Topic | Tell | TellBack | Me | Away | Back | UnknownCommand)
 
 
 # Commands a client carries out itself, never sent: same grammar, their own table.
@@ -435,6 +474,28 @@ def reply(msg: object, code: int, text: str) -> Reply:
 class Chat:
     """A chat message, numbered (`id` orders it in its room: history and catch-up
     name messages by it) and stamped by the server with when it was said."""
+    room: str
+    id: int
+    nick: str
+    time: Timestamp
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Private:
+    """A private message from `nick` to `to` in `room`, numbered and stamped as Chat;
+    sent to the two of them only."""
+    room: str
+    id: int
+    nick: str
+    to: str
+    time: Timestamp
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """`/me`: `nick` does `text` (shown `* nick text`), numbered and stamped as Chat."""
     room: str
     id: int
     nick: str
@@ -662,6 +723,7 @@ class MemberList:
     unnamed: int = 0
     text: str = ""
     more: int = 0
+    notes: tuple[tuple[str, str], ...] = ()  # (nick, note) for those with one: who is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -713,7 +775,11 @@ def _room_items(msg: RoomList) -> str:
 
 def _member_items(msg: MemberList) -> str:
     prefix = f"{_KEYWORD_OF[Member]} {msg.room} "
-    return "".join([f"{prefix}{nick}\n" for nick in msg.nicks])
+    if not msg.notes:
+        return "".join([f"{prefix}{nick}\n" for nick in msg.nicks])
+    notes = dict(msg.notes)
+    return "".join([f"{prefix}{nick} {notes[nick]}\n" if notes.get(nick) else f"{prefix}{nick}\n"
+                    for nick in msg.nicks])
 
 
 def _board_items(msg: BoardView) -> str:
@@ -738,8 +804,9 @@ BLOCKS = {
                                                   tuple(i.text for i in items)),
                MAX_ITEMS["rooms"]),
     MemberList: (Members, Member, _member_list_lines,
-                 lambda head, items, more: MemberList(head.room, tuple(i.nick for i in items),
-                                                      head.unnamed, head.text, more),
+                 lambda head, items, more: MemberList(
+                     head.room, tuple(i.nick for i in items), head.unnamed, head.text, more,
+                     tuple((i.nick, i.text) for i in items if i.text)),
                  MAX_ITEMS["nicks"]),
     BoardView: (Board, BoardRow, _board_lines,
                 lambda head, items, more: BoardView(head.room, head.game_id,
@@ -759,13 +826,14 @@ KEYWORDS: dict[str, type] = {
     "MEMBER": Member, "INFO": Info, "ERROR": Error, "BYE": Bye, "PING": Ping,
     "GAME": GameState, "TURN": Turn, "BOARD": Board, "ROW": BoardRow,
     "GNOTE": GameNote, "GAMEOVER": GameOver, "HISTORY": HistoryStart, "ENTRY": Past,
-    "SESSION": SessionToken, "TOPIC": RoomTopic,
+    "SESSION": SessionToken, "TOPIC": RoomTopic, "PRIVATE": Private, "ACTION": Action,
 }
 _FIELDS = {cls: tuple((f.name, f.type) for f in fields(cls)) for cls in KEYWORDS.values()}
 
 ServerLine = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
               | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
-              | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken | RoomTopic)
+              | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken | RoomTopic
+              | Private | Action)
 ServerMessage = ServerLine | RoomList | MemberList | BoardView | HistoryPage
 
 

@@ -226,3 +226,17 @@ def test_plain_terminal_dumb_keeps_the_terminals_own_line_editing(chat_server, o
     assert restored(alice.local_modes())
     alice.send("typed" + ENTER)
     alice.wait_for("[general] alice: typed")
+
+
+def test_plain_terminal_private_messages_actions_and_away(chat_server, opened):
+    alice, bob = opened(alice_on(chat_server), bob_on(chat_server))
+    bob.send(b"/msg alice psst\n/me waves\n/away out for lunch\n")
+    alice.wait_for("[general] (private) bob -> you: psst")
+    alice.wait_for("[general] * bob waves")
+    bob.expect(b"REPLY away 0")
+    alice.send("/msg bob hi" + ENTER)
+    alice.wait_for("[general] (private) you -> bob: hi")
+    alice.wait_for("* Sent, but bob is away (a moment): out for lunch.")
+    assert bob.expect(re.compile(rb"^PRIVATE general [0-9]+ alice bob ")).endswith(b" hi")
+    alice.send("/who" + ENTER)
+    alice.wait_for("In general: alice, bob (away a moment: out for lunch)")

@@ -146,7 +146,20 @@ CLIENT_CASES = {
     "bare slash": ("/", p.UnknownCommand(""), True),
     "leading space is text": (" /join x", p.Say(" /join x"), True),
     "empty": ("", p.Say(""), True),
+    "private message": ("/msg bob hi  there", p.Tell("bob hi  there"), True),
+    "private message aliases": ("/w bob hi", p.Tell("bob hi"), False),
+    "answer the last one": ("/r hi", p.TellBack("hi"), True),
+    "action": ("/me waves", p.Me("waves"), True),
+    "away with a reason": ("/away at lunch", p.Away("at lunch"), True),
+    "back": ("/back", p.Back(), True),
+    "back with more": ("/back from lunch", p.Back("from lunch"), True),
 }
+
+
+def test_tell_splits_the_nick_from_the_text():
+    msg = p.parse_client_line("/tell  bob   hi  there ")
+    assert msg == p.Tell("bob   hi  there") and (msg.nick, msg.text) == ("bob", "hi  there")
+    assert (p.Tell("bob").nick, p.Tell("bob").text) == ("bob", "")
 
 
 @pytest.mark.parametrize("line, msg, canonical", CLIENT_CASES.values(), ids=CLIENT_CASES.keys())
@@ -212,6 +225,9 @@ SERVER_CASES = [
      f"ENTRY red 12 say bob * {STAMP_TEXT} hi  there"),
     (p.Past("red", 13, p.PRIVATE, "bob", "ann", STAMP, "psst"),
      f"ENTRY red 13 private bob ann {STAMP_TEXT} psst"),
+    (p.Private("red", 14, "bob", "ann", STAMP, "psst  there"),
+     f"PRIVATE red 14 bob ann {STAMP_TEXT} psst  there"),
+    (p.Action("red", 15, "bob", STAMP, "waves"), f"ACTION red 15 bob {STAMP_TEXT} waves"),
     (p.Joined("red", "bob"), "JOIN red bob"),
     (p.Left("red", "bob", "connection error: reset"), "PART red bob connection error: reset"),
     (p.Here("red", p.NOBODY), "HERE red *"),
@@ -255,6 +271,8 @@ BLOCK_CASES = [
      ["ROOMS 2 2 2 rooms", "ROOM red 3", "ROOM blue 1 the plan"]),
     (p.MemberList("red", ("ann", "bob"), 1, "1 without a nick yet"),
      ["MEMBERS red 2 1 1 without a nick yet", "MEMBER red ann", "MEMBER red bob"]),
+    (p.MemberList("red", ("ann", "bob", "cy"), 0, notes=(("bob", "away 5 min: lunch"),)),
+     ["MEMBERS red 3 0", "MEMBER red ann", "MEMBER red bob away 5 min: lunch", "MEMBER red cy"]),
     (p.BoardView("red", "g1", (" X | O ", "", "last: 5")),
      ["BOARD red g1 3", "ROW red g1  X | O ", "ROW red g1", "ROW red g1 last: 5"]),
 ]

@@ -85,11 +85,12 @@ def test_sqlite_store_memory_keeps_nothing_on_disk(tmp_path, monkeypatch, opened
 
 def test_sqlite_store_keeps_everything_across_a_restart(db):
     store = ss.open_store(db)
-    entries = say(store, 5) + [store.add("#a", "private", "alice", T0, "psst", to="bob")]
+    entries = say(store, 5) + [store.add("#a", "private", "alice", T0, "psst", to="bob",
+                                         ends="ka kb")]
     store.put("session", "tok", '{"nick": "alice"}')
     store.close()  # close flushes
     again = ss.open_store(db)
-    assert again.recent("#a", 50, viewer="bob") == entries
+    assert again.recent("#a", 50, viewer="kb") == entries
     assert again.items("session") == {"tok": '{"nick": "alice"}'}
     assert again.last_id() == entries[-1].id
     assert again.add("#a", "say", "bob", T0, "next").id == entries[-1].id + 1
@@ -181,6 +182,25 @@ def test_sqlite_store_applies_a_new_migration_to_an_old_file(db, monkeypatch):
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (ss.SCHEMA,)
         assert "edited" in [row[1] for row in conn.execute("PRAGMA table_info(entry)")]
+
+
+def test_sqlite_store_a_schema_1_file_keeps_its_rows_and_its_private_ones_seen_by_nobody(db):
+    """Schema 1 named a private entry's viewers by nick, which changes hands: its private
+    rows come through migration 2 with no ends, so nobody is sent them."""
+    with raw(db) as conn:
+        conn.executescript(f"BEGIN; {ss.MIGRATIONS[0]}; PRAGMA application_id = "
+                           f"{ss.APPLICATION_ID}; PRAGMA user_version = 1; COMMIT;")
+        conn.execute("INSERT INTO entry (id, room, kind, nick, time, text, recipient, seq) "
+                     "VALUES (1, '#a', 'say', 'ann', ?, 'hi', '', 1), "
+                     "(2, '#a', 'private', 'ann', ?, 'psst', 'bob', 2)", (T0, T0))
+    conn.close()
+    store = ss.open_store(db)
+    assert [(e.id, e.text) for e in store.recent("#a", 10, viewer="bob")] == [(1, "hi")]
+    assert [(e.id, e.text) for e in store.recent("#a", 10, viewer="")] == [(1, "hi")]
+    assert store.since("#a", 0, 10, viewer="bob")[1] == 0
+    store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
 
 
 def test_sqlite_store_a_failed_migration_leaves_the_file_as_it_was(db, monkeypatch):
@@ -407,13 +427,14 @@ def test_sqlite_store_replays_the_log_after_a_crash(db):
     store.put("score", "alice", "1")
     store.close()
     store = ss.open_store(db)
-    logged = say(store, 3, start=2) + [store.add("#a", "private", "bob", T0, "psst", to="alice")]
+    logged = say(store, 3, start=2) + [store.add("#a", "private", "bob", T0, "psst", to="alice",
+                                                 ends="ka kb")]
     store.put("score", "alice", "2")
     store.put("score", "gone", None)
     assert store.flush()
     crash(store)
     again = ss.open_store(db)
-    assert again.recent("#a", 50, viewer="alice") == saved + logged
+    assert again.recent("#a", 50, viewer="ka") == saved + logged
     assert again.items("score") == {"alice": "2"}
     assert ids_on_disk(db) == ids(saved + logged)  # replayed into SQLite at once
     assert os.path.getsize(db + ss.LOG) == 0

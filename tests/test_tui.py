@@ -767,3 +767,53 @@ def test_tui_tab_completes_rooms_after_join_and_who_and_games_after_game(chat_se
             alice.send(CTRL_U)
     finally:
         den.close()
+
+
+# ------------------------------------------------------------------ private messages, /me
+PAGE_UP = "\x1b[5~"  # xterm's PgUp
+
+
+def test_tui_a_private_message_is_set_apart_rings_and_tab_completes_the_nick(chat_server,
+                                                                             terminals):
+    port = chat_server.port
+    alice = join(terminals, port, "alice", term="xterm-256color")
+    bob = join(terminals, port, "bobby", others=1)
+    alice.wait_for("bobby joined general")
+    alice.send("/msg bo" + TAB)
+    prompt = "#general alice> /msg bobby "
+    alice.wait_for(lambda t: t.input_line() == prompt.rstrip() and t.cursor == (23, len(prompt)),
+                   why="the nick completed after /msg")
+    alice.send("psst, only you" + ENTER)
+    alice.wait_for("(private) you -> bobby: psst, only you")
+    bob.wait_for("(private) alice -> you: psst, only you")
+    assert bob.screen.bells == 1, "a private message did not ring like a mention"
+
+    def set_apart(t: Terminal) -> None:
+        fg = style_of(t, "alice -> you", 5)[0]
+        assert fg != "default", "the sender's nick is not in its colour"
+        assert style_of(t, "psst, only you") != PLAIN, "the private text looks like chat"
+    bob.wait_until(set_apart)
+    bob.send("/me waves back" + ENTER)
+    alice.wait_for("* bobby waves back")
+    bob.wait_for("* bobby waves back")
+    assert alice.screen.bells == 0  # an action, not private and no mention
+    bob.send("/bell off" + ENTER)
+    bob.wait_for("Mention bell off.")
+    alice.send("/msg bobby again" + ENTER)
+    bob.wait_for("(private) alice -> you: again")
+    assert bob.screen.bells == 1, "/bell off did not silence a private message"
+
+
+def test_tui_status_bar_counts_private_messages_while_scrolled_back(chat_server, terminals,
+                                                                    raw_peers):
+    alice = join(terminals, chat_server.port, "alice", rows=10, cols=60)
+    bob = raw_peers(chat_server.port, "bob")
+    bob.send("".join(f"filler {i}\n" for i in range(12)).encode())
+    alice.wait_for("bob: filler 11")
+    alice.send(PAGE_UP)
+    alice.wait_for(lambda t: "scrolled back" in t.status(), why="scrolled back")
+    bob.send(b"/msg alice psst\nin the room\n/msg alice psst again\n")
+    alice.wait_for(lambda t: "MORE BELOW (3 new, 2 private)" in t.status(), why="the count")
+    alice.send(CTRL_E)
+    alice.wait_for(lambda t: "(private) bob -> you: psst again" in t.text()
+                   and "MORE BELOW" not in t.status(), why="back at the bottom")

@@ -25,10 +25,14 @@ from chat.width import sanitize, text_width, utf8_prefix
 CHAT, OWN, MENTION, NOTICE, INFO, ERROR = "chat", "own", "mention", "notice", "info", "error"
 BOARD = "board"  # one row of a game board, after the move in words (a NOTICE)
 PAST, PAST_NOTICE = "past", "past-notice"  # from the room's stored history (shown dimmed)
+# A private message to me, and one I sent: `nick` -> `to`, my nick shown as YOU.
+PRIVATE, PRIVATE_SENT, PAST_PRIVATE = "private", "private-sent", "past-private"
+ACTION, PAST_ACTION = "action", "past-action"  # /me: `* nick text`
+YOU = "you"  # (no one's nick: the server keeps it)
 DIVIDER = "divider"  # '--- now ---', a day's date, '--- while you were away ---'
 NOW_LINE, AWAY_LINE = "now", "while you were away"
 # What a read marker does not stop for: what I did, what the client says, notices.
-QUIET_KINDS = frozenset({OWN, NOTICE, INFO, ERROR, BOARD, PAST_NOTICE})
+QUIET_KINDS = frozenset({OWN, PRIVATE_SENT, NOTICE, INFO, ERROR, BOARD, PAST_NOTICE})
 MAX_IGNORED = 200  # nicks one client hides
 HISTORY_PAGE = 50  # older messages one /history (or PgUp at the top) fetches
 
@@ -56,6 +60,7 @@ class Entry:
     nick: str = ""
     room: str = ""
     time: float = field(default_factory=time.time)
+    to: str = ""  # a private message's recipient
 
 
 @dataclass(slots=True)
@@ -156,6 +161,7 @@ class ClientCore:
         self._latest_token = ""  # the last SESSION line's
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
+            p.Private: self._on_private, p.Action: self._on_action,
             p.Joined: self._on_joined, p.Left: self._on_left, p.Renamed: self._on_renamed,
             p.Here: self._on_here, p.RoomList: self._show_rooms,
             p.MemberList: self._show_members, p.Info: self._on_info, p.Error: self._on_error,
@@ -385,6 +391,10 @@ class ClientCore:
             elif self._away:
                 self._retry_now()  # Enter on an empty line, while away: connect now
             return
+        if isinstance(msg, (p.Tell, p.TellBack, p.Me)):
+            for piece in _pieces(msg):
+                self._send(piece)
+            return
         local = self._local.get(type(msg))
         if local is None or local(msg):
             self._send(msg)
@@ -515,14 +525,46 @@ class ClientCore:
             kind = OWN
         elif self.nick and mentions(text, self.nick):
             kind = MENTION
-            now = self.clock()
-            if self.bell and now - self._rang >= BELL_GAP:  # a burst of mentions: one bell
-                self._rang = now
-                self.requests.append(ev.Bell())
+            self._ring()
         else:
             kind = CHAT
         self._remember_speaker(msg.room, msg.nick)
         self._add(kind, text, nick=nick, room=sanitize(msg.room), when=msg.time)
+
+    def _ring(self) -> None:
+        """The bell, for a mention or a private message: a burst of them rings once."""
+        now = self.clock()
+        if self.bell and now - self._rang >= BELL_GAP:
+            self._rang = now
+            self.requests.append(ev.Bell())
+
+    def _on_private(self, msg: p.Private) -> None:
+        mine = bool(self.nick) and msg.nick == self.nick
+        if not mine and self.is_ignored(msg.nick):
+            self._seen(msg.room, msg.id)
+            return
+        if not mine:
+            self._ring()
+            self._remember_speaker(msg.room, msg.nick)
+        self._seen(msg.room, msg.id)
+        nick, to = self._ends(msg.nick, msg.to)
+        self._add(PRIVATE_SENT if mine else PRIVATE, sanitize(msg.text), nick=nick,
+                  room=sanitize(msg.room), when=msg.time, to=to)
+
+    def _ends(self, nick: str, to: str) -> tuple[str, str]:
+        """A private message's two nicks as shown: mine as YOU."""
+        return tuple(YOU if self.nick and n == self.nick else sanitize(n) for n in (nick, to))
+
+    def _on_action(self, msg: p.Action) -> None:
+        if self.is_ignored(msg.nick):
+            self._seen(msg.room, msg.id)
+            return
+        if self.nick and msg.nick != self.nick and mentions(sanitize(msg.text), self.nick):
+            self._ring()
+        self._remember_speaker(msg.room, msg.nick)
+        self._seen(msg.room, msg.id)
+        self._add(ACTION, sanitize(msg.text), nick=sanitize(msg.nick), room=sanitize(msg.room),
+                  when=msg.time)
 
     def _on_joined(self, msg: p.Joined) -> None:
         if msg.room == self.room and msg.nick not in self._members:
@@ -592,8 +634,8 @@ class ClientCore:
         self._add(INFO, f"Rooms: {listing}{more}. /join ROOM to enter one.")
 
     def _show_members(self, head: p.MemberList) -> None:
-        nicks, unnamed = list(head.nicks), head.unnamed
-        names = [sanitize(n) for n in nicks]
+        nicks, unnamed, notes = list(head.nicks), head.unnamed, dict(head.notes)
+        names = [sanitize(n) + (f" ({sanitize(notes[n])})" if notes.get(n) else "") for n in nicks]
         mine = head.room == self.room
         if mine:  # who spoke lately keeps their place; the rest follow, as listed
             self._members = {n: self._members.get(n, -next(self._order)) for n in nicks}
@@ -901,9 +943,13 @@ class ClientCore:
             if entry.kind == p.NOTICE or not nick:
                 self._add(PAST_NOTICE, sanitize(entry.text), room=sanitize(entry.room),
                           when=entry.time)
+            elif entry.kind == p.PRIVATE:
+                nick, to = self._ends(entry.nick, entry.to)
+                self._add(PAST_PRIVATE, sanitize(entry.text), nick=nick,
+                          room=sanitize(entry.room), when=entry.time, to=to)
             else:
-                self._add(PAST, sanitize(entry.text), nick=nick, room=sanitize(entry.room),
-                          when=entry.time)
+                self._add(PAST_ACTION if entry.kind == p.ACTION else PAST, sanitize(entry.text),
+                          nick=nick, room=sanitize(entry.room), when=entry.time)
 
     def _seen(self, room: str, entry_id: int) -> None:
         room = room.casefold()
@@ -988,10 +1034,11 @@ class ClientCore:
         return sorted(self._members, key=self._members.__getitem__, reverse=True)
 
     def _add(self, kind: str, text: str, nick: str = "", room: str = "",
-             when: float | None = None) -> None:
-        if nick and kind != OWN and self.is_ignored(nick):
+             when: float | None = None, to: str = "") -> None:
+        if nick and kind not in (OWN, PRIVATE_SENT) and self.is_ignored(nick):
             return  # whatever someone I ignore wrote (chat, history, private messages)
-        entry = Entry(kind, text, nick, room) if when is None else Entry(kind, text, nick, room, when)
+        entry = Entry(kind, text, nick, room) if when is None else Entry(kind, text, nick, room,
+                                                                         when, to)
         self._entries.append(entry)
 
 
@@ -1025,6 +1072,17 @@ def split_text(text: str, limit: int) -> list[str]:
     if text:
         chunks.append(text)
     return chunks
+
+
+def _pieces(msg: p.Tell | p.TellBack | p.Me) -> list[p.ClientMessage]:
+    """A /msg, /r or /me whose text is over the server's limit as several, each within it
+    (split as chat is); a shorter one, or one without text (the server says the usage),
+    as it is."""
+    if len(msg.text.encode("utf-8", "replace")) <= p.MAX_TEXT:
+        return [msg]
+    if isinstance(msg, p.Tell):
+        return [p.Tell(f"{msg.nick} {chunk}") for chunk in split_text(msg.text, p.MAX_TEXT)]
+    return [type(msg)(chunk) for chunk in split_text(msg.text, p.MAX_TEXT)]
 
 
 def _byte_prefix_len(text: str, limit: int) -> int:

@@ -89,8 +89,7 @@ def paint(core: c.ClientCore, scroll: sb.Scrollback, editor: LineEditor, h: int,
     _paint_pane(canvas, layout, scroll)
     if drawn:
         _paint_panel(canvas, layout, blocks[:len(drawn)])
-    scrolled = "" if scroll.at_bottom else (
-        f"MORE BELOW ({scroll.unread} new)" if scroll.unread else "scrolled back")
+    scrolled = "" if scroll.at_bottom else _below(scroll)
     parts = status_parts(core, connection, scrolled, address, bool(blocks) and not layout.panel)
     text = fit_status(parts, w)
     canvas.put(layout.status_y, 0, text + " " * max(w - text_width(text), 0), "status", w)
@@ -169,8 +168,43 @@ def _paint_input(canvas: _Canvas, layout: Layout, core: c.ClientCore,
     return layout.input_y, min(offset + col, layout.w - 1)
 
 
+def _below(scroll: sb.Scrollback) -> str:
+    """The status bar's word while scrolled back: what came below, the private messages
+    counted apart (they are for me)."""
+    if not scroll.unread:
+        return "scrolled back"
+    private = scroll.unread_counted
+    return f"MORE BELOW ({scroll.unread} new{f', {private} private' if private else ''})"
+
+
+def _private(entry: c.Entry, past: bool) -> sb.Entry:
+    """`(private) bob -> you: text`, each nick in its colour (mine in my own style)."""
+    def who(nick: str) -> str:
+        return "past" if past else "own" if nick == c.YOU else f"nick:{nick}"
+    mark, text = ("past", "past") if past else ("private", "private")
+    segments = (("(private) ", mark), (entry.nick, who(entry.nick)), (" -> ", mark),
+                (entry.to, who(entry.to)), (": ", mark), (entry.text, text))
+    return sb.Entry(time.strftime("%H:%M", time.localtime(entry.time)), segments, entry.kind, 5)
+
+
+def _action(entry: c.Entry, past: bool) -> sb.Entry:
+    """`* alice waves`, the nick in its colour."""
+    style = "past" if past else "text"
+    segments = (("* ", style), (entry.nick, "past" if past else f"nick:{entry.nick}"),
+                (" ", style), (entry.text, style))
+    return sb.Entry(time.strftime("%H:%M", time.localtime(entry.time)), segments, entry.kind, 3)
+
+
+_SPECIAL = {c.PRIVATE: lambda e: _private(e, False), c.PRIVATE_SENT: lambda e: _private(e, False),
+            c.PAST_PRIVATE: lambda e: _private(e, True), c.ACTION: lambda e: _action(e, False),
+            c.PAST_ACTION: lambda e: _action(e, True)}
+
+
 def to_scroll_entry(entry: c.Entry) -> sb.Entry:
     """A core entry as the pane shows it: a clock, then styled segments."""
+    special = _SPECIAL.get(entry.kind)
+    if special is not None:
+        return special(entry)
     hhmm = time.strftime("%H:%M", time.localtime(entry.time))
     if entry.kind in (c.CHAT, c.OWN, c.MENTION):
         nick_style = "own" if entry.kind == c.OWN else f"nick:{entry.nick}"

@@ -44,8 +44,16 @@ def format_entry(entry: c.Entry) -> str:
         return f"! {entry.text}"
     if entry.kind == c.BOARD:
         return f"    {entry.text}"  # indented under the move in words
+    if entry.kind in (c.PRIVATE, c.PRIVATE_SENT):
+        return f"[{entry.room}] (private) {entry.nick} -> {entry.to}: {entry.text}"
+    if entry.kind == c.ACTION:
+        return f"[{entry.room}] * {entry.nick} {entry.text}"
     if entry.kind == c.PAST:
         return f"{_dated(entry)} [{entry.room}] {entry.nick}: {entry.text}"
+    if entry.kind == c.PAST_PRIVATE:
+        return f"{_dated(entry)} [{entry.room}] (private) {entry.nick} -> {entry.to}: {entry.text}"
+    if entry.kind == c.PAST_ACTION:
+        return f"{_dated(entry)} [{entry.room}] * {entry.nick} {entry.text}"
     if entry.kind == c.PAST_NOTICE:
         return f"{_dated(entry)} * {entry.text}"
     if entry.kind == c.DIVIDER:

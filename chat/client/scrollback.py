@@ -8,6 +8,7 @@ measures cells with chat.width alone.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterable
@@ -184,8 +185,9 @@ class Scrollback:
     """Entries, newest last, and what part of them the pane shows.
 
     Scrolled back, the pane is pinned to its top line: new entries do not move it
-    and are counted in `unread`. `visible()` records the pane size that
-    scroll_up/scroll_down and page_up/page_down work in.
+    and are counted in `unread` (those of a kind in `counted` in `unread_counted` too).
+    `visible()` records the pane size that scroll_up/scroll_down and page_up/page_down
+    work in.
 
     The read marker (with `read_marker`): while the user does not see what arrives (scrolled back, or
     told so by `look_away`), the first message that arrives gets MARKER drawn above
@@ -194,8 +196,8 @@ class Scrollback:
     messages: they neither take it nor let dividers before them take it.
     """
 
-    def __init__(self, max_entries: int = 10_000, *, read_marker: bool = False,
-                 quiet: frozenset[str] = frozenset(),
+    def __init__(self, max_entries: int = 10_000, counted: frozenset[str] = frozenset(), *,
+                 read_marker: bool = False, quiet: frozenset[str] = frozenset(),
                  dividers: frozenset[str] = frozenset()) -> None:
         self._entries: deque[Entry] = deque(maxlen=max_entries)
         self._start = 0             # the number of the oldest entry (numbers never change)
@@ -208,6 +210,8 @@ class Scrollback:
         self._away = False          # told the user does not see what arrives
         self._marked = True         # this absence has placed its marker (or none began)
         self._candidate: int | None = None  # the first of the dividers just appended
+        self._counted = counted
+        self._counted_at: list[int] = []  # the numbers of those of them of a counted kind
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -224,6 +228,8 @@ class Scrollback:
         self._entries.append(entry)
         if self._top is not None:
             self._arrived += 1
+            if entry.kind in self._counted:
+                self._counted_at.append(self._last)
         if not self._marked and self._absent:
             self._watch(entry, self._last)
 
@@ -288,7 +294,7 @@ class Scrollback:
         self._start += len(self._entries)
         self._entries.clear()
         self._wrapped.clear()
-        self._top, self._arrived = None, 0
+        self._top, self._arrived, self._counted_at = None, 0, []
         self.marker = None
 
     # entry numbering and lines
@@ -347,8 +353,19 @@ class Scrollback:
         """Entries that arrived while scrolled back and are still below the pane."""
         if self._top is None:
             return 0
+        return min(self._arrived, self._last - self._bottom())
+
+    @property
+    def unread_counted(self) -> int:
+        """Of `unread`, those of a kind in `counted` (private messages, for the status bar)."""
+        if self._top is None or not self._counted_at:
+            return 0
+        return len(self._counted_at) - bisect_right(self._counted_at, self._bottom())
+
+    def _bottom(self) -> int:
+        """The number of the entry at the bottom of the pane, scrolled back."""
         (bottom, _), _ = self._down(self._top, self._height - 1)
-        return min(self._arrived, self._last - bottom)
+        return bottom
 
     def scroll_up(self, lines: int) -> None:
         if not self._entries or lines <= 0:
@@ -369,7 +386,7 @@ class Scrollback:
         self.scroll_down(max(self._height - 1, 1))
 
     def scroll_to_bottom(self) -> None:
-        self._top, self._arrived = None, 0
+        self._top, self._arrived, self._counted_at = None, 0, []
 
     def _settle(self) -> None:
         """Keep the pinned top valid; once the newest line shows, follow again."""

@@ -68,9 +68,8 @@ def save(path: Path, nicks: list[str]) -> str | None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=1)
-            file.write("\n")
+        with open(temporary, "wb") as file:
+            file.write(json.dumps(data, indent=1).encode("utf-8") + b"\n")
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

@@ -43,7 +43,8 @@ class Styles:
                 "status": curses.A_REVERSE, "prompt": curses.A_BOLD,
                 "emphasis": curses.A_BOLD | curses.A_REVERSE, "panel": curses.A_NORMAL,
                 "speaker": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE,
-                "past": curses.A_DIM, "marker": curses.A_BOLD, "topic-bar": curses.A_REVERSE}
+                "past": curses.A_DIM, "marker": curses.A_BOLD, "topic-bar": curses.A_REVERSE,
+                "private": curses.A_BOLD}
         self.attrs = base
         self.nick_attrs = [curses.A_BOLD]
         if self.colour:
@@ -89,8 +90,8 @@ class Tui:
         self.escape = keys.EscapeKeys()
         self.on_quit = on_quit
         self.styles = Styles()
-        self.scroll = sb.Scrollback(read_marker=True, quiet=c.QUIET_KINDS,
-                                    dividers=frozenset({c.DIVIDER}))
+        self.scroll = sb.Scrollback(counted=frozenset({c.PRIVATE}), read_marker=True,
+                                    quiet=c.QUIET_KINDS, dividers=frozenset({c.DIVIDER}))
         self.editor = LineEditor()
         self.done = False
         self.resized = False

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 
 from chat import protocol as p
-from chat.server.store import Entry, Store, fold
+from chat.server.store import Entry, Store
 
 log = logging.getLogger("parlor.server")
 
@@ -38,10 +38,10 @@ class History:
 
     # -------------------------------------------------------------- writing
     def said(self, room_key: str, nick: str, stamp: float, text: str,
-             kind: str = p.SAY, to: str = "") -> int:
-        """Keep a message; its id."""
+             kind: str = p.SAY, to: str = "", ends: str = "") -> int:
+        """Keep a message (a private one: seen by the keys `ends` only); its id."""
         self.unsaved = True
-        return self.store.add(room_key, kind, nick, stamp, text, to).id
+        return self.store.add(room_key, kind, nick, stamp, text, to, ends).id
 
     def put(self, table: str, key: str, value: str | None) -> None:
         """Keep a value (JSON text; None deletes) in one of the store's tables: sessions,

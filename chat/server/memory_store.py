@@ -7,7 +7,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
-from chat.server.store import MAX_DAYS, MAX_MESSAGES, MAX_READ, Entry, can_see, check_entry, clamp, fold
+from chat.server.store import MAX_DAYS, MAX_MESSAGES, MAX_READ, Entry, can_see, check_entry, clamp
 
 DAY = 86400.0
 
@@ -26,10 +26,10 @@ class MemoryStore:
         self._last = 0
 
     def add(self, room: str, kind: str, nick: str, time: float, text: str,
-            to: str = "") -> Entry:
-        check_entry(kind, to)
+            to: str = "", ends: str = "") -> Entry:
+        check_entry(kind, to, ends)
         self._last += 1
-        entry = Entry(self._last, room, kind, nick, time, text, to)
+        entry = Entry(self._last, room, kind, nick, time, text, to, ends)
         self._rooms[room].append(entry)
         self._ids[room].append(entry.id)
         return entry
@@ -58,7 +58,6 @@ class MemoryStore:
               viewer: str = "") -> tuple[list[Entry], int]:
         entries = self._rooms.get(room, [])
         start = bisect_right(self._ids.get(room, []), after_id)
-        viewer = fold(viewer)
         seen = [e for e in entries[start:] if can_see(e, viewer)]
         limit = clamp(limit)
         return seen[-limit:], max(0, len(seen) - limit)
@@ -94,7 +93,6 @@ class MemoryStore:
     @staticmethod
     def _newest(entries: list[Entry], limit: int, viewer: str) -> list[Entry]:
         shown: list[Entry] = []
-        viewer = fold(viewer)
         for entry in reversed(entries):
             if can_see(entry, viewer):
                 shown.append(entry)

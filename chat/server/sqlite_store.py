@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from chat.server.store import (MAX_DAYS, MAX_MESSAGES, PRIVATE, Entry, Pending, StoreOpenError,
-                               check_entry, clamp, fold)
+                               check_entry, clamp)
 
 APPLICATION_ID = 0x50726C72  # "Prlr" in the file's header: this file is Parlor's
 # Each migration takes the file from version N to N + 1; append, never edit.
@@ -50,6 +50,11 @@ MIGRATIONS = (
     ) WITHOUT ROWID;
     CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     """,
+    # A private entry is seen by its two ends, named by key (a session's), not by nick.
+    # Private entries written before have none: nobody sees them.
+    """
+    ALTER TABLE entry ADD COLUMN ends TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA = len(MIGRATIONS)
 RETRY_EVERY = 1.0  # seconds between flush attempts once one failed (a retry rewrites it all)
@@ -60,8 +65,10 @@ DIRECT_ROWS = 24   # a turn that kept this many goes straight into SQLite: a tra
 LOG = "-log"       # PATH + LOG: the turns' rows, until they are in SQLite
 
 assert PRIVATE == "private"  # spelled in the partial index above, which takes no parameter
-_COLUMNS = "id, room, kind, nick, time, text, recipient"
-_SEEN = "(:viewer <> '' AND :viewer IN (lower(nick), lower(recipient)))"  # lower(): ASCII only
+_COLUMNS = "id, room, kind, nick, time, text, recipient, ends"
+# (a key is one word: a viewer with a space in it is nobody's)
+_SEEN = ("(:viewer <> '' AND instr(:viewer, ' ') = 0 "
+         "AND instr(' ' || ends || ' ', ' ' || :viewer || ' ') > 0)")
 _RANGE = "room = :room AND id > :after AND id < :before"
 _NEWEST = (f"SELECT {_COLUMNS} FROM entry WHERE {_RANGE} AND (kind <> 'private' OR {_SEEN}) "
            f"ORDER BY id DESC LIMIT :limit")
@@ -71,7 +78,7 @@ _COUNT = (f"SELECT max(0, coalesce("
           f"(SELECT seq FROM entry WHERE {_RANGE} ORDER BY id DESC LIMIT 1) - "
           f"(SELECT seq FROM entry WHERE {_RANGE} ORDER BY id LIMIT 1) + 1, 0)) - "
           f"(SELECT count(*) FROM entry WHERE kind = 'private' AND {_RANGE} AND NOT {_SEEN})")
-_INSERT = f"INSERT INTO entry ({_COLUMNS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = f"INSERT INTO entry ({_COLUMNS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _PRUNED = "pruned through"  # meta: the highest id prune deleted (so ids are never reused)
 _PUT = "INSERT OR REPLACE INTO kv (tbl, key, value) VALUES (?, ?, ?)"
 _DELETE = "DELETE FROM kv WHERE tbl = ? AND key = ?"
@@ -147,10 +154,10 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ writing
     def add(self, room: str, kind: str, nick: str, time: float, text: str,
-            to: str = "") -> Entry:
-        check_entry(kind, to)
+            to: str = "", ends: str = "") -> Entry:
+        check_entry(kind, to, ends)
         self._last_id += 1
-        entry = Entry(self._last_id, room, kind, nick, time, text, to)
+        entry = Entry(self._last_id, room, kind, nick, time, text, to, ends)
         self._pending.add(entry)
         return entry
 
@@ -254,7 +261,7 @@ class SqliteStore:
         rows = []
         for e in self._pending.entries:
             seqs[e.room] = seq = (seqs.get(e.room) or self._seq.get(e.room, 0)) + 1
-            rows.append((e.id, e.room, e.kind, e.nick, e.time, e.text, e.to, seq))
+            rows.append((e.id, e.room, e.kind, e.nick, e.time, e.text, e.to, e.ends, seq))
         return rows
 
     def _write(self, rows: Iterable[tuple]) -> None:
@@ -290,7 +297,6 @@ class SqliteStore:
         """The newest `limit` entries with after_id < id < before_id, oldest first, and
         (when `count`) how many more there are: the buffer first, then the file, whose
         ids are all older than the buffer's."""
-        viewer = fold(viewer)
         got, more = self._pending.newest(room, viewer, after_id, before_id, limit)
         params = {"room": room, "after": after_id, "viewer": viewer,
                   "before": got[0].id if got else min(before_id, self._last_id + 1)}
@@ -415,7 +421,8 @@ class SqliteStore:
                     record = None
                 if not isinstance(record, tuple) or not record:
                     break
-                if record[0] == "e" and len(record) == 8 and type(record[1]) is int \
+                if record[0] == "e" and 8 <= len(record) <= 1 + len(Entry._fields) \
+                        and type(record[1]) is int \
                         and record[1] > self._last_id:
                     self._pending.add(Entry(*record[1:]))
                     self._last_id = record[1]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat import protocol as p
+from chat.server.direct import YOU, Absence, Direct, end_key
 from chat.server.history import REPLAY, History
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
@@ -43,6 +44,13 @@ class Session:
     wanted_nick: str | None = None  # carried into the next room joined
     token: str = ""  # what /resume names this session by
     held_until: float | None = None  # dropped: kept (room, nick, seats) until then
+    away: Absence | None = None
+    last_from: Session | None = None  # who last sent it a private message (for /r)
+
+    @property
+    def key(self) -> str:
+        """Who this session is to the store, as a private message's end."""
+        return end_key(self.token)
 
 
 @dataclass(eq=False, slots=True)
@@ -173,13 +181,15 @@ class ChatState:
         self.history = History(store if store is not None else MemoryStore(), clock, replay)
         self.topics = Topics(self.history)  # (its puts are then flushed with the turn)
         self.help_lines = [*HELP, *self.games.help_lines]
+        self.direct = Direct(self.history, clock, self._chat_text,
+                             lambda s: self.sessions.get(s.id) is s, self._keep)
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
             p.Quit: self._on_quit, p.Help: self._on_help, p.Pong: self._on_pong,
             p.History: self._on_history, p.Missed: self._on_missed, p.Resume: self._on_resume,
             p.Topic: self._on_topic,
-            p.UnknownCommand: self._on_unknown,
+            p.UnknownCommand: self._on_unknown, **self.direct.handlers,
             **{cls: self.games.handle for cls in self.games.handles},
         }
         self._restore()
@@ -209,8 +219,10 @@ class ChatState:
     # so that after a restart, or a kill -9, its client can /resume it within the grace.
     def _keep(self, session: Session) -> None:
         if session.room is not None and session.nick is not None:
+            away = session.away
             self.history.put(SESSIONS, session.token, json.dumps(
-                {"in": session.room.name, "as": session.nick}))
+                {"in": session.room.name, "as": session.nick,
+                 **({"absent": [away.reason, away.since]} if away else {})}))
         else:
             self.history.put(SESSIONS, session.token, None)
 
@@ -228,6 +240,8 @@ class ChatState:
             session = Session(-number, "", room, nick, nick, token, until)
             room.nicks[key(nick)] = self.sessions[session.id] = self.tokens[token] = session
             self._held[session.id] = session
+            if "absent" in kept:
+                self.direct.set_away(session, *kept["absent"])
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
         self.games.attach(self.history, self.rooms, self.tokens)
@@ -255,6 +269,7 @@ class ChatState:
             return
         del self.sessions[session_id]
         self.tokens.pop(session.token, None)
+        self.direct.forget(session)
         self._leave_room(session, reason, out)
 
     def _hold(self, session: Session, reason: str, out: Outbox) -> None:
@@ -281,6 +296,7 @@ class ChatState:
         for session in [s for s in self._held.values() if s.held_until <= now]:
             del self.sessions[session.id], self._held[session.id]
             self.tokens.pop(session.token, None)
+            self.direct.forget(session)
             session.held_until = None
             room = session.room
             room.add(session)  # (so that leaving is what it always is)
@@ -327,8 +343,7 @@ class ChatState:
         text = msg.text
         if not text.strip():
             return  # a blank line is a no-op, in the lobby too
-        shown = collapse_spaces(sanitize(text))
-        problem = self._say_problem(session, text, shown)
+        shown, problem = self._chat_text(session, text)
         if problem:
             out.to(session.id, p.Error(problem))
         else:
@@ -340,6 +355,10 @@ class ChatState:
     def _stamp(self) -> float:
         """Now, to the millisecond, as on the wire."""
         return int(self.clock() * 1000) / 1000
+    def _chat_text(self, session: Session, text: str) -> tuple[str, str | None]:
+        """Chat text as it is relayed, and why `session` may not say it (None: it may)."""
+        shown = collapse_spaces(sanitize(text))
+        return shown, self._say_problem(session, text, shown)
 
     @staticmethod
     def _say_problem(session: Session, text: str, shown: str) -> str | None:
@@ -396,7 +415,7 @@ class ChatState:
         session.room = room
         log.info("join #%d %s", session.id, room.name)
         out.to(session.id, p.Here(room.name, p.NOBODY))
-        past = self.history.on_join(session.id, key(room.name), room.name, "")
+        past = self.history.on_join(session.id, key(room.name), room.name, session.key)
         if past.entries:
             out.to(session.id, past)
         self._send_topic(session, room, p.TOPIC_ON_JOIN, out)
@@ -417,7 +436,7 @@ class ChatState:
     def _on_nick(self, session: Session, msg: p.Nick, out: Outbox) -> None:
         room, args, old = session.room, msg.nick, session.nick
         problem = p.nick_problem(args)
-        if problem is None and key(args) in self.games.reserved_nicks:
+        if problem is None and key(args) in self.games.reserved_nicks | {YOU}:
             problem = f"{args!r} is reserved"
         if old is not None and not problem:
             problem = self.games.nick_problem(session)
@@ -476,7 +495,8 @@ class ChatState:
         nicks = room.member_nicks()
         unnamed = sum(1 for s in room.sessions.values() if s.nick is None)  # (held ones have nicks)
         note = f"{unnamed} without a nick yet" if unnamed else ""
-        out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note))
+        notes = self.direct.notes(room)
+        out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note, notes=notes))
 
     def _on_leave(self, session: Session, msg: p.Leave, out: Outbox) -> None:
         room = session.room
@@ -518,7 +538,7 @@ class ChatState:
         if room is None:
             out.to(session.id, p.reply(msg, 1, "you are in the lobby: /join ROOM first"))
             return
-        answer = ask(session.id, key(room.name), room.name, session.nick or "", msg)
+        answer = ask(session.id, key(room.name), room.name, session.key, msg)
         if isinstance(answer, str):
             out.to(session.id, p.reply(msg, 1, answer))
         else:
@@ -538,6 +558,7 @@ class ChatState:
             return
         del self.sessions[session.id]
         self.tokens.pop(session.token, None)
+        self.direct.forget(session)
         out.adoptions.append((session.id, old.id))
         back = self._held.pop(old.id, None) is not None
         old.held_until, room = None, old.room
@@ -619,7 +640,11 @@ HELP = [
     "  /list [WORD]       the rooms and how many are in each (or those named *WORD*)",
     "  /join ROOM         enter ROOM (created if new), leaving the room you are in",
     "  /nick NAME         pick your name in this room",
-    "  /who [ROOM]        who is in your room (or in ROOM)",
+    "  /who [ROOM]        who is in your room (or in ROOM), and who is away",
+    "  /msg NICK TEXT     a private message to NICK in your room (also /w, /tell)",
+    "  /r TEXT            answer the last one who sent you a private message",
+    "  /me TEXT           an action, shown as * yournick TEXT",
+    "  /away [REASON]     say you are away (alone, or /back: you are back)",
     "  /leave             back to the lobby",
     "  /history [N]       N older messages of this room (50 if you leave N out)",
     "  /topic [TEXT]      the room's topic; with TEXT, set it (/topic -delete removes it)",

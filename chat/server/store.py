@@ -29,7 +29,10 @@ class Entry(NamedTuple):  # a NamedTuple: made on the fan-out path, 3x cheaper t
     nick: str          # who wrote it ("" for a server notice)
     time: float        # server time, UTC epoch seconds
     text: str          # already sanitised by the server
-    to: str = ""       # for kind "private": the recipient nick; visible only to nick and to
+    to: str = ""       # for kind "private": the recipient's nick (as it was then)
+    # For kind "private", who may see it: the keys of its two ends, space-separated.  A
+    # key names a session, not a nick (a nick changes hands; see chat.server.state).
+    ends: str = ""
 
 
 class Tables(Protocol):
@@ -43,13 +46,14 @@ class Store(Protocol):
     """A room history plus a small key/value space, written in batches by flush().
 
     add() and put() only buffer (they are on the fan-out path); reads see everything
-    added, flushed or not.  Private entries are returned only to their two nicks.
+    added, flushed or not.  Private entries are returned only to their two ends: a
+    read's `viewer` is the key of the one asking ("" for nobody in particular).
     """
 
     problem: str | None  # why the last flush failed, as a sentence; None while all is well
 
     def add(self, room: str, kind: str, nick: str, time: float, text: str,
-            to: str = "") -> Entry:
+            to: str = "", ends: str = "") -> Entry:
         """Assign the next id at once and buffer the row (cheap: no I/O here)."""
 
     def put(self, table: str, key: str, value: str | None) -> None:
@@ -84,19 +88,11 @@ class Store(Protocol):
 
 
 # ------------------------------------------------------------------ shared by implementations
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def fold(nick: str) -> str:
-    """A nick as compared: ASCII letters lower-cased, nothing else (as the protocol does)."""
-    return nick.translate(_ASCII_LOWER)
-
-
 def can_see(entry: Entry, viewer: str) -> bool:
-    """Whether `viewer` (a folded nick; "" for nobody in particular) may see the entry."""
+    """Whether `viewer` (an end's key; "" for nobody in particular) may see the entry."""
     if entry.kind != PRIVATE:
         return True
-    return viewer != "" and viewer in (fold(entry.nick), fold(entry.to))
+    return viewer != "" and viewer in entry.ends.split(" ")
 
 
 def clamp(limit: int) -> int:
@@ -104,12 +100,15 @@ def clamp(limit: int) -> int:
     return max(1, min(int(limit), MAX_READ))
 
 
-def check_entry(kind: str, to: str) -> None:
+def check_entry(kind: str, to: str, ends: str = "") -> None:
     """Raise ValueError for an entry the server should never make (our bug, not a peer's)."""
     if kind not in KINDS:
         raise ValueError(f"unknown entry kind {kind!r}; the kinds are {', '.join(KINDS)}")
     if (kind == PRIVATE) != bool(to):
         raise ValueError(f"a {kind!r} entry with to={to!r}: only private entries have a recipient")
+    if (kind == PRIVATE) != bool(ends) or "" in ends.split(" ") and ends:
+        raise ValueError(f"a {kind!r} entry with ends={ends!r}: only private entries have "
+                         "ends, each a key")
 
 
 class Pending:
