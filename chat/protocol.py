@@ -12,7 +12,7 @@ import time
 from operator import attrgetter
 from dataclasses import dataclass, fields
 
-PROTOCOL = "parlor/3"
+PROTOCOL = "parlor/4"
 MAX_LINE = 1024
 NAME_CHARS = "ASCII letters (A-Z, a-z), digits, '-' and '_'"
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+\Z")

@@ -61,7 +61,7 @@ def test_client_core_place_is_where_it_will_rejoin_while_offline():
     assert core.place() == ("general", "alice", "offline")
     core.connection_made()
     assert core.place() == ("general", "alice", "joining")
-    core.receive_data(b"HELLO parlor/3 hi\nHERE general *\nHERE general alice\n")
+    core.receive_data(b"HELLO parlor/4 hi\nHERE general *\nHERE general alice\n")
     assert core.place() == ("general", "alice", "")
 
 
@@ -72,7 +72,7 @@ def test_client_core_place_in_the_lobby():
 
 
 def test_client_core_after_bye_the_lost_connection_is_one_short_line():
-    core = core_fed("HELLO parlor/3 hi\nHERE general alice\n")
+    core = core_fed("HELLO parlor/4 hi\nHERE general alice\n")
     core.take_entries()
     core.receive_data(b"BYE flooding: slow down\n")
     core.connection_lost("the server closed the connection")
@@ -101,7 +101,7 @@ def test_client_core_turned_away_again_for_the_same_reason_says_nothing_new():
 def test_client_core_greeting_is_told_per_connection():
     core = core_fed()
     assert not core.greeted
-    core.receive_data(b"HELLO parlor/3 hi\n")
+    core.receive_data(b"HELLO parlor/4 hi\n")
     assert core.greeted
     core.connection_lost("reset")
     core.connection_made()
@@ -112,7 +112,7 @@ def test_client_core_settled_once_the_autojoin_is_answered():
     core = c.ClientCore("test", room="general", nick="pip")
     core.connection_made()
     assert not core.settled
-    core.receive_data(b"HELLO parlor/3 hi\n")
+    core.receive_data(b"HELLO parlor/4 hi\n")
     assert core.data_to_send(0.0) == b"/nick pip\n/join general\n" and not core.settled
     core.receive_data(b"REPLY nick 0 your nick will be pip\n")
     assert not core.settled
@@ -123,7 +123,7 @@ def test_client_core_settled_once_the_autojoin_is_answered():
 def test_client_core_settled_at_hello_without_autojoin():
     core = core_fed()
     assert not core.settled
-    core.receive_data(b"HELLO parlor/3 hi\n")
+    core.receive_data(b"HELLO parlor/4 hi\n")
     assert core.settled
 
 
@@ -164,7 +164,7 @@ def test_client_core_asked_reconnect_keeps_the_room_and_nick_to_rejoin():
     assert texts(core) == [f"Reconnecting to {core.address}: you asked for a new connection."]
     assert (core.room, core.nick) == (None, None)
     core.connection_made()
-    core.receive_data(b"HELLO parlor/3 hi\n")
+    core.receive_data(b"HELLO parlor/4 hi\n")
     assert core.data_to_send(0.0) == b"/nick alice\n/join general\n"
 
 
@@ -308,7 +308,7 @@ def test_client_core_lines_waiting_when_the_connection_drops_are_told_lost():
                            "5 lines still waiting to go were not sent."]
     assert core.waiting == 0
     core.connection_made()  # a new connection: a whole burst again
-    core.receive_data(b"HELLO parlor/3 hi\nHERE general alice\n")
+    core.receive_data(b"HELLO parlor/4 hi\nHERE general alice\n")
     for i in range(c.SEND_BURST):
         core.submit(f"new {i}")
     assert len(lines_of(core.data_to_send(0.1))) == c.SEND_BURST
@@ -341,7 +341,7 @@ def test_client_core_a_first_line_that_is_not_hello_is_not_parlor():
     assert texts(core) == ["127.0.0.1:80 is not a Parlor server (its first line: "
                            "'SSH-2.0-OpenSSH_9.2'); check --host and --port."]
     assert core.requests == [ev.NotParlor()] and core.foreign
-    core.receive_data(b"HELLO parlor/3 too late\n")
+    core.receive_data(b"HELLO parlor/4 too late\n")
     assert texts(core) == []
 
 
@@ -385,7 +385,7 @@ def test_client_core_pings_never_hold_back_what_the_user_types():
     clock = Clock()
     core = c.ClientCore("test", send_burst=2, send_rate=1.0, clock=clock)
     core.connection_made()
-    core.receive_data(b"HELLO parlor/3 hi\nHERE general alice\n" + b"PING t1\n" * 200)
+    core.receive_data(b"HELLO parlor/4 hi\nHERE general alice\n" + b"PING t1\n" * 200)
     core.submit("hello")
     sent = core.data_to_send(clock.now)
     assert sent == b"/pong t1\nhello\n"  # one answer, and the line goes at once

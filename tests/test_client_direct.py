@@ -76,7 +76,7 @@ def test_client_direct_who_shows_who_is_away():
     ("/msg", [b"/msg\n"]),  # (the server says the usage)
 ])
 def test_client_direct_long_text_goes_in_pieces_within_the_limit(typed, sent):
-    core = core_fed("HELLO parlor/3 hi\nHERE general alice\n")
+    core = core_fed("HELLO parlor/4 hi\nHERE general alice\n")
     core.submit(typed)
     assert core.data_to_send(0.0).splitlines(True) == sent
 
@@ -102,7 +102,7 @@ def test_frame_private_messages_are_set_apart_with_the_nicks_in_their_colours():
 
 
 def test_frame_status_bar_counts_the_private_messages_below_while_scrolled_back():
-    view = View(f"HELLO parlor/3 hi\nHERE general alice\nMEMBERS general 2 0\n"
+    view = View(f"HELLO parlor/4 hi\nHERE general alice\nMEMBERS general 2 0\n"
                 f"MEMBER general alice\nMEMBER general bob\n"
                 + "".join(f"MSG general {i} bob {STAMP} line {i}\n" for i in range(20)))
     view.scroll = sb.Scrollback(counted=frozenset({c.PRIVATE}))

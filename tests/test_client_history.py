@@ -64,7 +64,7 @@ def test_client_history_reconnect_catches_up_from_the_last_id_seen():
     core.data_to_send(0.0)
     core.connection_lost("reset")
     core.connection_made()
-    core.receive_data(b"HELLO parlor/3 hi\n")
+    core.receive_data(b"HELLO parlor/4 hi\n")
     assert core.data_to_send(0.0) == b"/nick alice\n/join general\n/missed 7\n"
     core.receive_data(b"HERE general alice\n" + page(p.ON_JOIN, entry(6, DAY2), entry(7, DAY2)))
     core.take_entries()
@@ -82,7 +82,7 @@ def test_client_history_a_refused_catch_up_lets_the_next_replay_show():
     core.receive_data(b"MSG general 7 bob 2026-12-01T10:31:05.123Z hi\n")
     core.connection_lost("reset")
     core.connection_made()
-    core.receive_data(b"HELLO parlor/3 hi\nHERE general alice\n"
+    core.receive_data(b"HELLO parlor/4 hi\nHERE general alice\n"
                       b"REPLY missed 1 there is no message 7 yet\n")
     core.take_entries()
     core.receive_data(page(p.ON_JOIN, entry(1, DAY2)))

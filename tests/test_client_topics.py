@@ -235,12 +235,12 @@ def test_scrollback_without_read_marker_never_marks():
 
 
 def test_client_core_is_caught_up_once_what_was_missed_is_in():
-    core = core_fed("HELLO parlor/3 hi\n", HERE, f"MSG general 5 bob {STAMP} hi\n")
+    core = core_fed("HELLO parlor/4 hi\n", HERE, f"MSG general 5 bob {STAMP} hi\n")
     assert core.caught_up
     core.connection_lost("reset")
     assert not core.caught_up
     core.connection_made()
-    core.receive_data(b"HELLO parlor/3 hi\n")
+    core.receive_data(b"HELLO parlor/4 hi\n")
     assert core.data_to_send(0.0).endswith(b"/join general\n/missed 5\n")
     core.receive_data(b"REPLY nick 0 you will be alice in the room you join next\n"
                       b"HERE general alice\nREPLY join 0 you joined general as alice\n")

@@ -288,7 +288,7 @@ def test_plain_client_holds_stdin_until_the_autojoin_is_answered():
             client.stdin.close()  # the line and the end of input wait in the pipe
             conn, _ = listener.accept()
             with conn:
-                conn.sendall(b"HELLO parlor/3 hi\n")
+                conn.sendall(b"HELLO parlor/4 hi\n")
                 assert read_until(conn, b"/join general\n") == b"/nick pip\n/join general\n"
                 assert read_quiet(conn, 0.3) == b""  # no "hi" before the answers
                 conn.sendall(b"REPLY nick 0 you will be pip\n"

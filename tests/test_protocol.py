@@ -212,7 +212,7 @@ def test_reply_names_its_command():
 STAMP = 1764585065.123  # 2025-12-01T10:31:05.123Z
 STAMP_TEXT = "2025-12-01T10:31:05.123Z"
 SERVER_CASES = [
-    (p.Hello("parlor/3", "Welcome to Parlor."), "HELLO parlor/3 Welcome to Parlor."),
+    (p.Hello("parlor/4", "Welcome to Parlor."), "HELLO parlor/4 Welcome to Parlor."),
     (p.Reply("nick", 2, "nick 'bob' is taken in red"), "REPLY nick 2 nick 'bob' is taken in red"),
     (p.Reply("list", 0, ""), "REPLY list 0"),
     (p.Chat("red", 7, "bob", STAMP, "hi  there "), f"MSG red 7 bob {STAMP_TEXT} hi  there "),

@@ -229,7 +229,7 @@ def test_server_stop_refuses_new_connections_at_once(server, connect):
 def test_server_process_chat_and_sigterm(spawn, connect):
     proc = spawn.server()
     ann = connect(proc.address, hello=False)
-    assert ann.readline().startswith("HELLO parlor/3 ")  # the raw banner, as nc shows it
+    assert ann.readline().startswith("HELLO parlor/4 ")  # the raw banner, as nc shows it
     bob = connect(proc.address)
     ann.enter("lounge", "ann")
     bob.enter("lounge", "bob")

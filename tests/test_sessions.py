@@ -178,7 +178,7 @@ def test_sessions_client_resumes_by_token_then_catches_up():
     core.data_to_send(0.0)
     core.connection_lost("reset")
     core.connection_made()
-    core.receive_data(b"HELLO parlor/3 hi\nSESSION tok2 120 new\n")
+    core.receive_data(b"HELLO parlor/4 hi\nSESSION tok2 120 new\n")
     assert core.data_to_send(0.0) == b"/resume tok1\n"
     core.receive_data(b"REPLY resume 0 welcome back\nSESSION tok1 120 again\nHERE general alice\n")
     assert core.data_to_send(0.0) == b"/missed 7\n"
@@ -191,7 +191,7 @@ def test_sessions_client_falls_back_to_joining_when_the_session_is_over():
     core.data_to_send(0.0)
     core.connection_lost("reset")
     core.connection_made()
-    core.receive_data(b"HELLO parlor/3 hi\nSESSION tok2 120 new\nREPLY resume 1 that session is over\n")
+    core.receive_data(b"HELLO parlor/4 hi\nSESSION tok2 120 new\nREPLY resume 1 that session is over\n")
     assert core.data_to_send(0.0) == b"/resume tok1\n/nick alice\n/join general\n"
     assert core.token == "tok2"
 

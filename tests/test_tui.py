@@ -213,7 +213,7 @@ def test_tui_escape_sequences_from_a_hostile_server_are_shown_harmlessly(termina
         alice = terminals("--port", str(listener.getsockname()[1]))
         conn, _ = listener.accept()
         with conn:
-            conn.sendall(b"HELLO parlor/3 hi\nHERE general alice\n"
+            conn.sendall(b"HELLO parlor/4 hi\nHERE general alice\n"
                          b"MSG general 1 alice 2026-12-01T10:31:05.123Z before the attack\n"
                          b"MSG general 1 mal\x1b[2Jlory 2026-12-01T10:31:05.123Z clear\x1b[2Jtitle\x1b]0;pwned\x07end\n"
                          b"INFO \x1b[H\x1b[2Jinfo\x1b]2;pwned\x1b\\end\n"
