@@ -17,16 +17,19 @@ import logging
 import os
 import selectors
 import socket
+import ssl
 import time
 from itertools import count
 from typing import Sequence
 
 from chat import protocol as p
+from chat import tls
 from chat.server.guard import (DISCONNECTED, Action, Caution, CutOff, Drop, Guard, HangUp,
                                Line, Probe)
 from chat.server.admission import Admission
 from chat.server.limits import Limits
 from chat.server.state import REPLACED, ChatState, Outbox
+from chat.server.tls import Handshakes
 
 try:
     import resource
@@ -41,6 +44,7 @@ ACCEPT_PAUSE = 0.5  # seconds to stop accepting when the process is out of file 
 LINGER = 2.0        # seconds a closed connection's input is still read and discarded
 HOUSEKEEPING = 1.0  # seconds between checks of lingering sockets and of the CPUs we may use
 NEVER = float("inf")
+TLS_HELLO = b"\x16\x03"  # how a TLS client's first bytes begin
 # Seconds of handling one loop turn does before the lines left wait for the next turn
 # (sooner than the guards would let them through: they are handled as soon as the
 # loop is free), so a turn stays short and a light line waits for little.  Without a
@@ -58,7 +62,7 @@ FEW_WRITES = 64      # dirty connections that are always written in one go
 
 class Connection:
     __slots__ = ("sock", "id", "host", "decoder", "out", "out_size", "events", "guard", "wake",
-                 "reading", "on_event")
+                 "reading", "on_event", "tls")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
@@ -72,11 +76,13 @@ class Connection:
         self.reading = True    # the peer has not ended its input
         self.host = ""         # its address, without the port: what Admission counts
         self.on_event = None   # its selector callback
+        self.tls = isinstance(sock, ssl.SSLSocket)
 
 
 class Server:
     def __init__(self, state: ChatState, host: str = "127.0.0.1", port: int = 5220,
-                 limits: Limits | None = None, spin_us: int = 0) -> None:
+                 limits: Limits | None = None, spin_us: int = 0,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
@@ -91,6 +97,11 @@ class Server:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.selector.register(self._wake_r, READ, self._on_wake)
+        # With TLS, an accepted connection is in `handshakes` until its handshake is done.
+        self.handshakes = None if tls_context is None else Handshakes(
+            tls_context, self.selector, self.limits.handshake_timeout,
+            done=lambda sock, host, addr: self._add(sock, host, addr),
+            failed=self.admission.left)
         self.conns: dict[int, Connection] = {}
         self._next_id = 1
         self._dirty: set[Connection] = set()
@@ -130,6 +141,8 @@ class Server:
                 events = self.selector.select(0 if busy else self._timeout())
                 self.now = time.monotonic()  # before anything is stamped with it
                 self._turn_left, self._slices = TURN_WORK, 1
+                if self.handshakes is not None:
+                    self.handshakes.new_turn()
                 for key, mask in events:
                     key.data(key.fileobj, mask)
                 if events:
@@ -211,6 +224,8 @@ class Server:
             waits.append(self._next_housekeeping)
         if self._accept_paused_until is not None:
             waits.append(self._accept_paused_until)
+        if self.handshakes and (deadline := self.handshakes.next_deadline()) is not None:
+            waits.append(deadline)
         return max(0.0, min(waits) - time.monotonic()) if waits else None
 
     def _on_timers(self) -> None:
@@ -221,6 +236,8 @@ class Server:
             if conn is not None and conn.wake == when:  # else a stale entry
                 conn.wake = NEVER
                 self._carry_out(conn, *conn.guard.tick(now))
+        if self.handshakes:
+            self.handshakes.expire(now)
         if self._accept_paused_until is not None and now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
@@ -322,12 +339,17 @@ class Server:
             except OSError as exc:
                 self._accept_failed(exc)
                 return
-            refusal = self.admission.admit(addr[0], self.now, len(self.conns))
+            shaking = self.handshakes
+            refusal = self.admission.admit(addr[0], self.now,
+                                           len(self.conns) + len(shaking or ()))
             if refusal:
                 log.info("turned away %s:%s: %s", addr[0], addr[1], refusal)
-                _turn_away(sock, refusal)
+                _turn_away(sock, refusal, plain=shaking is None)
                 continue
-            self._add(sock, addr[0], f"{addr[0]}:{addr[1]}")
+            if shaking is not None:
+                shaking.start(sock, addr[0], f"{addr[0]}:{addr[1]}", self.now)
+            else:
+                self._add(sock, addr[0], f"{addr[0]}:{addr[1]}")
 
     def _accept_failed(self, exc: OSError) -> None:
         log.warning("accept failed: %s", exc.strerror or exc)
@@ -358,17 +380,22 @@ class Server:
 
     def _read(self, conn: Connection) -> None:
         try:
-            data = conn.sock.recv(RECV_SIZE)
+            data = tls.receive(conn.sock, RECV_SIZE) if conn.tls else conn.sock.recv(RECV_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            self._doomed[conn] = f"connection error: {exc.strerror or exc}"
+            self._doomed[conn] = f"connection error: {tls.failure(exc)}"
             return
         if not data:
-            self._end_of_input(conn)
+            if data is not None:
+                self._end_of_input(conn)
             return
         if conn.guard.closing:
             return  # it said /quit, or is being cut off; what it sends now is moot
+        if not conn.guard.spoke and not conn.tls and data[:2] == TLS_HELLO:
+            log.info("#%d is a TLS client on this plain-text port: closed", conn.id)
+            self._doomed[conn] = DISCONNECTED
+            return
         lines = conn.decoder.feed(data)
         if not lines:
             return
@@ -560,8 +587,8 @@ class Server:
             data = conn.out[0] if len(conn.out) == 1 else b"".join(conn.out)
             try:
                 sent = conn.sock.send(data)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
+            except (BlockingIOError, InterruptedError, *tls.WANTS):
+                sent = 0  # (TLS: the same bytes go first next time, as OpenSSL asks)
             except OSError as exc:  # after the peer's end of input: it just left
                 self._doomed[conn] = f"connection error: {exc.strerror or exc}" \
                     if conn.reading else conn.guard.reason
@@ -643,6 +670,8 @@ class Server:
         if self._accept_paused_until is None:
             self.selector.unregister(self.listener)
         self.listener.close()  # a client reconnecting now is refused, not left in the backlog
+        if self.handshakes is not None:  # (not chatting yet: nothing to say to them)
+            self.handshakes.close_all()
         for conn in list(self.conns.values()):  # what was read is handled, not dropped
             held = [] if conn.guard.closing else conn.guard.take_held()
             if held:
@@ -661,6 +690,8 @@ class Server:
             self._settle()
 
     def _close_all(self) -> None:
+        if self.handshakes is not None:
+            self.handshakes.close_all()
         for conn in list(self.conns.values()):
             conn.sock.close()
         self.conns.clear()
@@ -681,13 +712,16 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _turn_away(sock: socket.socket, refusal: str) -> None:
-    """Not admitted: one line saying why, then close (never block on it)."""
-    try:
-        sock.setblocking(False)
-        sock.send(p.encode(p.Bye(refusal)))
-    except OSError:
-        pass
+def _turn_away(sock: socket.socket, refusal: str, plain: bool = True) -> None:
+    """Not admitted: one line saying why, then close (never block on it).  On a TLS
+    port nothing is said: a line would cost a handshake, which is what a full
+    server is saving."""
+    if plain:
+        try:
+            sock.setblocking(False)
+            sock.send(p.encode(p.Bye(refusal)))
+        except OSError:
+            pass
     sock.close()
 
 
