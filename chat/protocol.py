@@ -216,6 +216,15 @@ class Resume:
 
 
 @dataclass(frozen=True, slots=True)
+class Pass:
+    """`/pass PASSWORD`: the server's password (--password-file), before anything else."""
+    secret: str = ""
+
+    def __repr__(self) -> str:  # (never in a log line or a traceback)
+        return "Pass(secret=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command no table knows: `name` as typed (ASCII lower-cased)."""
     name: str
@@ -230,11 +239,11 @@ COMMANDS: dict[str, type] = {
     "help": Help, "pong": Pong, "game": StartGame, "games": ListGames,
     "accept": Accept, "decline": Decline, "move": Move, "m": Move, "guess": Move,
     "resign": Resign, "rematch": Rematch, "history": History, "missed": Missed,
-    "resume": Resume,
+    "resume": Resume, "pass": Pass,
 }
 ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
                  | ListGames | Accept | Decline | Move | Resign | Rematch | History | Missed
-                 | Resume | UnknownCommand)
+                 | Resume | Pass | UnknownCommand)
 
 
 # Commands a client carries out itself, never sent: same grammar, their own table.
@@ -501,6 +510,12 @@ class Bye:
 
 
 @dataclass(frozen=True, slots=True)
+class PasswordWanted:
+    """This server lets in only clients that give its password (`/pass PASSWORD`)."""
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     """Are you there?  Any line answers; clients send `/pong TOKEN`."""
     token: str
@@ -706,13 +721,14 @@ KEYWORDS: dict[str, type] = {
     "MEMBER": Member, "INFO": Info, "ERROR": Error, "BYE": Bye, "PING": Ping,
     "GAME": GameState, "TURN": Turn, "BOARD": Board, "ROW": BoardRow,
     "GNOTE": GameNote, "GAMEOVER": GameOver, "HISTORY": HistoryStart, "ENTRY": Past,
-    "SESSION": SessionToken,
+    "SESSION": SessionToken, "PASSWORD": PasswordWanted,
 }
 _FIELDS = {cls: tuple((f.name, f.type) for f in fields(cls)) for cls in KEYWORDS.values()}
 
 ServerLine = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
               | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
-              | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken)
+              | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken
+              | PasswordWanted)
 ServerMessage = ServerLine | RoomList | MemberList | BoardView | HistoryPage
 
 

@@ -36,4 +36,10 @@ class NotParlor:
     """The peer's first line was not Parlor: hang up and stop retrying."""
 
 
-Request = ClearPane | Bell | Reconnect | Hangup | NotParlor
+@dataclass(frozen=True, slots=True)
+class TrustAnswer:
+    """The user answered whether to trust the server's certificate (ClientCore.ask_trust)."""
+    yes: bool
+
+
+Request = ClearPane | Bell | Reconnect | Hangup | NotParlor | TrustAnswer
