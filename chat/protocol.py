@@ -324,6 +324,11 @@ def parse_client_line(line: str, local: bool = False) -> ClientMessage | LocalCo
     return UnknownCommand(name, args)
 
 
+def is_password_line(line: str) -> bool:
+    """Whether a client line is `/pass ...` (cheap: the server looks at every line)."""
+    return line[:5].translate(_ASCII_LOWER) == "/pass" and line[5:6] in ("", " ")
+
+
 def is_command(line: str) -> bool:
     """Whether a client line is a command rather than chat (cheap: no parsing)."""
     return line[:1] == "/" and line[:2] != "//"

@@ -150,6 +150,7 @@ class ClientCore:
         # machine, or anywhere once the user said so (--password-in-clear).
         self.secret_ok = False
         self.question: str | None = None  # what the user is asked (yes or no), if anything
+        self._locked_out = False  # the server refused our password: retrying will not help
         self._latest_token = ""  # the last SESSION line's
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
@@ -204,7 +205,7 @@ class ClientCore:
     def connection_made(self, encryption: str = "") -> None:
         """Connected (`encryption`: 'TLS 1.3', or '' in plain text)."""
         self.encryption = encryption
-        self.foreign = False
+        self.foreign = self._locked_out = False
         self.decoder = p.ServerDecoder()
         self._pacer.reset()
         self._batch, self._told_pace = 0, False
@@ -244,7 +245,10 @@ class ClientCore:
                              "connection to the server.")
         if unsent:
             self._add(ERROR, f"{_count(unsent, 'line')} still waiting to go were not sent.")
-        if not (asked or self.foreign):
+        if self._locked_out:
+            self._add(INFO, "Not retrying with a refused password: /reconnect tries again "
+                            "(then /pass PASSWORD), /quit leaves.")
+        elif not (asked or self.foreign):
             self._retry_later(self.clock())
 
     # -------------------------------------------------------------- connecting
@@ -511,6 +515,8 @@ class ClientCore:
                             "then /nick NAME picks your name. /help lists every command.")
 
     def _on_reply(self, msg: p.Reply) -> None:
+        if msg.answers(p.Pass) and msg.code:
+            self.password, self._locked_out = None, self.reconnects
         nick, join = msg.answers(p.Nick), msg.answers(p.Join)
         if msg.answers(p.Resume) and msg.code and p.Resume in self._awaiting:
             self._add(INFO, f"The server no longer keeps your place (it was away too long, "

@@ -25,9 +25,10 @@ from typing import Sequence
 from chat import protocol as p
 from chat import tls
 from chat.server.guard import (DISCONNECTED, Action, Caution, CutOff, Drop, Guard, HangUp,
-                               Line, Probe)
+                               Line, Probe, Refusal)
 from chat.server.admission import Admission
 from chat.server.limits import Limits
+from chat.server.password import PasswordGate
 from chat.server.state import REPLACED, ChatState, Outbox
 from chat.server.tls import Handshakes
 
@@ -45,6 +46,7 @@ LINGER = 2.0        # seconds a closed connection's input is still read and disc
 HOUSEKEEPING = 1.0  # seconds between checks of lingering sockets and of the CPUs we may use
 NEVER = float("inf")
 TLS_HELLO = b"\x16\x03"  # how a TLS client's first bytes begin
+PASSWORD_WANTED = "this server asks for a password before anything else"
 # Seconds of handling one loop turn does before the lines left wait for the next turn
 # (sooner than the guards would let them through: they are handled as soon as the
 # loop is free), so a turn stays short and a light line waits for little.  Without a
@@ -62,7 +64,7 @@ FEW_WRITES = 64      # dirty connections that are always written in one go
 
 class Connection:
     __slots__ = ("sock", "id", "host", "decoder", "out", "out_size", "events", "guard", "wake",
-                 "reading", "on_event", "tls")
+                 "reading", "on_event", "tls", "locked")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
@@ -77,17 +79,20 @@ class Connection:
         self.host = ""         # its address, without the port: what Admission counts
         self.on_event = None   # its selector callback
         self.tls = isinstance(sock, ssl.SSLSocket)
+        self.locked = False    # the server has a password that it has not given yet
 
 
 class Server:
     def __init__(self, state: ChatState, host: str = "127.0.0.1", port: int = 5220,
                  limits: Limits | None = None, spin_us: int = 0,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+                 tls_context: ssl.SSLContext | None = None,
+                 password: PasswordGate | None = None) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
         self.state = state  # built and wired by chat.server.main
         self.admission = Admission(self.limits)
+        self.password = password
         _raise_fd_limit(self.limits.max_clients + 64)
         self.listener = socket.create_server((host, port), backlog=1024)
         self.listener.setblocking(False)
@@ -284,6 +289,8 @@ class Server:
         for sock in [s for s, until in self._lingering.items() if now >= until]:
             self._unlinger(sock)
         self.admission.forget_idle(now)
+        if self.password is not None:
+            self.password.forget_idle(now)
         out = Outbox()
         self.state.expire(out)
         self._apply(out)
@@ -370,6 +377,9 @@ class Server:
         self.selector.register(sock, READ, conn.on_event)
         out = Outbox()
         self.state.connect(conn.id, addr, out)
+        if self.password is not None:
+            conn.locked = True
+            out.to(conn.id, p.PasswordWanted(PASSWORD_WANTED))
         self._apply(out)
 
     def _on_event(self, conn: Connection, mask: int) -> None:
@@ -500,11 +510,44 @@ class Server:
         self._schedule(conn)
 
     def _handle_line(self, conn: Connection, item: str | p.BadLine, out: Outbox) -> None:
+        if conn.locked or (item.__class__ is str and p.is_password_line(item)):
+            self._unlock(conn, item, out)  # (a password line never reaches the state)
+            return
         try:
             self.state.handle(conn.id, item, out)
         except Exception:  # the per-connection boundary: log it, tell them, go on
             log.exception("error handling a line from #%d: %r", conn.id, item)
             out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
+
+    def _unlock(self, conn: Connection, item: Line, out: Outbox) -> None:
+        """A line before the password was given: the right /pass lets it in; anything
+        else is refused after a delay that grows with its address's failures."""
+        if conn.guard.refusal:
+            return  # refused already: what it sends meanwhile is moot
+        msg = p.parse_client_line(item) if item.__class__ is str else None
+        if not conn.locked:
+            out.to(conn.id, p.reply(p.Pass, 0, "no password is needed: you are in"))
+            return
+        if isinstance(msg, p.Pong):
+            return  # (the answer to a PING is no attempt)
+        if isinstance(msg, p.Pass) and self.password.accepts(msg.secret):
+            conn.locked = False
+            log.info("#%d gave the password", conn.id)
+            out.to(conn.id, p.reply(msg, 0, "password accepted"))
+            return
+        given = isinstance(msg, p.Pass)
+        delay = self.password.failed(conn.host, self.now)
+        reason = "a wrong password" if given else "no password"
+        log.info("#%d from %s gave %s: refused in %g s", conn.id, conn.host, reason, delay)
+        told = ("wrong password" if given else
+                f"this server asks for a password first: {p.typed(p.Pass, 'SECRET')}")
+        conn.guard.refuse(self.now + delay, Refusal(reason, told))
+        self._schedule(conn)
+
+    def _on_refusal(self, conn: Connection, action: Refusal) -> None:
+        self._queue(conn, p.encode(p.reply(p.Pass, 1, action.told)))
+        self._queue(conn, p.encode(p.Bye(action.told)))
+        self._close_soon(conn, action.reason)
 
     # -------------------------------------------------------------- output
     def _apply(self, out: Outbox) -> None:
@@ -739,4 +782,4 @@ def _raise_fd_limit(wanted: int) -> None:
 
 
 _CARRIERS = {Caution: Server._on_caution, Probe: Server._on_probe, CutOff: Server._on_cut_off,
-             HangUp: Server._on_hang_up, Drop: Server._on_drop}
+             HangUp: Server._on_hang_up, Drop: Server._on_drop, Refusal: Server._on_refusal}

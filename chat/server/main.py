@@ -20,6 +20,7 @@ from chat.server.loop import Server
 from chat.server.sqlite_store import open_store
 from chat.server.state import ChatState
 from chat.server.store import Store, StoreOpenError
+from chat.server.password import PasswordGate
 from chat.server.tls import CertError, server_context
 
 log = logging.getLogger("parlor.server")
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         context = server_context(args.tls_cert, args.tls_key) if args.tls_cert else None
-    except CertError as exc:
+        password = read_password(args.password_file) if args.password_file else None
+    except (CertError, ValueError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     path = args.db or default_db()
@@ -53,16 +55,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(args, store, path, context)
+        return _serve(args, store, path, context, password)
     finally:
         store.close()
 
 
-def _serve(args, store: Store, path: str, context: ssl.SSLContext | None) -> int:
+def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
+           password: PasswordGate | None) -> int:
     try:
         server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace),
                         args.host, args.port,
-                        limits_from_args(args), spin_us=args.spin, tls_context=context)
+                        limits_from_args(args), spin_us=args.spin, tls_context=context,
+                        password=password)
     except OSError as exc:
         print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return 1
@@ -92,3 +96,17 @@ def clear_text_warning(host: str) -> str:
     """The one line a server serving beyond this machine without TLS prints at start."""
     return (f"warning: serving {host} beyond this machine without TLS: anyone on the network "
             "can read every message; --tls-cert encrypts (README, 'Encryption')")
+
+
+def read_password(path: str) -> PasswordGate:
+    """The password on the first line of `path` (spaces around it are not part of it);
+    ValueError with a sentence if there is none."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            secret = f.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the password file {path}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not secret:
+        raise ValueError(f"the password file {path} has no password on its first line")
+    return PasswordGate(secret)
