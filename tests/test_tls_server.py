@@ -294,3 +294,25 @@ def test_tls_server_py_does_not_warn_on_loopback(spawn, certs):
     child.popen.terminate()
     child.wait()
     assert not any("warning" in line for line in child.stderr.read_rest())
+
+
+def test_tls_a_flood_of_client_hellos_does_not_stall_the_chat(start_server, connect, certs):
+    """Hundreds of ClientHellos at once (each costs the server a key exchange and a
+    signature): they are taken 5 ms of work a turn, and a line from someone already
+    in goes round meanwhile."""
+    limits = Limits(max_rate=0, max_work=0, handshake_timeout=5, max_per_address=0,
+                    connect_rate=0)
+    server = start_server(limits, tls=certs.server_context())
+    ann = connect(server, tls=certs.client_context())
+    ann.enter("general", "ann")
+    hello = client_hello(certs.client_context())
+    flood = [raw(server) for _ in range(800)]
+    for sock in flood:
+        sock.sendall(hello)
+    start = time.monotonic()
+    ann.say("still quick")
+    waited = time.monotonic() - start
+    assert waited < 0.15, waited  # (unbounded, 0.3 s here)
+    assert len(server.handshakes) > 0  # (the flood was still being worked through)
+    for sock in flood:
+        sock.close()
