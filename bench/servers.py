@@ -111,7 +111,7 @@ def start_parlor(cmd: list[str]) -> Running:
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             stdin=subprocess.DEVNULL)
     line = _first_line(proc, START_TIMEOUT)
-    match = re.match(rb"listening on (.+):(\d+)\s*$", line)
+    match = re.match(rb"listening on (.+):(\d+)( \(TLS\))?\s*$", line)
     if not match:
         proc.kill()
         proc.wait()

@@ -265,6 +265,15 @@ class Back:
 
 
 @dataclass(frozen=True, slots=True)
+class Pass:
+    """`/pass PASSWORD`: the server's password (--password-file), before anything else."""
+    secret: str = ""
+
+    def __repr__(self) -> str:  # (never in a log line or a traceback)
+        return "Pass(secret=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command no table knows: `name` as typed (ASCII lower-cased)."""
     name: str
@@ -280,11 +289,11 @@ COMMANDS: dict[str, type] = {
     "accept": Accept, "decline": Decline, "move": Move, "m": Move, "guess": Move,
     "resign": Resign, "rematch": Rematch, "history": History, "missed": Missed,
     "resume": Resume, "topic": Topic, "msg": Tell, "w": Tell, "tell": Tell, "r": TellBack,
-    "me": Me, "away": Away, "back": Back,
+    "me": Me, "away": Away, "back": Back, "pass": Pass,
 }
 ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
                  | ListGames | Accept | Decline | Move | Resign | Rematch | History | Missed
-                 | Resume | Topic | Tell | TellBack | Me | Away | Back | UnknownCommand)
+                 | Resume | Topic | Tell | TellBack | Me | Away | Back | Pass | UnknownCommand)
 
 
 # Commands a client carries out itself, never sent: same grammar, their own table.
@@ -375,6 +384,11 @@ def parse_client_line(line: str, local: bool = False) -> ClientMessage | LocalCo
     if name.isascii() and name.isdigit():
         return Move(f"{name} {args}".strip(), digits=True)
     return UnknownCommand(name, args)
+
+
+def is_password_line(line: str) -> bool:
+    """Whether a client line is `/pass ...` (cheap: the server looks at every line)."""
+    return line[:5].translate(_ASCII_LOWER) == "/pass" and line[5:6] in ("", " ")
 
 
 def is_command(line: str) -> bool:
@@ -596,6 +610,12 @@ class Error:
 
 @dataclass(frozen=True, slots=True)
 class Bye:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordWanted:
+    """This server lets in only clients that give its password (`/pass PASSWORD`)."""
     text: str
 
 
@@ -827,13 +847,14 @@ KEYWORDS: dict[str, type] = {
     "GAME": GameState, "TURN": Turn, "BOARD": Board, "ROW": BoardRow,
     "GNOTE": GameNote, "GAMEOVER": GameOver, "HISTORY": HistoryStart, "ENTRY": Past,
     "SESSION": SessionToken, "TOPIC": RoomTopic, "PRIVATE": Private, "ACTION": Action,
+    "PASSWORD": PasswordWanted,
 }
 _FIELDS = {cls: tuple((f.name, f.type) for f in fields(cls)) for cls in KEYWORDS.values()}
 
 ServerLine = (Hello | Reply | Chat | Joined | Left | Here | Renamed | RoomCount | RoomEntry
               | Members | Member | Info | Error | Bye | Ping | GameState | Turn | Board
               | BoardRow | GameNote | GameOver | HistoryStart | Past | SessionToken | RoomTopic
-              | Private | Action)
+              | Private | Action | PasswordWanted)
 ServerMessage = ServerLine | RoomList | MemberList | BoardView | HistoryPage
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import selectors
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -61,12 +63,15 @@ class Peer:
     checks every line the server sends, and keeps everything it saw in `seen`.
     """
 
-    def __init__(self, address: tuple[str, int], rcvbuf: int | None = None) -> None:
+    def __init__(self, address: tuple[str, int], rcvbuf: int | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:  # before connect, so the advertised window is small too
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(TIMEOUT)
         self.sock.connect(address)
+        if tls is not None:  # (the handshake, blocking, within TIMEOUT)
+            self.sock = tls.wrap_socket(self.sock, server_hostname=address[0])
         self._buffer = b""
         self.eof = False
         self.seen: list[p.ServerMessage] = []
@@ -190,10 +195,14 @@ def start_server(caplog):
             crashes.append(exc)
             raise
 
-    def start(limits: Limits | None = None, grace: float = 0) -> Server:
+    def start(limits: Limits | None = None, grace: float = 0,
+              tls: ssl.SSLContext | None = None, password: str | None = None) -> Server:
         """`grace`: how long a dropped session is held for /resume (0 here unless a
-        test is about that: most tests want a dropped peer gone at once)."""
-        server = Server(build_state(grace=grace), "127.0.0.1", 0, limits)
+        test is about that: most tests want a dropped peer gone at once); `tls`: a
+        server context (see the `certs` fixture)."""
+        from chat.server.password import PasswordGate
+        server = Server(build_state(grace=grace), "127.0.0.1", 0, limits, tls_context=tls,
+                        password=PasswordGate(password) if password is not None else None)
         thread = threading.Thread(target=run, args=(server,), name="parlor-server", daemon=True)
         thread.start()
         running.append((server, thread))
@@ -223,9 +232,9 @@ def connect(start_server):
     peers: list[Peer] = []
 
     def make(target: Server | tuple[str, int], rcvbuf: int | None = None,
-             hello: bool = True) -> Peer:
+             hello: bool = True, tls: ssl.SSLContext | None = None) -> Peer:
         address = target.address if isinstance(target, Server) else target
-        peer = Peer(address, rcvbuf)
+        peer = Peer(address, rcvbuf, tls)
         peers.append(peer)
         if hello:
             assert isinstance(peer.next(), p.Hello)
@@ -341,8 +350,15 @@ class ServerProcess(Process):
     def wait_listening(self) -> None:
         banner = self.stdout.readline(time.monotonic() + TIMEOUT)
         assert banner and banner.startswith("listening on "), f"unexpected banner {banner!r}"
-        host, _, port = banner.removeprefix("listening on ").rpartition(":")
-        self.address = (host, int(port))
+        host, port = parse_banner(banner)
+        self.address = (host, port)
+
+
+def parse_banner(banner: str) -> tuple[str, int]:
+    """`listening on HOST:PORT`, with ' (TLS)' after it on a TLS port."""
+    match = re.match(r"listening on (.+):(\d+)( \(TLS\))?$", banner)
+    assert match, f"unexpected banner {banner!r}"
+    return match[1], int(match[2])
 
 
 @pytest.fixture
@@ -375,3 +391,43 @@ def spawn():
     yield Spawner
     for child in reversed(children):
         child.stop()
+
+
+# ------------------------------------------------------------------ TLS
+class Certs:
+    """A test certificate authority and a certificate it signed for 127.0.0.1 and
+    localhost, as files (`cert`, `key`, `ca`) and as contexts."""
+
+    def __init__(self, folder: Path) -> None:
+        import trustme
+        self.authority = trustme.CA()
+        issued = self.authority.issue_cert("127.0.0.1", "localhost")
+        self.cert, self.key, self.ca = (str(folder / name) for name in
+                                        ("cert.pem", "key.pem", "ca.pem"))
+        issued.cert_chain_pems[0].write_to_path(self.cert)
+        issued.private_key_pem.write_to_path(self.key)
+        self.authority.cert_pem.write_to_path(self.ca)
+        self.issued = issued
+        der = ssl.PEM_cert_to_DER_cert(issued.cert_chain_pems[0].bytes().decode())
+        from chat.trust import fingerprint
+        self.fingerprint = fingerprint(der)
+
+    def server_context(self) -> ssl.SSLContext:
+        from chat.server.tls import server_context
+        return server_context(self.cert, self.key)
+
+    def client_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        self.authority.configure_trust(context)
+        return context
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory) -> Certs:
+    return Certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="session")
+def other_certs(tmp_path_factory) -> Certs:
+    """Another authority and certificate: not the one the server shows."""
+    return Certs(tmp_path_factory.mktemp("other-certs"))

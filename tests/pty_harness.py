@@ -291,7 +291,7 @@ class ServerProcess:
             data += chunk
         banner = data.split(b"\n", 1)[0].decode()
         assert banner.startswith("listening on "), f"unexpected banner {banner!r}"
-        return int(banner.rpartition(":")[2])
+        return int(banner.removesuffix(" (TLS)").rpartition(":")[2])
 
     def kill(self) -> None:
         """An abrupt end (SIGKILL): no goodbye to the clients."""

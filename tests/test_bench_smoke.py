@@ -112,3 +112,13 @@ def test_bench_tally_reports_duplicates_reordering_and_misrouting():
     tally.feed(me, b"\n".join(lines) + b"\n", 0)
     assert (tally.delivered, tally.dup, tally.reordered, tally.misrouted, tally.garbled) == (2, 1, 1, 2, 1)
     assert me.got == 2  # lost = expected - got, so the misrouted ones count as lost too
+
+
+def test_bench_tls_speed_smoke_run_reports_every_figure(capsys):
+    """bench/tls_speed.py --quick: the openssl certificate, TLS and plain servers, the
+    three figures (no timing asserted)."""
+    from bench import tls_speed
+    assert tls_speed.main(["--quick"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["fan-out", "handshakes", "idle"]
+    assert "TLS" in lines[0] and "plain" in lines[2]

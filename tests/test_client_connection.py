@@ -212,7 +212,7 @@ def test_client_connection_no_greeting_within_five_seconds_is_not_parlor():
     clock.now += 0.1
     core.tick(clock.now)
     assert texts(core) == [
-        "No greeting from 127.0.0.1:9 within 5 s: is this a Parlor server?",
+        "No greeting from 127.0.0.1:9 within 5 s: is this a Parlor server (if it uses TLS, connect with --tls)?",
         "Not retrying: Enter on an empty line or /reconnect tries again, /quit leaves."]
     assert core.requests == [ev.NotParlor()] and core.foreign
     core.requests.clear()
@@ -239,7 +239,7 @@ def test_client_connection_line_mode_no_greeting_says_only_the_sentence():
     core = c.ClientCore("127.0.0.1:9", clock=clock)
     core.connection_made()
     core.tick(clock.now + 5)
-    assert texts(core) == ["No greeting from 127.0.0.1:9 within 5 s: is this a Parlor server?"]
+    assert texts(core) == ["No greeting from 127.0.0.1:9 within 5 s: is this a Parlor server (if it uses TLS, connect with --tls)?"]
     assert core.requests == [ev.NotParlor()]
 
 

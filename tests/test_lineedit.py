@@ -479,3 +479,13 @@ def test_scroll_view_zero_width():
 def test_scroll_view_one_cell_wide_char_under_cursor():
     shown, col, _ = scroll_view("中文", 0, 1)
     assert (shown, col) == ("", 0)
+
+
+def test_lineedit_history_never_keeps_a_password():
+    editor = LineEditor()
+    for line in ("hello", "/pass hunter2", "/PASS  other"):
+        editor.insert(line)
+        assert editor.submit() == line
+    editor.history_prev()
+    assert editor.text == "hello"
+    assert editor.history == ["hello"]

@@ -168,7 +168,7 @@ def test_plain_client_a_port_that_never_greets_exits_1_with_one_sentence():
         took = time.monotonic() - started
     assert done.returncode == 1 and done.stderr == b""
     assert done.stdout.decode().splitlines() == [
-        f"! No greeting from 127.0.0.1:{port} within 5 s: is this a Parlor server?"]
+        f"! No greeting from 127.0.0.1:{port} within 5 s: is this a Parlor server (if it uses TLS, connect with --tls)?"]
     assert 5 <= took < 8, f"took {took:.1f} s"
 
 

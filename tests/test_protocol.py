@@ -136,6 +136,7 @@ CLIENT_CASES = {
     "move alias": ("/guess e", p.Move("e"), False),
     "digits are a move": ("/5", p.Move("5", digits=True), True),
     "digits with more": ("/5 g2", p.Move("5 g2", digits=True), True),
+    "password keeps its inner spaces": ("/pass open  sesame", p.Pass("open  sesame"), True),
     "unknown command": ("/dance wildly", p.UnknownCommand("dance", "wildly"), True),
     "local commands are unknown to the server": ("/clear", p.UnknownCommand("clear"), True),
     "ignore is local too": ("/ignore bob", p.UnknownCommand("ignore", "bob"), True),
@@ -221,6 +222,7 @@ SERVER_CASES = [
     (p.Chat("red", 1, "bob", 0.0, "epoch"), "MSG red 1 bob 1970-01-01T00:00:00.000Z epoch"),
     (p.HistoryStart("red", 2, 1, p.ON_JOIN), "HISTORY red 2 1 join"),
     (p.SessionToken("Zx_9-a", 120, "come back"), "SESSION Zx_9-a 120 come back"),
+    (p.PasswordWanted("this server asks for a password"), "PASSWORD this server asks for a password"),
     (p.Past("red", 12, p.SAY, "bob", p.NOBODY, STAMP, "hi  there"),
      f"ENTRY red 12 say bob * {STAMP_TEXT} hi  there"),
     (p.Past("red", 13, p.PRIVATE, "bob", "ann", STAMP, "psst"),
@@ -475,3 +477,8 @@ def test_longest_topic_line_fits():
 def test_parse_client_line_lowers_ascii_only():
     assert p.parse_client_line("/NICK bob") == p.Nick("bob")
     assert p.parse_client_line("/nic\u212a bob") == p.UnknownCommand("nic\u212a", "bob")  # no 'k'
+
+
+def test_protocol_a_password_is_never_in_a_repr():
+    assert "sesame" not in repr(p.Pass("sesame"))
+    assert "sesame" not in repr(p.parse_client_line("/pass sesame"))

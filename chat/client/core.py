@@ -158,6 +158,13 @@ class ClientCore:
         self.topic: p.RoomTopic | None = None  # my room's topic (kept while offline)
         self._topics_told: dict[str, tuple[str, float]] = {}  # room -> the topic last shown
         self._ignored: dict[str, str] = {}  # casefolded nick -> as typed: hidden here
+        self.encryption = ""  # 'TLS 1.3' while the connection is encrypted
+        self.password: str | None = None  # the server's, sent first on every connection
+        # A password may go where nobody on a network can read it: over TLS, to this
+        # machine, or anywhere once the user said so (--password-in-clear).
+        self.secret_ok = False
+        self.question: str | None = None  # what the user is asked (yes or no), if anything
+        self._locked_out = False  # the server refused our password: retrying will not help
         self._latest_token = ""  # the last SESSION line's
         self.handlers = {
             p.Hello: self._on_hello, p.Reply: self._on_reply, p.Chat: self._on_chat,
@@ -170,13 +177,14 @@ class ClientCore:
             p.GameNote: self._on_game_note, p.GameOver: self._on_game_over,
             p.HistoryPage: self._on_history, p.SessionToken: self._on_session,
             p.RoomTopic: self._on_topic,
+            p.PasswordWanted: self._on_password_wanted,
             p.BadLine: self._on_bad_line, p.Unparsed: self._on_unparsed,
         }
         self._local = {
             p.History: self._ask_history, p.Quit: self._quit, p.Cancel: self._cancel,
             p.SetBell: self._set_bell, p.Ignore: self._ignore, p.Unignore: self._unignore,
             p.Help: self._help, p.ClearPane: lambda msg: self.requests.append(ev.ClearPane()),
-            p.Reconnect: lambda msg: self._retry_now(),
+            p.Reconnect: lambda msg: self._retry_now(), p.Pass: self._give_password,
         }
 
     # -------------------------------------------------------------- shell side
@@ -210,8 +218,10 @@ class ClientCore:
         """Lines held back by the pace, not yet given to `data_to_send`."""
         return len(self._pacer)
 
-    def connection_made(self) -> None:
-        self.foreign = False
+    def connection_made(self, encryption: str = "") -> None:
+        """Connected (`encryption`: 'TLS 1.3', or '' in plain text)."""
+        self.encryption = encryption
+        self.foreign = self._locked_out = False
         self.decoder = p.ServerDecoder()
         self._pacer.reset()
         self._batch, self._told_pace = 0, False
@@ -254,7 +264,10 @@ class ClientCore:
                 self._add(ERROR, f"{where} ended with the connection to the server.")
         if unsent:
             self._add(ERROR, f"{_count(unsent, 'line')} still waiting to go were not sent.")
-        if not (asked or self.foreign):
+        if self._locked_out:
+            self._add(INFO, "Not retrying with a refused password: /reconnect tries again "
+                            "(then /pass PASSWORD), /quit leaves.")
+        elif not (asked or self.foreign):
             self._retry_later(self.clock())
 
     # -------------------------------------------------------------- connecting
@@ -296,8 +309,9 @@ class ClientCore:
             self.requests.append(ev.Hangup())
             self._connect_failed(f"no answer from {self.address} within {CONNECT_WAIT:g} s", now)
         if self._greet_by is not None and now >= self._greet_by and self._awaits_greeting:
+            hint = "" if self.encryption else " (if it uses TLS, connect with --tls)"
             self._give_up(f"No greeting from {self.address} within {GREETING_WAIT:g} s: "
-                          "is this a Parlor server?")
+                          f"is this a Parlor server{hint}?")
         if self.retry.is_due(now):
             self.retry.cancel()
             self.requests.append(ev.Reconnect())
@@ -324,6 +338,8 @@ class ClientCore:
         'connecting...' until then, and while away the countdown to the next try."""
         if self.connected and self.greeted:
             return ""
+        if self.question is not None:
+            return "trust the certificate? yes or no"
         if self._awaits_greeting or self._dial_by is not None:
             return "connecting..."
         left = self.retry.seconds_left(now)
@@ -383,6 +399,9 @@ class ClientCore:
     # -------------------------------------------------------------- user side
     def submit(self, text: str) -> None:
         """One line the user typed (no newline)."""
+        if self.question is not None:
+            self._answer(text)
+            return
         msg = p.parse_client_line(text, local=True)
         if isinstance(msg, p.Say):
             if text.strip():
@@ -443,12 +462,61 @@ class ClientCore:
         self._rang = float("-inf")  # turned on: the next mention rings
         self._add(INFO, f"Mention bell {'on' if self.bell else 'off'}.")
 
+    def ask_trust(self, question: str) -> None:
+        """Ask the user whether to trust a server's certificate: the answer comes as
+        ev.TrustAnswer."""
+        self.question = question
+        self.retry.cancel()
+        self._dial_by = None  # (no connect is under way while the user decides)
+        self._add(ERROR, f"{question}.")
+        self._add(INFO, "Trust it and connect? Type yes or no.")
+
+    def _answer(self, text: str) -> None:
+        word = text.strip().lower()
+        if word not in ("yes", "y", "no", "n"):
+            self._add(ERROR, "Type yes (trust the certificate and connect) or no.")
+            return
+        self.question = None
+        yes = word.startswith("y")
+        if not yes:
+            self._add(INFO, "Not connected: the certificate is not trusted. /reconnect asks "
+                            "again, /quit leaves.")
+        self.requests.append(ev.TrustAnswer(yes))
+
+    def refused_trust(self, text: str) -> None:
+        """The certificate was refused (changed): say so, loudly, and stop retrying."""
+        for line in text.splitlines():
+            self._add(ERROR, line)
+        self.retry.cancel()
+        self._dial_by = None
+
+    def _give_password(self, msg: p.Pass) -> bool:
+        """/pass typed: sent (and kept for reconnects) where nobody can read it."""
+        if not msg.secret:
+            self._add(ERROR, "/pass takes the server's password: /pass PASSWORD.")
+            return False
+        if not self.secret_ok:
+            self._add(ERROR, f"Not sent: this connection is not encrypted and {self.address} is "
+                             "not this machine, so anyone on the network could read the "
+                             "password. Connect with --tls (or --password-in-clear).")
+            return False
+        self.password = msg.secret
+        return True
+
     # -------------------------------------------------------------- server messages
     def _on_hello(self, msg: p.Hello) -> None:
         self.greeted, self._refused, self._failure = True, None, None
         self.retry.reset()  # accepted, not just connected: the next outage starts short
-        self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}).")
+        how = f", encrypted: {self.encryption}" if self.encryption else ""
+        self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}{how}).")
+        if self.password is not None:
+            self._send(p.Pass(self.password))  # before anything else, as the server asks
         self._resume()
+
+    def _on_password_wanted(self, msg: p.PasswordWanted) -> None:
+        if self.password is None:  # (else it has gone already)
+            self._add(ERROR, "This server asks for a password: /pass PASSWORD sends it, or "
+                             "start client.py with --password-file FILE or --ask-password.")
 
     def _resume(self) -> None:
         """What every connection does once the server has greeted it, the first and
@@ -480,6 +548,8 @@ class ClientCore:
             self._send(p.Missed(str(self._catch_up)))
 
     def _on_reply(self, msg: p.Reply) -> None:
+        if msg.answers(p.Pass) and msg.code:
+            self.password, self._locked_out = None, self.reconnects
         nick, join = msg.answers(p.Nick), msg.answers(p.Join)
         if msg.answers(p.Resume) and msg.code and p.Resume in self._awaiting:
             self._add(INFO, f"The server no longer keeps your place (it was away too long, "

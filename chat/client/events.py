@@ -41,4 +41,10 @@ class SaveSettings:
     """The settings the core keeps for the user (who is ignored) changed: write them."""
 
 
-Request = ClearPane | Bell | Reconnect | Hangup | NotParlor | SaveSettings
+@dataclass(frozen=True, slots=True)
+class TrustAnswer:
+    """The user answered whether to trust the server's certificate (ClientCore.ask_trust)."""
+    yes: bool
+
+
+Request = ClearPane | Bell | Reconnect | Hangup | NotParlor | SaveSettings | TrustAnswer

@@ -122,7 +122,8 @@ def status_parts(core: ClientCore, connection: str, scrolled: str, address: str,
     if game:
         parts.append(Part(game + WIDEN, rank=2, short=game) if panel_hidden else Part(game))
     if core.connected and not connection:  # (connected, but not greeted: "connecting...")
-        parts.append(Part("connected", rank=1))
+        parts.append(Part(f"encrypted ({core.encryption})", rank=1, short="TLS")
+                     if core.encryption else Part("connected", rank=1))
     parts.append(Part(address, rank=0))
     return parts
 

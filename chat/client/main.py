@@ -6,6 +6,7 @@ stdout is not a terminal.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import socket
 import sys
@@ -15,7 +16,9 @@ from chat.client import plain, settings
 from chat.client.core import SEND_BURST, SEND_RATE, ClientCore
 from chat.client.net import ConnectError, Link
 from chat.client.term import can_edit
+from chat.client.tls import ClientTLS, TrustError, Untrusted
 from chat.server.limits import port_number  # (pure: the command-line rules of both programs)
+from chat.trust import is_loopback, parse_fingerprint
 
 HOST_LEAVING = "the host has left; the server is shutting down"
 
@@ -32,9 +35,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--serve", action="store_true",
                         help="host mode: run a server in this process and chat on it; "
                              "others connect with --host YOUR-ADDRESS (use --host 0.0.0.0 to serve your LAN)")
+    secure = parser.add_argument_group("encryption and passwords")
+    secure.add_argument("--tls", action="store_true",
+                        help="encrypt the connection (the server runs with --tls-cert): its "
+                             "certificate is checked against this system's authorities, and "
+                             "a self-signed one is trusted on first use, like ssh")
+    secure.add_argument("--tls-ca", metavar="FILE",
+                        help="with TLS (implies --tls): trust only the authority in this PEM file")
+    secure.add_argument("--trust", metavar="FINGERPRINT", type=_fingerprint,
+                        help="with TLS (implies --tls): trust the self-signed certificate with "
+                             "this SHA-256 fingerprint (server.py prints it) and remember it")
+    secure.add_argument("--password-file", metavar="FILE",
+                        help="send the server's password, the first line of FILE")
+    secure.add_argument("--ask-password", action="store_true",
+                        help="ask for the server's password (not shown as it is typed)")
+    secure.add_argument("--password-in-clear", action="store_true",
+                        help="send a password even without TLS to another machine, where "
+                             "anyone on the network can read it")
     parser.add_argument("--pace", type=_pace, default=(SEND_BURST, SEND_RATE),
                         help=argparse.SUPPRESS)  # BURST,RATE: for tests with a faster server
     return parser
+
+
+def _fingerprint(text: str) -> str:
+    try:
+        return parse_fingerprint(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _pace(text: str) -> tuple[int, float]:
@@ -55,7 +82,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"parlor: {problem}, so this is line mode (TERM=xterm-256color, for "
                   "example, gives the full-screen view)", file=sys.stderr, flush=True)
             use_plain = True
+    tls = ClientTLS(args.tls_ca, args.trust) if args.tls or args.tls_ca or args.trust else None
+    if tls is not None and args.serve:
+        print("parlor: --serve hosts in plain text; for TLS, run server.py --tls-cert FILE "
+              "and connect with --tls", file=sys.stderr)
+        return 1
     server, connect_host, notes = None, args.host, []
+    secret_ok = tls is not None or is_loopback(args.host) or args.password_in_clear
+    try:
+        password = _password(args, secret_ok)
+    except ValueError as exc:
+        print(f"parlor: {exc}", file=sys.stderr)
+        return 1
     if args.serve:
         # (the curses screen and line mode's prompt row are no place for log lines)
         server = _start_server(args, quiet=not use_plain or can_edit())
@@ -64,10 +102,37 @@ def main(argv: list[str] | None = None) -> int:
         connect_host, args.port = _client_address(server.address)
         notes.append(join_hint(server.address[0], args.port, _lan_addresses()))
     if use_plain:
-        status = plain.run(connect_host, args.port, args.room, args.nick, args.pace, notes)
+        status = plain.run(connect_host, args.port, args.room, args.nick, args.pace, notes,
+                           tls=tls, password=password, secret_ok=secret_ok)
         _stop_server(server)
         return status
-    return _run_tui(connect_host, args, server, notes)
+    return _run_tui(connect_host, args, server, notes, tls, password, secret_ok)
+
+
+def _password(args: argparse.Namespace, secret_ok: bool) -> str | None:
+    """The server's password, from --password-file or asked for without echo; refused
+    (ValueError, a sentence) where it would cross a network in clear."""
+    if not (args.password_file or args.ask_password):
+        return None
+    if not secret_ok:
+        raise ValueError(f"not sending a password to {args.host} without TLS: anyone on the "
+                         "network could read it. Connect with --tls, or add "
+                         "--password-in-clear if that is what you want")
+    if args.password_file:
+        try:
+            with open(args.password_file, encoding="utf-8") as f:
+                password = f.readline().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the password file {args.password_file}: "
+                             f"{exc.strerror or exc}") from None
+        if not password:
+            raise ValueError(f"the password file {args.password_file} has no password on "
+                             "its first line")
+        return password
+    try:
+        return getpass.getpass(f"Password for {args.host}:{args.port}: ").strip() or None
+    except (EOFError, KeyboardInterrupt):
+        raise ValueError("no password given") from None
 
 
 def join_hint(bound: str, port: int, lan: list[str]) -> str:
@@ -93,20 +158,26 @@ def _lan_addresses() -> list[str]:
     return sorted({info[4][0] for info in infos if not info[4][0].startswith("127.")})
 
 
-def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str]) -> int:
+def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str],
+             tls: ClientTLS | None, password: str | None, secret_ok: bool) -> int:
+    link = untrusted = None
     try:
-        link = Link.open(host, args.port)
-    except ConnectError as exc:
+        link = Link.open(host, args.port, tls=tls)
+    except Untrusted as exc:
+        untrusted = exc  # first use: the full-screen view asks
+    except (ConnectError, TrustError) as exc:
         print(f"parlor: {exc}", file=sys.stderr)
         _stop_server(server)
         return 1
     from chat.client import tui  # curses is imported only when the full-screen view is used
     core = ClientCore(f"{host}:{args.port}", room=args.room, nick=args.nick,
                       send_burst=args.pace[0], send_rate=args.pace[1])
+    core.password, core.secret_ok = password, secret_ok
     for note in notes:
         core.note(note)
     settings.load_into(core)
-    return tui.run(host, args.port, core, link, on_quit=lambda: _stop_server(server))
+    return tui.run(host, args.port, core, link, on_quit=lambda: _stop_server(server),
+                   tls=tls, untrusted=untrusted)
 
 
 def _start_server(args: argparse.Namespace, quiet: bool):

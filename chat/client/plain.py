@@ -19,6 +19,7 @@ from chat.client import events as ev
 from chat.client import settings
 from chat.client.prompt import EOF
 from chat.client.net import ConnectError, Link
+from chat.client.tls import ClientTLS, TrustError, Untrusted
 from chat.client.rows import wrap_rows
 from chat.client.term import PromptTerminal, can_edit
 
@@ -86,7 +87,7 @@ class PlainClient:
         self.typed_ahead: list[tuple[str, str]] = []  # what the prompt gave while held
 
     def run(self) -> int:
-        self.core.connection_made()
+        self.core.connection_made(self.link.encryption)
         self.selector.register(self.link.sock, selectors.EVENT_READ, "net")
         with self.prompt or contextlib.nullcontext():
             if self.prompt is not None:
@@ -258,14 +259,21 @@ def _columns() -> int:
 
 
 def run(host: str, port: int, room: str | None, nick: str | None,
-        pace: tuple[int, float] = (c.SEND_BURST, c.SEND_RATE), notes: list[str] = ()) -> int:
+        pace: tuple[int, float] = (c.SEND_BURST, c.SEND_RATE), notes: list[str] = (),
+        tls: ClientTLS | None = None, password: str | None = None,
+        secret_ok: bool = False) -> int:
     try:
-        link = Link.open(host, port)
-    except ConnectError as exc:
+        link = Link.open(host, port, tls=tls)
+    except Untrusted as exc:  # first use: line mode cannot ask, so it says how to answer
+        print(f"parlor: {exc}; if they match, connect again with --trust {exc.fingerprint}",
+              file=sys.stderr)
+        return 1
+    except (ConnectError, TrustError) as exc:
         print(f"parlor: {exc}", file=sys.stderr)
         return 1
     core = c.ClientCore(f"{host}:{port}", room=room, nick=nick,
                         send_burst=pace[0], send_rate=pace[1])
+    core.password, core.secret_ok = password, secret_ok
     core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
     core.interactive = sys.stdin.isatty()  # a file cannot take /cancel: the pace note leaves it out
     for note in notes:  # (host mode: how others join)

@@ -24,8 +24,10 @@ from chat.client import scrollback as sb
 from chat.client import settings
 from chat.client.lineedit import LineEditor
 from chat.client.net import ConnectError, Link
+from chat.client.tls import ClientTLS, TrustError, Untrusted
 
 WINDOWS = sys.platform == "win32"
+WRITE = 2  # (chat.tls.WRITE: what a TLS handshake may wait for)
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
 
@@ -80,8 +82,11 @@ class Styles:
 # ------------------------------------------------------------------ the view
 class Tui:
     def __init__(self, screen, core: c.ClientCore, host: str, port: int,
-                 link: Link | None, on_quit=None) -> None:
+                 link: Link | None, on_quit=None, tls: ClientTLS | None = None,
+                 untrusted: Untrusted | None = None) -> None:
         self.screen, self.core, self.host, self.port = screen, core, host, port
+        self.tls = tls  # every connect, the first and each reconnect, makes the same checks
+        self.untrusted = untrusted  # a certificate the user is asked about
         self.core.reconnects = True  # when the server goes away, and on Enter while away
         # The panel shows a board, the pane the move in words; a board the panel has no
         # room for goes into the pane.
@@ -106,7 +111,9 @@ class Tui:
         self.screen.nodelay(True)
         self._install_resize_signal()
         if self.link is not None:
-            self.core.connection_made()
+            self.core.connection_made(self.link.encryption)
+        elif self.untrusted is not None:
+            self.core.ask_trust(str(self.untrusted))
         try:
             while not self.done:
                 self._absorb()
@@ -162,7 +169,8 @@ class Tui:
         reads, writes = [], []
         if self.link is not None:
             reads.append(self.link.sock)
-            if self.link.connecting or self.link.pending:
+            if self.link.connecting or self.link.pending or (
+                    self.link.shaking and self.link.wants == WRITE):
                 writes.append(self.link.sock)
         if WINDOWS:
             timeout = 0.03 if timeout is None else min(timeout, 0.03)
@@ -180,10 +188,14 @@ class Tui:
                 pass
         if self.resized:
             self._resize()
-        if self.link is not None and self.link.sock in ready_w:
-            self._on_writable()
-        if self.link is not None and self.link.sock in ready_r:
-            self._on_readable()
+        if self.link is not None and self.link.shaking:
+            if self.link.sock in ready_r or self.link.sock in ready_w:
+                self._step_tls()
+        else:
+            if self.link is not None and self.link.sock in ready_w:
+                self._on_writable()
+            if self.link is not None and self.link.sock in ready_r:
+                self._on_readable()
         self._read_keys()
         self.core.tick(time.monotonic())  # its requests (reconnect, hang up) are met in _absorb
         self._send()
@@ -196,9 +208,47 @@ class Tui:
                 self.link = None  # (closed by finish_connect)
                 self.core.connect_failed(str(exc))
                 return
+            if self.tls is not None:
+                self.link.start_tls(self.host, self.port, self.tls)
+                self._step_tls()  # (the first step sends the ClientHello)
+                return
             self.core.connection_made()  # the backoff restarts once the server greets us
         else:
             self._flush()
+
+    def _step_tls(self) -> None:
+        """The TLS handshake of a reconnect, a step at a time: its certificate is
+        checked as the first connection's was."""
+        try:
+            done = self.link.step_tls()
+        except ConnectError as exc:
+            self.link = None  # (closed by step_tls)
+            self.core.connect_failed(str(exc))
+            return
+        except Untrusted as exc:
+            self.link, self.untrusted = None, exc
+            self.core.ask_trust(str(exc))
+            return
+        except TrustError as exc:
+            self.link = None
+            self.core.refused_trust(str(exc))
+            return
+        if done:
+            self.core.connection_made(self.link.encryption)
+
+    def on_trust_answer(self, answer: ev.TrustAnswer) -> None:
+        """Yes: the certificate is remembered (known_servers) and the connect starts."""
+        untrusted, self.untrusted = self.untrusted, None
+        if not answer.yes or untrusted is None:
+            return
+        try:
+            self.tls.remember(untrusted.key, untrusted.fingerprint)
+        except TrustError as exc:
+            self.core.note(f"{exc}.", error=True)
+            return
+        self.core.note(f"Trusted: {untrusted.fingerprint} is kept for {untrusted.key} in "
+                       f"{self.tls.known_path}.")
+        self._reconnect_now()
 
     def _on_readable(self) -> None:
         total = 0
@@ -367,6 +417,8 @@ class Tui:
             handler = REQUESTS.get(type(event))
             if handler is not None:
                 handler(self)
+            elif isinstance(event, ev.TrustAnswer):
+                self.on_trust_answer(event)
         self.core.requests.clear()
         if self.core.quitting and not self.core.connected:
             self.done = True
@@ -471,7 +523,9 @@ def terminal_problem() -> str | None:
     return None
 
 
-def run(host: str, port: int, core: c.ClientCore, link: Link, on_quit=None) -> int:
+def run(host: str, port: int, core: c.ClientCore, link: Link | None, on_quit=None,
+        tls: ClientTLS | None = None, untrusted: Untrusted | None = None) -> int:
     locale.setlocale(locale.LC_ALL, "")
     os.environ.setdefault("ESCDELAY", "25")
-    return curses.wrapper(lambda screen: Tui(screen, core, host, port, link, on_quit).run())
+    return curses.wrapper(lambda screen: Tui(screen, core, host, port, link, on_quit, tls,
+                                             untrusted).run())

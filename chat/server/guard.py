@@ -55,7 +55,15 @@ class Drop:
     reason: str
 
 
-Action = Caution | Probe | CutOff | HangUp | Drop
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Its password was wrong or missing: answer `told`, say goodbye, close; the
+    log hears `reason`."""
+    reason: str
+    told: str
+
+
+Action = Caution | Probe | CutOff | HangUp | Drop | Refusal
 Verdict = tuple[list[Line], Sequence[Action]]  # lines to handle now, then actions
 
 
@@ -67,7 +75,7 @@ class Guard:
 
     __slots__ = ("limits", "bucket", "work", "owed_until", "slowed", "last_cost", "held",
                  "deferred", "warned", "heard", "spoke", "pinged", "checked", "ended",
-                 "closing", "deadline", "reason")
+                 "closing", "deadline", "reason", "refusal", "refuse_at")
 
     def __init__(self, limits: Limits, now: float) -> None:
         self.limits = limits
@@ -88,11 +96,13 @@ class Guard:
         self.closing = False   # flush what is queued, then close
         self.deadline = 0.0    # once closing: when to give up flushing and just close
         self.reason = p.QUIT   # once closing: what its room hears
+        self.refusal: Refusal | None = None  # to carry out at refuse_at (a wrong password)
+        self.refuse_at = 0.0
 
     def receive(self, lines: list[Line], now: float) -> Verdict:
         """Lines the peer sent at `now`.  The fast path: when none has to wait, the
         answer is (`lines` itself, ()); otherwise the rest is held in order."""
-        if self.closing:
+        if self.closing or self.refusal:
             return [], ()  # it said /quit, or is being cut off: what it sends is moot
         self.heard, self.spoke, self.pinged = now, True, False
         if self.held:
@@ -114,6 +124,11 @@ class Guard:
         grace)."""
         if self.closing:
             return [], (Drop(self.reason),) if now >= self.deadline else ()
+        if self.refusal:
+            refusal = self.refusal if now >= self.refuse_at else None
+            if refusal:
+                self.refusal = None
+            return [], (refusal,) if refusal else ()
         self.checked, self.deferred = now, False
         if self.ended:
             return self._drain(now)
@@ -187,6 +202,8 @@ class Guard:
     def next_wake(self) -> float:
         """When `tick` must next be called.  A line received meanwhile never makes a
         check due sooner; held lines and `close_soon` do."""
+        if self.refusal:
+            return self.refuse_at
         if self.closing or self.ended:
             if self.held and not self.deferred:
                 return min(self.deadline, max(self.owed_until, self.checked))
@@ -208,6 +225,12 @@ class Guard:
             self.deferred = False
         if reason:
             self.reason = reason
+
+    def refuse(self, when: float, refusal: Refusal) -> None:
+        """Cut it off at `when`, not sooner (a wrong password's answer waits); what it
+        sends meanwhile is ignored."""
+        if not self.closing:
+            self.refusal, self.refuse_at, self.held = refusal, when, ()
 
     def take_held(self) -> list[Line]:
         """Every held line, now, whatever the rate: the peer ended its input or the

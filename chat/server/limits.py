@@ -35,6 +35,7 @@ class Limits:
     register_timeout: float = 60.0    # seconds a connection may stay silent from the start
     ping_interval: float = 60.0       # seconds of silence before a PING
     ping_timeout: float = 60.0        # seconds after that PING before the connection is dropped
+    handshake_timeout: float = 10.0   # seconds a TLS handshake may take (--tls-cert only)
 
 
 _FLAGS = {  # Limits field -> (metavar, help)
@@ -55,6 +56,8 @@ _FLAGS = {  # Limits field -> (metavar, help)
     "register_timeout": ("SECONDS", "a connection that sends nothing this long is dropped"),
     "ping_interval": ("SECONDS", "silence before the server sends PING"),
     "ping_timeout": ("SECONDS", "silence after a PING before the connection is dropped"),
+    "handshake_timeout": ("SECONDS", "with --tls-cert: a connection that has not finished its "
+                                     "TLS handshake this long is dropped"),
 }
 
 
@@ -69,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="after activity, poll this long before sleeping: lower latency "
                              "for a little CPU; 0 turns it off, as does running on one CPU "
                              "(default %(default)s)")
+    secure = parser.add_argument_group("encryption and access")
+    secure.add_argument("--tls-cert", metavar="FILE",
+                        help="serve TLS with this PEM certificate (README, 'Encryption', "
+                             "makes one for a LAN); clients connect with --tls")
+    secure.add_argument("--tls-key", metavar="FILE",
+                        help="the certificate's PEM private key (default: in the --tls-cert file)")
+    secure.add_argument("--password-file", metavar="FILE",
+                        help="let in only clients that give the password on this file's first "
+                             "line (/pass PASSWORD, or client.py --password-file)")
     history = parser.add_argument_group("the rooms' history")
     history.add_argument("--db", metavar="PATH", default=None,
                          help=f"the SQLite file that keeps the rooms' history (default "

@@ -17,16 +17,20 @@ import logging
 import os
 import selectors
 import socket
+import ssl
 import time
 from itertools import count
 from typing import Sequence
 
 from chat import protocol as p
+from chat import tls
 from chat.server.guard import (DISCONNECTED, Action, Caution, CutOff, Drop, Guard, HangUp,
-                               Line, Probe)
+                               Line, Probe, Refusal)
 from chat.server.admission import Admission
 from chat.server.limits import Limits
+from chat.server.password import PasswordGate
 from chat.server.state import REPLACED, ChatState, Outbox
+from chat.server.tls import Handshakes
 
 try:
     import resource
@@ -41,6 +45,8 @@ ACCEPT_PAUSE = 0.5  # seconds to stop accepting when the process is out of file 
 LINGER = 2.0        # seconds a closed connection's input is still read and discarded
 HOUSEKEEPING = 1.0  # seconds between checks of lingering sockets and of the CPUs we may use
 NEVER = float("inf")
+TLS_HELLO = b"\x16\x03"  # how a TLS client's first bytes begin
+PASSWORD_WANTED = "this server asks for a password before anything else"
 # Seconds of handling one loop turn does before the lines left wait for the next turn
 # (sooner than the guards would let them through: they are handled as soon as the
 # loop is free), so a turn stays short and a light line waits for little.  Without a
@@ -58,7 +64,7 @@ FEW_WRITES = 64      # dirty connections that are always written in one go
 
 class Connection:
     __slots__ = ("sock", "id", "host", "decoder", "out", "out_size", "events", "guard", "wake",
-                 "reading", "on_event")
+                 "reading", "on_event", "tls", "locked")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
@@ -72,16 +78,21 @@ class Connection:
         self.reading = True    # the peer has not ended its input
         self.host = ""         # its address, without the port: what Admission counts
         self.on_event = None   # its selector callback
+        self.tls = isinstance(sock, ssl.SSLSocket)
+        self.locked = False    # the server has a password that it has not given yet
 
 
 class Server:
     def __init__(self, state: ChatState, host: str = "127.0.0.1", port: int = 5220,
-                 limits: Limits | None = None, spin_us: int = 0) -> None:
+                 limits: Limits | None = None, spin_us: int = 0,
+                 tls_context: ssl.SSLContext | None = None,
+                 password: PasswordGate | None = None) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
         self.state = state  # built and wired by chat.server.main
         self.admission = Admission(self.limits)
+        self.password = password
         _raise_fd_limit(self.limits.max_clients + 64)
         self.listener = socket.create_server((host, port), backlog=1024)
         self.listener.setblocking(False)
@@ -91,6 +102,11 @@ class Server:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.selector.register(self._wake_r, READ, self._on_wake)
+        # With TLS, an accepted connection is in `handshakes` until its handshake is done.
+        self.handshakes = None if tls_context is None else Handshakes(
+            tls_context, self.selector, self.limits.handshake_timeout,
+            done=lambda sock, host, addr: self._add(sock, host, addr),
+            failed=self.admission.left)
         self.conns: dict[int, Connection] = {}
         self._next_id = 1
         self._dirty: set[Connection] = set()
@@ -130,6 +146,8 @@ class Server:
                 events = self.selector.select(0 if busy else self._timeout())
                 self.now = time.monotonic()  # before anything is stamped with it
                 self._turn_left, self._slices = TURN_WORK, 1
+                if self.handshakes is not None:
+                    self.handshakes.new_turn()
                 for key, mask in events:
                     key.data(key.fileobj, mask)
                 if events:
@@ -211,6 +229,8 @@ class Server:
             waits.append(self._next_housekeeping)
         if self._accept_paused_until is not None:
             waits.append(self._accept_paused_until)
+        if self.handshakes and (deadline := self.handshakes.next_deadline()) is not None:
+            waits.append(deadline)
         return max(0.0, min(waits) - time.monotonic()) if waits else None
 
     def _on_timers(self) -> None:
@@ -221,6 +241,8 @@ class Server:
             if conn is not None and conn.wake == when:  # else a stale entry
                 conn.wake = NEVER
                 self._carry_out(conn, *conn.guard.tick(now))
+        if self.handshakes:
+            self.handshakes.expire(now)
         if self._accept_paused_until is not None and now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
@@ -267,6 +289,8 @@ class Server:
         for sock in [s for s, until in self._lingering.items() if now >= until]:
             self._unlinger(sock)
         self.admission.forget_idle(now)
+        if self.password is not None:
+            self.password.forget_idle(now)
         out = Outbox()
         self.state.expire(out)
         self._apply(out)
@@ -322,12 +346,17 @@ class Server:
             except OSError as exc:
                 self._accept_failed(exc)
                 return
-            refusal = self.admission.admit(addr[0], self.now, len(self.conns))
+            shaking = self.handshakes
+            refusal = self.admission.admit(addr[0], self.now,
+                                           len(self.conns) + len(shaking or ()))
             if refusal:
                 log.info("turned away %s:%s: %s", addr[0], addr[1], refusal)
-                _turn_away(sock, refusal)
+                _turn_away(sock, refusal, plain=shaking is None)
                 continue
-            self._add(sock, addr[0], f"{addr[0]}:{addr[1]}")
+            if shaking is not None:
+                shaking.start(sock, addr[0], f"{addr[0]}:{addr[1]}", self.now)
+            else:
+                self._add(sock, addr[0], f"{addr[0]}:{addr[1]}")
 
     def _accept_failed(self, exc: OSError) -> None:
         log.warning("accept failed: %s", exc.strerror or exc)
@@ -348,6 +377,9 @@ class Server:
         self.selector.register(sock, READ, conn.on_event)
         out = Outbox()
         self.state.connect(conn.id, addr, out)
+        if self.password is not None:
+            conn.locked = True
+            out.to(conn.id, p.PasswordWanted(PASSWORD_WANTED))
         self._apply(out)
 
     def _on_event(self, conn: Connection, mask: int) -> None:
@@ -358,17 +390,22 @@ class Server:
 
     def _read(self, conn: Connection) -> None:
         try:
-            data = conn.sock.recv(RECV_SIZE)
+            data = tls.receive(conn.sock, RECV_SIZE) if conn.tls else conn.sock.recv(RECV_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            self._doomed[conn] = f"connection error: {exc.strerror or exc}"
+            self._doomed[conn] = f"connection error: {tls.failure(exc)}"
             return
         if not data:
-            self._end_of_input(conn)
+            if data is not None:
+                self._end_of_input(conn)
             return
         if conn.guard.closing:
             return  # it said /quit, or is being cut off; what it sends now is moot
+        if not conn.guard.spoke and not conn.tls and data[:2] == TLS_HELLO:
+            log.info("#%d is a TLS client on this plain-text port: closed", conn.id)
+            self._doomed[conn] = DISCONNECTED
+            return
         lines = conn.decoder.feed(data)
         if not lines:
             return
@@ -473,11 +510,44 @@ class Server:
         self._schedule(conn)
 
     def _handle_line(self, conn: Connection, item: str | p.BadLine, out: Outbox) -> None:
+        if conn.locked or (item.__class__ is str and p.is_password_line(item)):
+            self._unlock(conn, item, out)  # (a password line never reaches the state)
+            return
         try:
             self.state.handle(conn.id, item, out)
         except Exception:  # the per-connection boundary: log it, tell them, go on
             log.exception("error handling a line from #%d: %r", conn.id, item)
             out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
+
+    def _unlock(self, conn: Connection, item: Line, out: Outbox) -> None:
+        """A line before the password was given: the right /pass lets it in; anything
+        else is refused after a delay that grows with its address's failures."""
+        if conn.guard.refusal:
+            return  # refused already: what it sends meanwhile is moot
+        msg = p.parse_client_line(item) if item.__class__ is str else None
+        if not conn.locked:
+            out.to(conn.id, p.reply(p.Pass, 0, "no password is needed: you are in"))
+            return
+        if isinstance(msg, p.Pong):
+            return  # (the answer to a PING is no attempt)
+        if isinstance(msg, p.Pass) and self.password.accepts(msg.secret):
+            conn.locked = False
+            log.info("#%d gave the password", conn.id)
+            out.to(conn.id, p.reply(msg, 0, "password accepted"))
+            return
+        given = isinstance(msg, p.Pass)
+        delay = self.password.failed(conn.host, self.now)
+        reason = "a wrong password" if given else "no password"
+        log.info("#%d from %s gave %s: refused in %g s", conn.id, conn.host, reason, delay)
+        told = ("wrong password" if given else
+                f"this server asks for a password first: {p.typed(p.Pass, 'SECRET')}")
+        conn.guard.refuse(self.now + delay, Refusal(reason, told))
+        self._schedule(conn)
+
+    def _on_refusal(self, conn: Connection, action: Refusal) -> None:
+        self._queue(conn, p.encode(p.reply(p.Pass, 1, action.told)))
+        self._queue(conn, p.encode(p.Bye(action.told)))
+        self._close_soon(conn, action.reason)
 
     # -------------------------------------------------------------- output
     def _apply(self, out: Outbox) -> None:
@@ -560,8 +630,8 @@ class Server:
             data = conn.out[0] if len(conn.out) == 1 else b"".join(conn.out)
             try:
                 sent = conn.sock.send(data)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
+            except (BlockingIOError, InterruptedError, *tls.WANTS):
+                sent = 0  # (TLS: the same bytes go first next time, as OpenSSL asks)
             except OSError as exc:  # after the peer's end of input: it just left
                 self._doomed[conn] = f"connection error: {exc.strerror or exc}" \
                     if conn.reading else conn.guard.reason
@@ -643,6 +713,8 @@ class Server:
         if self._accept_paused_until is None:
             self.selector.unregister(self.listener)
         self.listener.close()  # a client reconnecting now is refused, not left in the backlog
+        if self.handshakes is not None:  # (not chatting yet: nothing to say to them)
+            self.handshakes.close_all()
         for conn in list(self.conns.values()):  # what was read is handled, not dropped
             held = [] if conn.guard.closing else conn.guard.take_held()
             if held:
@@ -661,6 +733,8 @@ class Server:
             self._settle()
 
     def _close_all(self) -> None:
+        if self.handshakes is not None:
+            self.handshakes.close_all()
         for conn in list(self.conns.values()):
             conn.sock.close()
         self.conns.clear()
@@ -681,13 +755,16 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _turn_away(sock: socket.socket, refusal: str) -> None:
-    """Not admitted: one line saying why, then close (never block on it)."""
-    try:
-        sock.setblocking(False)
-        sock.send(p.encode(p.Bye(refusal)))
-    except OSError:
-        pass
+def _turn_away(sock: socket.socket, refusal: str, plain: bool = True) -> None:
+    """Not admitted: one line saying why, then close (never block on it).  On a TLS
+    port nothing is said: a line would cost a handshake, which is what a full
+    server is saving."""
+    if plain:
+        try:
+            sock.setblocking(False)
+            sock.send(p.encode(p.Bye(refusal)))
+        except OSError:
+            pass
     sock.close()
 
 
@@ -705,4 +782,4 @@ def _raise_fd_limit(wanted: int) -> None:
 
 
 _CARRIERS = {Caution: Server._on_caution, Probe: Server._on_probe, CutOff: Server._on_cut_off,
-             HangUp: Server._on_hang_up, Drop: Server._on_drop}
+             HangUp: Server._on_hang_up, Drop: Server._on_drop, Refusal: Server._on_refusal}

@@ -8,9 +8,11 @@ import errno
 import logging
 import os
 import signal
+import ssl
 import sys
 
 from chat.paths import default_db
+from chat.trust import is_loopback
 from chat.server.games import GameHost
 from chat.server.history import REPLAY
 from chat.server.limits import GRACE, build_parser, limits_from_args
@@ -18,6 +20,8 @@ from chat.server.loop import Server
 from chat.server.sqlite_store import open_store
 from chat.server.state import ChatState
 from chat.server.store import Store, StoreOpenError
+from chat.server.password import PasswordGate
+from chat.server.tls import CertError, server_context
 
 log = logging.getLogger("parlor.server")
 
@@ -33,6 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
                         level=logging.WARNING if args.quiet else logging.INFO)
+    if args.tls_key and not args.tls_cert:
+        print("cannot start: --tls-key needs --tls-cert (the certificate it belongs to)",
+              file=sys.stderr)
+        return 1
+    try:
+        context = server_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        password = read_password(args.password_file) if args.password_file else None
+    except (CertError, ValueError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
     path = args.db or default_db()
     try:
         store = open_store(path, max_messages=args.history_max or None,
@@ -41,21 +55,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(args, store, path)
+        return _serve(args, store, path, context, password)
     finally:
         store.close()
 
 
-def _serve(args, store: Store, path: str) -> int:
+def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
+           password: PasswordGate | None) -> int:
     try:
         server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace),
                         args.host, args.port,
-                        limits_from_args(args), spin_us=args.spin)
+                        limits_from_args(args), spin_us=args.spin, tls_context=context,
+                        password=password)
     except OSError as exc:
         print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return 1
     host, port = server.address
-    print(f"listening on {host}:{port}", flush=True)
+    print(f"listening on {host}:{port}{' (TLS)' if context else ''}", flush=True)
+    if context is not None:
+        print(f"TLS certificate fingerprint (SHA-256): {context.fingerprint}", flush=True)
+    elif not is_loopback(host):
+        print(clear_text_warning(host), file=sys.stderr, flush=True)
     log.info("history: %s", "kept in memory only (--db :memory:)" if path == ":memory:"
              else f"kept in {path} (--db PATH to choose another file)")
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -70,3 +90,23 @@ def bind_failure(host: str, port: int, exc: OSError) -> str:
         return (f"{host}:{port} is already in use: if a Parlor server runs there, join it with "
                 f"'python3 client.py --port {port}'; or pick another port with --port")
     return f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}"
+
+
+def clear_text_warning(host: str) -> str:
+    """The one line a server serving beyond this machine without TLS prints at start."""
+    return (f"warning: serving {host} beyond this machine without TLS: anyone on the network "
+            "can read every message; --tls-cert encrypts (README, 'Encryption')")
+
+
+def read_password(path: str) -> PasswordGate:
+    """The password on the first line of `path` (spaces around it are not part of it);
+    ValueError with a sentence if there is none."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            secret = f.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the password file {path}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not secret:
+        raise ValueError(f"the password file {path} has no password on its first line")
+    return PasswordGate(secret)
