@@ -143,11 +143,25 @@ def test_sqlite_store_checkpoints_in_prune_not_in_flush(db, tmp_path, opened):
     say(store, 1)
     assert store.flush()
     assert store.prune(T0) == 0
+    assert store._checkpointer.done.wait(TIMEOUT)
     entries = say(store, 20)
     assert store.flush()
     assert ids_in_the_main_file(db, tmp_path) == [1]  # in the WAL only, so far
-    assert store.prune(T0) == 0
+    store._checkpointer.done.clear()
+    assert store.prune(T0) == 0  # asks the checkpointer's thread, and returns at once
+    assert store._checkpointer.done.wait(TIMEOUT)
     assert ids_in_the_main_file(db, tmp_path) == [1] + ids(entries)
+
+
+def test_sqlite_store_flushes_never_checkpoint_by_themselves(db, tmp_path, opened):
+    """SQLite's automatic checkpoint (which fsyncs) is off on the loop's connection."""
+    store = opened(db, batch=1)
+    assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    for i in range(300):  # well past 1,000 WAL pages, SQLite's default
+        store.add("#a", "say", "alice", T0 + i, "x" * 900)
+        assert store.flush()
+    assert os.path.getsize(db + "-wal") > 300 * 900  # all of it still in the WAL
+    assert os.path.getsize(db) < 10 * 4096  # (with SQLite's default the file held it)
 
 
 def plan(store, query, params) -> list[str]:
