@@ -55,13 +55,15 @@ def peer_fingerprint(sock: ssl.SSLSocket) -> str:
     return fingerprint(der) if der else ""
 
 
-def failure(exc: OSError) -> str:
-    """What went wrong in a TLS exchange, as words (no codes)."""
+def failure(exc: OSError, handshake: bool = True) -> str:
+    """What went wrong in a TLS exchange (or, not `handshake`, on a connection that may
+    not be TLS at all), as words (no codes)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return exc.verify_message or "the certificate could not be verified"
     if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
                         BrokenPipeError)):
-        return "the connection was closed during the TLS handshake"
+        return ("the connection was closed during the TLS handshake" if handshake
+                else "the connection was reset by the other end")
     if isinstance(exc, ssl.SSLError):
         return (exc.reason or str(exc)).replace("_", " ").lower()
     return exc.strerror or str(exc)

@@ -116,6 +116,7 @@ def test_server_abrupt_disconnect_frees_the_nick_and_notifies(server, connect, r
     left = bob.expect(p.Left)
     assert (left.room, left.nick) == ("red", "ann")
     assert left.reason == "disconnected" or left.reason.startswith("connection error")
+    assert "TLS" not in left.reason  # (this server speaks plain text)
     newcomer = connect(server)
     newcomer.enter("red", "ann")  # asserts code 0
 

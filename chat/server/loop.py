@@ -394,7 +394,7 @@ class Server:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            self._doomed[conn] = f"connection error: {tls.failure(exc)}"
+            self._doomed[conn] = f"connection error: {tls.failure(exc, handshake=False)}"
             return
         if not data:
             if data is not None:
