@@ -64,6 +64,27 @@ def test_tui_read_marker_after_scrolling_back(chat_server, terminals, raw_peers)
     alice.wait_until(marked)
 
 
+def test_tui_read_marker_after_being_away(chat_server, terminals, raw_peers):
+    bob = raw_peers(chat_server.port, "bob")
+    alice = join(terminals, chat_server.port, "alice", others=1, rows=12, cols=60)
+    bob.send(b"before\n")
+    alice.wait_for("bob: before")
+    alice.send("/away lunch" + ENTER)
+    alice.wait_for("You are away: lunch.")
+    bob.send(b"while you ate\n")
+    alice.wait_for("bob: while you ate")
+    alice.send("/back" + ENTER)
+    alice.wait_for("Welcome back")
+    bob.send(b"after\n")
+    alice.wait_for("bob: after")
+
+    def marked(t: Terminal) -> None:
+        rows = [row.strip() for row in pane(t)]
+        assert rows.count(MARKER) == 1, "one marker"
+        assert rows[rows.index(MARKER) + 1].endswith("bob: while you ate")
+    alice.wait_until(marked)
+
+
 def test_tui_read_marker_after_a_reconnect_sits_before_what_was_missed(servers, terminals,
                                                                         tmp_path):
     db = str(tmp_path / "history.db")

@@ -155,6 +155,8 @@ class ClientCore:
         self.older_entries: list[Entry] = []  # a page of the past, for the top of the pane
         self.token = ""  # this connection's session, for /resume after a drop
         self._grace = 0  # how long the server keeps a dropped session, in seconds
+        self.away = False  # the server has me away (/away REASON), till /back
+        self._away_asked: list[bool] = []  # /away and /back sent: away, once answered?
         self.topic: p.RoomTopic | None = None  # my room's topic (kept while offline)
         self._topics_told: dict[str, tuple[str, float]] = {}  # room -> the topic last shown
         self._ignored: dict[str, str] = {}  # casefolded nick -> as typed: hidden here
@@ -228,7 +230,7 @@ class ClientCore:
         self.connected = True
         self.greeted, self._bye, self._awaiting = False, None, set()
         self._dial_by, self._greet_by = None, self.clock() + GREETING_WAIT
-        self._games_asked, self._listing = 0, None
+        self._games_asked, self._listing, self._away_asked = 0, None, []
 
     def connection_lost(self, reason: str, *, asked: bool = False, quiet: bool = False) -> None:
         """The connection ended (`asked`: the shell closed it for /reconnect); the room
@@ -426,6 +428,8 @@ class ClientCore:
         self._batch += 1
         if isinstance(msg, p.ListGames):
             self._games_asked += 1
+        elif isinstance(msg, (p.Away, p.Back)):  # what the answer will make true
+            self._away_asked.append(isinstance(msg, p.Away) and bool(msg.reason.strip()))
 
     def quit(self) -> None:
         """Leave: /quit goes at once, and what still waits to go is dropped."""
@@ -530,6 +534,7 @@ class ClientCore:
         self._rejoin()
 
     def _rejoin(self) -> None:
+        self.away = False  # (a new session: the server has me here)
         if self.want_nick:
             self._send(p.Nick(self.want_nick))
             self._awaiting.add(p.Nick)
@@ -548,6 +553,10 @@ class ClientCore:
             self._send(p.Missed(str(self._catch_up)))
 
     def _on_reply(self, msg: p.Reply) -> None:
+        if (msg.answers(p.Away) or msg.answers(p.Back)) and self._away_asked:
+            wanted = self._away_asked.pop(0)
+            if msg.code == 0:
+                self.away = wanted
         if msg.answers(p.Pass) and msg.code:
             self.password, self._locked_out = None, self.reconnects
         nick, join = msg.answers(p.Nick), msg.answers(p.Join)

@@ -95,6 +95,7 @@ class Tui:
         self.escape = keys.EscapeKeys()
         self.on_quit = on_quit
         self.styles = Styles()
+        self._away = False  # the core's away, as the scrollback was last told it
         self.scroll = sb.Scrollback(counted=frozenset({c.PRIVATE}), read_marker=True,
                                     quiet=c.QUIET_KINDS, dividers=frozenset({c.DIVIDER}))
         self.editor = LineEditor()
@@ -405,7 +406,13 @@ class Tui:
         entries = self.core.take_entries()
         if entries:
             self.scroll.extend(frame.to_scroll_entry(e) for e in entries)
-        if self.scroll.away and self.core.caught_up:
+        if self.core.away != self._away:  # /away: what comes meanwhile gets the read marker
+            self._away = self.core.away
+            if self._away:
+                self.scroll.look_away()
+            elif self.core.caught_up:
+                self.scroll.look_back()
+        if self.scroll.away and self.core.caught_up and not self._away:
             self.scroll.look_back()  # back, and the catch-up is in (it had the marker)
         older = self.core.take_older()
         if older:
