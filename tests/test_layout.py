@@ -47,6 +47,19 @@ def test_layout_status_counts_the_lines_waiting_to_go():
     assert status(core, 80) == f" #general | alice | 1 here | connected | {ADDRESS}"
 
 
+def test_layout_status_says_when_i_am_away():
+    core = core_fed("HERE general alice\nMEMBERS general 1 0\nMEMBER general alice\n")
+    core.submit("/away lunch")
+    core.data_to_send(0.0)
+    assert "away" not in status(core, 80)  # (not until the server says so)
+    core.receive_data(b"REPLY away 0 you are away: lunch\n")
+    assert status(core, 80) == f" #general | alice | away | 1 here | connected | {ADDRESS}"
+    core.submit("/back")
+    core.data_to_send(0.0)
+    core.receive_data(b"REPLY back 0 welcome back\n")
+    assert status(core, 80) == f" #general | alice | 1 here | connected | {ADDRESS}"
+
+
 def test_layout_status_and_prompt_while_offline_show_where_it_will_rejoin():
     core = core_fed("HERE general alice\n")
     assert lay.prompt(core) == "#general alice> "
