@@ -51,9 +51,9 @@ def test_layout_status_says_when_i_am_away():
     core = core_fed("HERE general alice\nMEMBERS general 1 0\nMEMBER general alice\n")
     core.submit("/away lunch")
     core.data_to_send(0.0)
-    assert "away" not in status(core, 80)  # (not until the server says so)
+    assert "you are away" not in status(core, 80)  # (not until the server says so)
     core.receive_data(b"REPLY away 0 you are away: lunch\n")
-    assert status(core, 80) == f" #general | alice | away | 1 here | connected | {ADDRESS}"
+    assert status(core, 80) == f" #general | alice | you are away | 1 here | connected | {ADDRESS}"
     core.submit("/back")
     core.data_to_send(0.0)
     core.receive_data(b"REPLY back 0 welcome back\n")

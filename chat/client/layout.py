@@ -112,7 +112,7 @@ def status_parts(core: ClientCore, connection: str, scrolled: str, address: str,
         parts.append(Part(f"#{room}" + (f" ({state})" if state else "")))
         parts.append(Part(nick or "no nick yet"))
         if core.away:
-            parts.append(Part("away", rank=4))
+            parts.append(Part("you are away", rank=4, short="afk"))
         if not state:
             parts.append(Part(f"{core.here_count()} here", rank=3))
     else:
