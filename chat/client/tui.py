@@ -29,7 +29,7 @@ from chat.client.tls import ClientTLS, TrustError, Untrusted
 WINDOWS = sys.platform == "win32"
 WRITE = 2  # (chat.tls.WRITE: what a TLS handshake may wait for)
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
-MAX_READ_PER_TURN = 1 << 16  # bytes read from the server before the screen is painted again
+MAX_READ_PER_TURN = 1 << 14  # bytes read from the server before the screen is painted again
 
 
 # ------------------------------------------------------------------ styles
