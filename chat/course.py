@@ -58,9 +58,13 @@ def said(nick: str, text: str) -> str:
 
 def clip(text: str) -> bytes:
     """`text` as one send: UTF-8, cut (at a character) to MAX_MESSAGE bytes."""
+    return cut(text, MAX_MESSAGE).encode("utf-8")
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` cut at a character to at most `limit` bytes of UTF-8."""
     data = text.encode("utf-8", "replace")
-    return data if len(data) <= MAX_MESSAGE else \
-        data[:MAX_MESSAGE].decode("utf-8", "ignore").encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
 def split_reads(data: bytes) -> list[str]:
