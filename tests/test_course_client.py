@@ -102,6 +102,11 @@ def in_room(nick: str = "amy") -> tuple[CourseCore, Clock]:
     core.receive_data(b"0")
     assert sent(core, clock) == [f"/nick {nick}".encode()]
     core.receive_data(b"0You have joined a new room.")
+    assert sent(core, clock) == [b"/who"]  # asked by itself: who is here, for the count
+    core.receive_data(b"Users in this room:")
+    core.receive_data(nick.encode())
+    core.tick(clock.now + WHO_QUIET)
+    assert core.here_count() == 1
     core.take_entries()
     return core, clock
 
@@ -118,11 +123,15 @@ def test_course_client_chat_both_ways_and_who_ending_when_quiet():
     assert sent(core, clock) == [b"/who"]
     core.receive_data(b"Users in this room:")
     core.receive_data(b"amy")
+    core.submit("next")
     core.receive_data(b"bo")
     core.tick(clock.now + WHO_QUIET / 2)
     assert texts(core) == []  # more may come
+    assert sent(core, clock) == []  # and nothing goes meanwhile
     core.tick(clock.now + WHO_QUIET)
     assert texts(core) == ["In general: amy, bo"]
+    assert sent(core, clock) == [b"next"]
+    core.take_entries()
     core.receive_data(b"bo has left the room.")
     core.receive_data(b"cy has been disconnected.")
     assert texts(core) == ["bo left general", "cy left general (disconnected)"]
@@ -187,12 +196,13 @@ def test_course_client_line_mode_whole_session(course_server, spawn):
         client.stdout.expect("You are now amy in general.")
         client.stdout.expect("There are 2 people in general.")
         assert zed.read() == "amy has joined the room.There are 2 people in the room."
+        client.stdout.expect("In general: zed, amy")  # asked by itself (as the server lists)
         client.write("hello zed")
         assert zed.read() == "amy> hello zed"
         zed.send("hi amy")
         client.stdout.expect("[general] zed: hi amy")
         client.write("/who")
-        client.stdout.expect("In general: zed, amy")  # (as the server lists them)
+        client.stdout.expect("In general: zed, amy")
         client.write("/quit")
         assert client.wait() == 0
         assert zed.read() == "amy has left the room."

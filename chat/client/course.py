@@ -204,6 +204,7 @@ class CourseAdapter:
             self.nick = msg.nick
             self.heard += [p.reply(msg, 0, f"you are now {msg.nick} in {self.room}"),
                            p.Here(self.room, msg.nick)]
+            self.queue.appendleft(p.Who())  # who is here (a Parlor server tells on joining)
         elif code == 2:
             self.heard.append(p.reply(msg, 2, f"nick {msg.nick!r} is taken in {self.room}, "
                                               "pick another"))
@@ -242,12 +243,14 @@ class CourseAdapter:
                                      "no rooms yet"))
 
     def _on_users(self, event: c.Users, now: float) -> None:
-        if isinstance(self.awaiting, p.Who):
-            self.awaiting = None
         self.users, self.users_until = [], now + WHO_QUIET
 
     def _end_users(self) -> None:
+        """The /who answer is over (the next command may go: not sooner, or the
+        server's next nick and its answer to that could come as one read)."""
         users, self.users = self.users, None
+        if isinstance(self.awaiting, p.Who):
+            self.awaiting = None
         self.heard.append(p.MemberList(self.room or p.NOBODY, tuple(users)))
 
     def _on_joined(self, event: c.Joined, now: float) -> None:
