@@ -3,6 +3,7 @@ course clients as the course's clients behave (tests/course_peer.py), in the sam
 rooms as Parlor's own clients (conftest.Peer)."""
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -174,3 +175,34 @@ def test_course_port_refused_with_a_password(spawn, tmp_path):
                           "--password-file", str(secret))
     assert child.wait() == 1
     assert "a course client has no way to give a password" in child.stderr.read_rest()[0]
+
+
+def test_course_slow_reader_is_cut_off_and_its_room_told(start_server, connect, course):
+    server = start_server(Limits(max_pending=4000, max_rate=0), compat_gap=GAP)
+    lazy = course(server)
+    lazy.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    lazy.enter("general", "lazy")  # ...and then reads no more
+    talker = connect(server)
+    talker.enter("general", "talker")
+    line = "x" * 500
+    for i in range(100):  # (reading each echo: the talker is no slow reader)
+        talker.say(f"{i} {line}")
+        lefts = [m for m in talker.seen if isinstance(m, p.Left)]
+        if lefts:
+            break
+    assert [(m.nick, m.reason) for m in lefts] == [("lazy", "not reading (too much unsent output)")]
+
+
+def test_course_quiet_client_is_not_hung_up_on(start_server, connect, course):
+    server = start_server(Limits(ping_interval=0.1, ping_timeout=0.1), compat_gap=GAP)
+    quiet = course(server)
+    assert quiet.enter("general", "quiet") == ["You have joined a new room."]
+    watcher = connect(server)
+    watcher.enter("general", "watcher")
+    assert [quiet.read(), quiet.read()] == ["watcher has joined the room.",
+                                            "There are 2 people in the room."]
+    for _ in range(4):  # a Parlor client answers its PINGs: time enough to hang up twice
+        ping = watcher.expect(p.Ping)
+        watcher.send(f"/pong {ping.token}")
+    watcher.say("still there?")
+    assert quiet.read() == "watcher> still there?"
