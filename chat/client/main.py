@@ -14,6 +14,7 @@ import threading
 
 from chat.client import plain, settings
 from chat.client.core import SEND_BURST, SEND_RATE, ClientCore
+from chat.client.course import CourseCore
 from chat.client.net import ConnectError, Link
 from chat.client.term import can_edit
 from chat.client.tls import ClientTLS, TrustError, Untrusted
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--serve", action="store_true",
                         help="host mode: run a server in this process and chat on it; "
                              "others connect with --host YOUR-ADDRESS (use --host 0.0.0.0 to serve your LAN)")
+    parser.add_argument("--course", action="store_true",
+                        help="talk to a course server (seed 004's protocol) rather than a "
+                             "Parlor one: /list, /join ROOM, /nick NAME, /who, /quit")
     secure = parser.add_argument_group("encryption and passwords")
     secure.add_argument("--tls", action="store_true",
                         help="encrypt the connection (the server runs with --tls-cert): its "
@@ -83,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
                   "example, gives the full-screen view)", file=sys.stderr, flush=True)
             use_plain = True
     tls = ClientTLS(args.tls_ca, args.trust) if args.tls or args.tls_ca or args.trust else None
+    problem = _course_problem(args)
+    if problem:
+        print(f"parlor: {problem}", file=sys.stderr)
+        return 1
+    core_class = CourseCore if args.course else ClientCore
     if tls is not None and args.serve:
         print("parlor: --serve hosts in plain text; for TLS, run server.py --tls-cert FILE "
               "and connect with --tls", file=sys.stderr)
@@ -103,10 +112,25 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(join_hint(server.address[0], args.port, _lan_addresses()))
     if use_plain:
         status = plain.run(connect_host, args.port, args.room, args.nick, args.pace, notes,
-                           tls=tls, password=password, secret_ok=secret_ok)
+                           tls=tls, password=password, secret_ok=secret_ok,
+                           core_class=core_class)
         _stop_server(server)
         return status
-    return _run_tui(connect_host, args, server, notes, tls, password, secret_ok)
+    return _run_tui(connect_host, args, server, notes, tls, password, secret_ok, core_class)
+
+
+def _course_problem(args: argparse.Namespace) -> str | None:
+    """Why --course cannot go with the other options given (None: it can)."""
+    if not args.course:
+        return None
+    if args.serve:
+        return ("--course talks to a course server; to serve course clients, run "
+                "server.py --compat-port PORT")
+    if args.tls or args.tls_ca or args.trust:
+        return "a course server speaks plain text only: --course cannot go with --tls"
+    if args.password_file or args.ask_password:
+        return "a course server takes no password: --course cannot go with one"
+    return None
 
 
 def _password(args: argparse.Namespace, secret_ok: bool) -> str | None:
@@ -159,7 +183,8 @@ def _lan_addresses() -> list[str]:
 
 
 def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str],
-             tls: ClientTLS | None, password: str | None, secret_ok: bool) -> int:
+             tls: ClientTLS | None, password: str | None, secret_ok: bool,
+             core_class: type[ClientCore] = ClientCore) -> int:
     link = untrusted = None
     try:
         link = Link.open(host, args.port, tls=tls)
@@ -170,7 +195,7 @@ def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str],
         _stop_server(server)
         return 1
     from chat.client import tui  # curses is imported only when the full-screen view is used
-    core = ClientCore(f"{host}:{args.port}", room=args.room, nick=args.nick,
+    core = core_class(f"{host}:{args.port}", room=args.room, nick=args.nick,
                       send_burst=args.pace[0], send_rate=args.pace[1])
     core.password, core.secret_ok = password, secret_ok
     for note in notes:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 
 from chat import protocol as p
 from chat.paths import default_db
+from chat.server.course import GAP as COURSE_GAP
 from chat.server.history import REPLAY
 from chat.server.store import MAX_DAYS, MAX_MESSAGES
 
@@ -81,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     secure.add_argument("--password-file", metavar="FILE",
                         help="let in only clients that give the password on this file's first "
                              "line (/pass PASSWORD, or client.py --password-file)")
+    compat = parser.add_argument_group("the course's clients (README, 'Course clients')")
+    compat.add_argument("--compat-port", type=port_number, default=None, metavar="PORT",
+                        help="also listen on PORT for clients of the course protocol "
+                             "(seed 004), in the same rooms (0 picks a free one)")
+    compat.add_argument("--compat-gap", type=_positive("float"), default=COURSE_GAP,
+                        metavar="SECONDS",
+                        help="on --compat-port, the pause between two sends to one client, "
+                             "so that each recv reads one (default %(default)s)")
     history = parser.add_argument_group("the rooms' history")
     history.add_argument("--db", metavar="PATH", default=None,
                          help=f"the SQLite file that keeps the rooms' history (default "

@@ -22,11 +22,13 @@ import time
 from itertools import count
 from typing import Sequence
 
+from chat import course
 from chat import protocol as p
 from chat import tls
 from chat.server.guard import (DISCONNECTED, Action, Caution, CutOff, Drop, Guard, HangUp,
                                Line, Probe, Refusal)
 from chat.server.admission import Admission
+from chat.server.course import GAP, CourseSession, Spacer, reworded
 from chat.server.limits import Limits
 from chat.server.password import PasswordGate
 from chat.server.state import REPLACED, ChatState, Outbox
@@ -36,6 +38,11 @@ try:
     import resource
 except ImportError:  # Windows
     resource = None
+try:
+    from fcntl import ioctl
+    from termios import TIOCOUTQ  # (on Linux, SIOCOUTQ: bytes sent but not yet acknowledged)
+except ImportError:  # not Linux nor a Unix like it: the gap alone spaces course sends
+    ioctl = TIOCOUTQ = None
 
 log = logging.getLogger("parlor.server")
 
@@ -60,11 +67,13 @@ COPY_COST = 0.3e-6
 RANK_SLACK = 0.001   # seconds of work rank within which a fresh line need not wait
 SETTLE_WORK = 0.001  # seconds of sends one settle does; the rest go in the next turn
 FEW_WRITES = 64      # dirty connections that are always written in one go
+COURSE_RECV = course.MAX_MESSAGE  # a course client's message: what one recv(1024) takes
+UNACKED_RECHECK = 0.01  # seconds between looks at a course send the peer has not acknowledged
 
 
 class Connection:
     __slots__ = ("sock", "id", "host", "decoder", "out", "out_size", "events", "guard", "wake",
-                 "reading", "on_event", "tls", "locked")
+                 "reading", "on_event", "tls", "locked", "course", "spacer")
 
     def __init__(self, sock: socket.socket, conn_id: int, limits: Limits, now: float) -> None:
         self.sock = sock
@@ -80,13 +89,16 @@ class Connection:
         self.on_event = None   # its selector callback
         self.tls = isinstance(sock, ssl.SSLSocket)
         self.locked = False    # the server has a password that it has not given yet
+        self.course: CourseSession | None = None  # a course-protocol client (--compat-port)
+        self.spacer: Spacer | None = None  # its sends, spaced (course clients only)
 
 
 class Server:
     def __init__(self, state: ChatState, host: str = "127.0.0.1", port: int = 5220,
                  limits: Limits | None = None, spin_us: int = 0,
                  tls_context: ssl.SSLContext | None = None,
-                 password: PasswordGate | None = None) -> None:
+                 password: PasswordGate | None = None, compat_port: int | None = None,
+                 compat_gap: float = GAP) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
@@ -98,6 +110,20 @@ class Server:
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, READ, self._accept)
+        # --compat-port: course-protocol clients, in the same rooms (chat.server.course).
+        self.compat_gap = compat_gap
+        self.compat = None
+        if compat_port is not None:
+            try:
+                self.compat = socket.create_server((host, compat_port), backlog=1024)
+            except OSError as exc:
+                self.listener.close()
+                self.selector.close()
+                exc.port = compat_port  # (which of the two could not listen)
+                raise
+            self.compat.setblocking(False)
+            self.selector.register(self.compat, READ, self._accept_course)
+        self._releases: list[tuple[float, int]] = []  # heap of (when, conn id): course sends due
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -133,6 +159,11 @@ class Server:
     @property
     def address(self) -> tuple[str, int]:
         return self.listener.getsockname()[:2]
+
+    @property
+    def compat_address(self) -> tuple[str, int] | None:
+        """Where course-protocol clients connect (None: no --compat-port)."""
+        return self.compat.getsockname()[:2] if self.compat is not None else None
 
     # -------------------------------------------------------------- the loop
     def serve_forever(self) -> None:
@@ -225,6 +256,8 @@ class Server:
         waits = []
         if self._wakes:
             waits.append(self._wakes[0][0])
+        if self._releases:
+            waits.append(self._releases[0][0])
         if self.conns or self._lingering or self.state.holds:
             waits.append(self._next_housekeeping)
         if self._accept_paused_until is not None:
@@ -241,11 +274,15 @@ class Server:
             if conn is not None and conn.wake == when:  # else a stale entry
                 conn.wake = NEVER
                 self._carry_out(conn, *conn.guard.tick(now))
+        if self._releases:
+            self._release_due(now)
         if self.handshakes:
             self.handshakes.expire(now)
         if self._accept_paused_until is not None and now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
+            if self.compat is not None:
+                self.selector.register(self.compat, READ, self._accept_course)
         if (self.conns or self._lingering or self.state.holds) and now >= self._next_housekeeping:
             self._housekeeping()
 
@@ -315,29 +352,52 @@ class Server:
         self._schedule(conn)
 
     def _on_caution(self, conn: Connection, action: Caution) -> None:
-        self._queue(conn, p.encode(p.Error(action.text)))
+        self._tell(conn, p.Error(action.text))
 
     def _on_probe(self, conn: Connection, action: Probe) -> None:
+        if conn.course is not None:
+            # A course client cannot answer a PING: TCP keepalive (set at accept, with
+            # the same times) finds a dead one instead, and a silent one that has
+            # spoken is let be.  One that never spoke still meets --register-timeout.
+            if conn.guard.spoke:
+                ready, actions = conn.guard.receive([], self.now)
+                for later in actions:
+                    _CARRIERS[type(later)](self, conn, later)
+            return
         self._ping_count += 1
         self._queue(conn, p.encode(p.Ping(str(self._ping_count), action.text)))
 
     def _on_cut_off(self, conn: Connection, action: CutOff) -> None:
         """Tell it why, flush that, then close; its room hears the reason."""
         log.info("cutting off #%d: %s", conn.id, action.reason)
-        self._queue(conn, p.encode(p.Bye(action.told)))
+        self._tell(conn, p.Bye(action.told))
         self._close_soon(conn, action.reason)
 
     def _on_hang_up(self, conn: Connection, action: HangUp) -> None:
         """Drop a peer that is probably gone: one try to say why, then close."""
-        self._queue(conn, p.encode(p.Bye(action.reason)))
+        self._tell(conn, p.Bye(action.reason), at_once=True)
         self._write(conn)
         self._doomed[conn] = action.reason
 
     def _on_drop(self, conn: Connection, action: Drop) -> None:
         self._doomed[conn] = action.reason
 
+    def _tell(self, conn: Connection, msg: p.ServerMessage, at_once: bool = False) -> None:
+        """One message of the loop's own (the guard's) to `conn`, in its protocol;
+        `at_once`: past a course client's spacing (its last words, before a drop)."""
+        if conn.course is None:
+            self._queue(conn, p.encode(msg))
+        elif at_once:
+            for text in conn.course.sends(msg):
+                self._queue(conn, course.clip(text))
+        else:
+            self._queue_course(conn, msg)
+
     # -------------------------------------------------------------- accept / read
-    def _accept(self, listener: socket.socket, mask: int) -> None:
+    def _accept_course(self, listener: socket.socket, mask: int) -> None:
+        self._accept(listener, mask, course_port=True)
+
+    def _accept(self, listener: socket.socket, mask: int, course_port: bool = False) -> None:
         for _ in range(64):
             try:
                 sock, addr = listener.accept()
@@ -349,14 +409,16 @@ class Server:
             shaking = self.handshakes
             refusal = self.admission.admit(addr[0], self.now,
                                            len(self.conns) + len(shaking or ()))
+            if shaking is not None and course_port:
+                shaking = None  # (the course port is plain text)
             if refusal:
                 log.info("turned away %s:%s: %s", addr[0], addr[1], refusal)
-                _turn_away(sock, refusal, plain=shaking is None)
+                _turn_away(sock, refusal, plain=shaking is None, course_port=course_port)
                 continue
             if shaking is not None:
                 shaking.start(sock, addr[0], f"{addr[0]}:{addr[1]}", self.now)
             else:
-                self._add(sock, addr[0], f"{addr[0]}:{addr[1]}")
+                self._add(sock, addr[0], f"{addr[0]}:{addr[1]}", course_port)
 
     def _accept_failed(self, exc: OSError) -> None:
         log.warning("accept failed: %s", exc.strerror or exc)
@@ -365,11 +427,14 @@ class Server:
             self.selector.unregister(self.listener)
             self._accept_paused_until = time.monotonic() + ACCEPT_PAUSE
 
-    def _add(self, sock: socket.socket, host: str, addr: str) -> None:
+    def _add(self, sock: socket.socket, host: str, addr: str, course_port: bool = False) -> None:
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(sock, self._next_id, self.limits, self.now)
         conn.host = host
+        if course_port:
+            conn.course, conn.spacer = CourseSession(), Spacer(self.compat_gap)
+            _keep_alive(sock, self.limits.ping_interval, self.limits.ping_timeout)
         self._schedule(conn)
         self._next_id += 1
         self.conns[conn.id] = conn
@@ -377,7 +442,7 @@ class Server:
         self.selector.register(sock, READ, conn.on_event)
         out = Outbox()
         self.state.connect(conn.id, addr, out)
-        if self.password is not None:
+        if self.password is not None and not course_port:
             conn.locked = True
             out.to(conn.id, p.PasswordWanted(PASSWORD_WANTED))
         self._apply(out)
@@ -390,7 +455,8 @@ class Server:
 
     def _read(self, conn: Connection) -> None:
         try:
-            data = tls.receive(conn.sock, RECV_SIZE) if conn.tls else conn.sock.recv(RECV_SIZE)
+            data = tls.receive(conn.sock, RECV_SIZE) if conn.tls else \
+                conn.sock.recv(COURSE_RECV if conn.course else RECV_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -406,7 +472,7 @@ class Server:
             log.info("#%d is a TLS client on this plain-text port: closed", conn.id)
             self._doomed[conn] = DISCONNECTED
             return
-        lines = conn.decoder.feed(data)
+        lines = course.split_reads(data) if conn.course else conn.decoder.feed(data)
         if not lines:
             return
         self._talkers.add(conn)
@@ -510,6 +576,9 @@ class Server:
         self._schedule(conn)
 
     def _handle_line(self, conn: Connection, item: str | p.BadLine, out: Outbox) -> None:
+        if conn.course is not None:
+            self._handle_course(conn, item, out)
+            return
         if conn.locked or (item.__class__ is str and p.is_password_line(item)):
             self._unlock(conn, item, out)  # (a password line never reaches the state)
             return
@@ -518,6 +587,20 @@ class Server:
         except Exception:  # the per-connection boundary: log it, tell them, go on
             log.exception("error handling a line from #%d: %r", conn.id, item)
             out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
+
+    def _handle_course(self, conn: Connection, item: str, out: Outbox) -> None:
+        """A course client's message: what the state says to it so far goes out first
+        (it moves the client: what the message means depends on where it is now)."""
+        if out.sends:
+            self._deliver(out)
+        line, answers = conn.course.command(item)
+        for text in answers:
+            self._push_course(conn, text)
+        if line is not None:
+            try:
+                self.state.handle(conn.id, line, out)
+            except Exception:  # the per-connection boundary, as for any connection
+                log.exception("error handling a course message from #%d: %r", conn.id, item)
 
     def _unlock(self, conn: Connection, item: Line, out: Outbox) -> None:
         """A line before the password was given: the right /pass lets it in; anything
@@ -570,6 +653,9 @@ class Server:
                 conn = conns.get(target)
                 if conn is None:
                     continue
+                if conn.course is not None:
+                    self._queue_course(conn, msg)
+                    continue
                 pending = conn.out
                 if not pending:  # else it is dirty already, or watched for writability
                     dirty.add(conn)
@@ -611,9 +697,50 @@ class Server:
         else:
             self._dirty.add(conn)
 
+    def _queue_course(self, conn: Connection, msg: p.ServerMessage) -> None:
+        for text in conn.course.sends(msg):
+            self._push_course(conn, text)
+
+    def _push_course(self, conn: Connection, text: str) -> None:
+        """A course send joins the connection's queue; the first goes at once if the
+        gap since the last has passed, the rest as the timers release them."""
+        spacer = conn.spacer
+        spacer.push(text)
+        if spacer.size + conn.out_size > self.limits.max_pending:
+            self._overflow(conn)
+        elif not conn.out and len(spacer) == 1:
+            self._release(conn, time.monotonic())
+
+    def _release(self, conn: Connection, now: float) -> None:
+        """The next course send to `conn`, if its time has come and the one before
+        has left (and, where the system says, been acknowledged by the peer): into
+        its output, alone; else a timer for when it may go."""
+        spacer = conn.spacer
+        due = spacer.due()
+        if due is None or due == NEVER or conn.out:
+            return  # (NEVER: the send before is still on its way out)
+        if now >= due and _unacknowledged(conn.sock):
+            due = now + UNACKED_RECHECK
+        data = spacer.take(now) if now >= due else None
+        if data is None:
+            heapq.heappush(self._releases, (due, conn.id))
+            return
+        conn.out.append(data)
+        conn.out_size += len(data)
+        self._dirty.add(conn)
+
+    def _release_due(self, now: float) -> None:
+        releases = self._releases
+        while releases and releases[0][0] <= now:
+            conn = self.conns.get(heapq.heappop(releases)[1])
+            if conn is not None and conn.spacer is not None:
+                self._release(conn, now)
+
     def _overflow(self, conn: Connection) -> None:
         conn.out.clear()
         conn.out_size = 0
+        if conn.spacer is not None:
+            conn.spacer.clear()
         self._doomed[conn] = "not reading (too much unsent output)"
 
     def _commit(self) -> None:
@@ -638,8 +765,13 @@ class Server:
                 return
             conn.out = [data[sent:]] if sent < len(data) else []
             conn.out_size = len(data) - sent
+            if not conn.out and conn.spacer is not None:  # it has left: the gap starts now
+                conn.spacer.sent(time.monotonic())
+                self._release(conn, time.monotonic())
         if conn.out:
             self._watch(conn, READ | WRITE)
+        elif conn.spacer is not None and len(conn.spacer) and conn.guard.closing:
+            self._watch(conn, READ)  # its last sends are still being spaced
         elif conn.guard.closing:
             self._graceful.add(conn)
             self._doomed[conn] = conn.guard.reason
@@ -676,6 +808,8 @@ class Server:
         # The peer went away without a goodbye (a reset, its end of input without
         # /quit, no PING answer), not cut off: its session waits for it to come back.
         held = not conn.guard.closing or conn.guard.reason == DISCONNECTED
+        if conn.course is not None:
+            held = False  # a course client has no /resume: its nick is free at once
         self.state.disconnect(conn.id, reason, out, hold=held)
         self._apply(out)
 
@@ -713,6 +847,10 @@ class Server:
         if self._accept_paused_until is None:
             self.selector.unregister(self.listener)
         self.listener.close()  # a client reconnecting now is refused, not left in the backlog
+        if self.compat is not None:
+            if self._accept_paused_until is None:
+                self.selector.unregister(self.compat)
+            self.compat.close()
         if self.handshakes is not None:  # (not chatting yet: nothing to say to them)
             self.handshakes.close_all()
         for conn in list(self.conns.values()):  # what was read is handled, not dropped
@@ -743,6 +881,8 @@ class Server:
         self._lingering.clear()
         self.selector.close()
         self.listener.close()
+        if self.compat is not None:
+            self.compat.close()
         self._wake_r.close()
         self._wake_w.close()
 
@@ -755,17 +895,42 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _turn_away(sock: socket.socket, refusal: str, plain: bool = True) -> None:
+def _turn_away(sock: socket.socket, refusal: str, plain: bool = True,
+               course_port: bool = False) -> None:
     """Not admitted: one line saying why, then close (never block on it).  On a TLS
     port nothing is said: a line would cost a handshake, which is what a full
     server is saving."""
     if plain:
         try:
             sock.setblocking(False)
-            sock.send(p.encode(p.Bye(refusal)))
+            sock.send(course.clip(CourseSession().sends(p.Bye(refusal))[0]) if course_port
+                      else p.encode(p.Bye(refusal)))
         except OSError:
             pass
     sock.close()
+
+
+def _unacknowledged(sock: socket.socket) -> bool:
+    """Whether bytes sent on `sock` still wait for the peer's acknowledgement (where
+    the system cannot say: False)."""
+    if ioctl is None:
+        return False
+    try:
+        return ioctl(sock.fileno(), TIOCOUTQ, b"\0\0\0\0") != b"\0\0\0\0"
+    except OSError:
+        return False
+
+
+def _keep_alive(sock: socket.socket, idle: float, timeout: float) -> None:
+    """TCP keepalive for a course client (which cannot answer a PING): probes after
+    `idle` seconds of silence, and the connection fails after about `timeout` more."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    count = 3
+    for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", timeout / count),
+                        ("TCP_KEEPCNT", count)):
+        option = getattr(socket, name, None)
+        if option is not None and value >= 1:
+            sock.setsockopt(socket.IPPROTO_TCP, option, int(value))
 
 
 def _raise_fd_limit(wanted: int) -> None:

@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         print("cannot start: --tls-key needs --tls-cert (the certificate it belongs to)",
               file=sys.stderr)
         return 1
+    if args.compat_port is not None and args.password_file:
+        print("cannot start: --compat-port with --password-file: a course client has no way "
+              "to give a password, so the course port would let anyone in", file=sys.stderr)
+        return 1
     try:
         context = server_context(args.tls_cert, args.tls_key) if args.tls_cert else None
         password = read_password(args.password_file) if args.password_file else None
@@ -66,12 +70,17 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
         server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace),
                         args.host, args.port,
                         limits_from_args(args), spin_us=args.spin, tls_context=context,
-                        password=password)
+                        password=password, compat_port=args.compat_port,
+                        compat_gap=args.compat_gap)
     except OSError as exc:
-        print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
+        where = getattr(exc, "port", args.port)  # (the course port's failure says so)
+        print(f"cannot listen: {bind_failure(args.host, where, exc)}", file=sys.stderr)
         return 1
     host, port = server.address
     print(f"listening on {host}:{port}{' (TLS)' if context else ''}", flush=True)
+    if server.compat_address is not None:
+        print("course clients: listening on {}:{} (plain text)".format(*server.compat_address),
+              flush=True)
     if context is not None:
         print(f"TLS certificate fingerprint (SHA-256): {context.fingerprint}", flush=True)
     elif not is_loopback(host):
