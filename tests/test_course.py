@@ -40,7 +40,8 @@ def test_course_clip_cuts_at_a_character():
 
 
 # ---------------------------------------------------------------- a course session
-def entered(nick: str = "amy", room: str = "general", others: tuple[str, ...] = ()) -> CourseSession:
+def entered(nick: str = "amy", room: str = "general",
+            others: tuple[str, ...] = ()) -> CourseSession:
     session = CourseSession()
     session.sends(p.Here(room, p.NOBODY))
     session.sends(p.MemberList(room, others))

@@ -234,3 +234,22 @@ def test_course_client_full_screen_with_room_and_nick(course_server):
             zed.close()
     finally:
         term.close()
+
+
+def test_course_client_on_parlor_s_own_course_port(start_server, connect, spawn):
+    server = start_server(compat_gap=0.02)
+    pat = connect(server)
+    pat.enter("general", "pat")
+    client = spawn.client("--course", "--port", str(server.compat_address[1]),
+                          "--room", "general", "--nick", "quinn")
+    client.stdout.expect("You are now quinn in general.")
+    client.stdout.expect("In general: pat, quinn")
+    assert pat.expect(p.Joined).nick == "quinn"
+    pat.say("hi quinn")
+    client.stdout.expect("[general] pat: hi quinn")
+    client.write("hello pat")
+    assert pat.expect(p.Chat).text == "hello pat"
+    client.write("/quit")
+    assert client.wait() == 0
+    left = pat.expect(p.Left)
+    assert (left.nick, left.reason) == ("quinn", p.QUIT)

@@ -206,3 +206,48 @@ def test_course_quiet_client_is_not_hung_up_on(start_server, connect, course):
         watcher.send(f"/pong {ping.token}")
     watcher.say("still there?")
     assert quiet.read() == "watcher> still there?"
+
+
+def test_course_port_survives_running_out_of_file_descriptors(tmp_path):
+    """Out of descriptors, the server stops watching both its ports a moment, then
+    watches both again (it once re-registered the course port it had never let go,
+    and the loop died of it)."""
+    import resource
+    import subprocess
+    import sys
+
+    from conftest import ROOT, PipeReader, parse_banner
+
+    def few_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+    child = subprocess.Popen(
+        [sys.executable, "server.py", "--port", "0", "--compat-port", "0", "--db", ":memory:",
+         "--max-per-address", "0", "--connect-rate", "0"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=few_files)
+    out, err = PipeReader(child.stdout), PipeReader(child.stderr)
+    socks = []
+    try:
+        address = parse_banner(out.readline(time.monotonic() + 5))
+        course_port = int(out.readline(time.monotonic() + 5).split(":")[2].split()[0])
+        for _ in range(50):
+            socks.append(socket.create_connection(address, timeout=5))
+        err.expect("accept failed")
+        for sock in socks:
+            sock.close()
+        socks.clear()
+        parlor = socket.create_connection(address, timeout=5)  # accepted once the pause is over
+        socks.append(parlor)
+        assert parlor.recv(1024).startswith(b"HELLO "), err.read_rest()
+        late = CoursePeer(("127.0.0.1", course_port))
+        socks.append(late.sock)
+        assert late.ask("/list") == "0"
+    finally:
+        for sock in socks:
+            sock.close()
+        child.terminate()
+        child.wait(5)
+        out.close()
+        err.close()
+        child.stdout.close()
+        child.stderr.close()

@@ -28,7 +28,7 @@ from chat import tls
 from chat.server.guard import (DISCONNECTED, Action, Caution, CutOff, Drop, Guard, HangUp,
                                Line, Probe, Refusal)
 from chat.server.admission import Admission
-from chat.server.course import GAP, CourseSession, Spacer, reworded
+from chat.server.course import GAP, CourseSession, Spacer
 from chat.server.limits import Limits
 from chat.server.password import PasswordGate
 from chat.server.state import REPLACED, ChatState, Outbox
@@ -422,9 +422,12 @@ class Server:
 
     def _accept_failed(self, exc: OSError) -> None:
         log.warning("accept failed: %s", exc.strerror or exc)
-        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-            # The listener stays readable while we cannot accept: stop watching it a moment.
+        if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM) and \
+                self._accept_paused_until is None:
+            # The listeners stay readable while we cannot accept: stop watching them a moment.
             self.selector.unregister(self.listener)
+            if self.compat is not None:
+                self.selector.unregister(self.compat)
             self._accept_paused_until = time.monotonic() + ACCEPT_PAUSE
 
     def _add(self, sock: socket.socket, host: str, addr: str, course_port: bool = False) -> None:
