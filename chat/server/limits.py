@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     secure.add_argument("--password-file", metavar="FILE",
                         help="let in only clients that give the password on this file's first "
                              "line (/pass PASSWORD, or client.py --password-file)")
+    accounts = parser.add_argument_group("accounts")
+    accounts.add_argument("--require-login", action="store_true",
+                          help="let only logged-in users pick a nick (/register, /login)")
+    accounts.add_argument("--admin", metavar="ACCOUNT", action="append", default=[],
+                          help="an account that may moderate every room and /shutdown the "
+                               "server (again for more than one)")
     history = parser.add_argument_group("the rooms' history")
     history.add_argument("--db", metavar="PATH", default=None,
                          help=f"the SQLite file that keeps the rooms' history (default "
