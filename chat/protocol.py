@@ -373,6 +373,7 @@ class RoomKey:
 
 KEY_DELETE = "-delete"
 PASSWORD_ARG = "PASSWORD"  # how a usage sentence names a password argument
+NICK_ARG, ROOM_ARG = "NICK", "ROOM"  # ... and a nick's, a room's
 
 
 @dataclass(frozen=True, slots=True)

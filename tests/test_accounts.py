@@ -92,8 +92,9 @@ def test_throttle_hash_budget_per_address_and_for_the_server():
 class Server:
     """A ChatState on a store it can be rebuilt from (a restart), with a clock."""
 
-    def __init__(self, require_login: bool = False, grace: float = 0) -> None:
-        self.now, self.grace = 1764585065.0, grace
+    def __init__(self, require_login: bool = False, grace: float = 0,
+                 admins: tuple[str, ...] = ()) -> None:
+        self.now, self.grace, self.admins = 1764585065.0, grace, frozenset(admins)
         self.store = MemoryStore()
         self.require_login = require_login
         self.state = self._build()
@@ -101,7 +102,7 @@ class Server:
 
     def _build(self) -> ChatState:
         return ChatState(clock=lambda: self.now, store=self.store, grace=self.grace,
-                         require_login=self.require_login)
+                         require_login=self.require_login, admins=self.admins)
 
     def restart(self) -> None:
         self.state.history.commit()
@@ -112,10 +113,15 @@ class Server:
         self.state.connect(sid, f"{host}:{40000 + sid}", Outbox())
         return sid
 
-    def say(self, sid: int, line: str) -> list[p.ServerMessage]:
+    def send(self, sid: int, line: str) -> Outbox:
+        """What `line` from `sid` makes the state send (rooms expanded)."""
         out = Outbox()
         self.state.handle(sid, line, out)
-        return [msg for targets, msg in self.state.deliveries(out) if sid in targets]
+        out.sends = self.state.deliveries(out)
+        return out
+
+    def say(self, sid: int, line: str) -> list[p.ServerMessage]:
+        return [msg for targets, msg in self.send(sid, line).sends if sid in targets]
 
     def reply(self, sid: int, line: str) -> p.Reply:
         replies = [m for m in self.say(sid, line) if isinstance(m, p.Reply)]
@@ -160,7 +166,7 @@ def test_login_takes_the_nick_and_who_marks_it():
     assert p.Here("general", "alice") not in answer  # alice is taken here by the other session
     server.say(sid, "/join lounge")
     who = [m for m in server.say(sid, "/who") if isinstance(m, p.MemberList)][0]
-    assert who.nicks == ("alice",) and dict(who.notes) == {"alice": "logged in"}
+    assert who.nicks == ("alice",) and dict(who.notes) == {"alice": "logged in; owner"}
 
 
 def test_login_in_the_lobby_brings_the_nick_into_the_room():

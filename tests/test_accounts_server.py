@@ -88,7 +88,7 @@ def test_accounts_register_protect_slow_and_survive_a_restart(servers, tmp_path)
     assert back.expect(lambda m: isinstance(m, p.Here) and m.nick == "alice")
     members = back.expect(p.Members)
     notes = [back.next() for _ in range(members.count)]
-    assert notes == [p.Member("lounge", "alice", "logged in")]
+    assert notes == [p.Member("lounge", "alice", "logged in; owner")]
     back.close()
     log = again.log()
     assert PASSWORD.encode() not in store_bytes(db) and b"alice" in store_bytes(db)

@@ -581,6 +581,8 @@ class Server:
                 if conn.out_size > limit:
                     self._overflow(conn)
         self._copies += copies
+        if out.stop is not None:  # a server operator's /shutdown
+            self.stop(out.stop)
         for target in out.closes:
             conn = conns.get(target)
             if conn is not None:

@@ -23,6 +23,7 @@ from chat.server.history import REPLAY, History
 from chat.server.identity import Identity
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
+from chat.server.moderation import Moderation
 from chat.server.store import Store
 from chat.server.topics import Kept, Topics, topic_problem
 from chat.width import sanitize
@@ -84,7 +85,7 @@ class Outbox:
     """What one step of the state machine wants done: messages to send, sessions to
     drop.  A send's target is a tuple of session ids, or a room's key (a str): the
     room's members when the shell delivers it."""
-    __slots__ = ("sends", "closes", "adoptions")
+    __slots__ = ("sends", "closes", "adoptions", "stop")
 
     def __init__(self) -> None:
         self.sends: list[tuple[tuple[int, ...] | str, p.ServerMessage]] = []
@@ -92,6 +93,7 @@ class Outbox:
         # (connection, session): the connection now serves that session, under its id;
         # a connection that served it before is told REPLACED and closed.  Done first.
         self.adoptions: list[tuple[int, int]] = []
+        self.stop: str | None = None  # a server operator's /shutdown: the reason
 
     def to(self, session_id: int, *messages: p.ServerMessage) -> None:
         for msg in messages:
@@ -172,7 +174,7 @@ class ChatState:
     def __init__(self, games: RoomGames | None = None,
                  clock: Callable[[], float] = time.time, store: Store | None = None,
                  replay: int = REPLAY, grace: float = GRACE,
-                 require_login: bool = False) -> None:
+                 require_login: bool = False, admins: frozenset[str] = frozenset()) -> None:
         self.sessions: dict[int, Session] = {}
         self.tokens: dict[str, Session] = {}
         self.grace = grace
@@ -187,6 +189,7 @@ class ChatState:
         self.direct = Direct(self.history, clock, self._chat_text,
                              lambda s: self.sessions.get(s.id) is s, self.keep)
         self.identity = Identity(self, require_login)
+        self.moderation = Moderation(self, frozenset(a.casefold() for a in admins))
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
@@ -194,7 +197,7 @@ class ChatState:
             p.History: self._on_history, p.Missed: self._on_missed, p.Resume: self._on_resume,
             p.Topic: self._on_topic,
             p.UnknownCommand: self._on_unknown, **self.direct.handlers,
-            **self.identity.handlers,
+            **self.identity.handlers, **self.moderation.handlers,
             **{cls: self.games.handle for cls in self.games.handles},
         }
         self._restore()
@@ -303,13 +306,15 @@ class ChatState:
         now = self.clock()
         self.identity.throttle.forget_idle(now)
         for session in [s for s in self._held.values() if s.held_until <= now]:
-            del self.sessions[session.id], self._held[session.id]
-            self.tokens.pop(session.token, None)
-            self.direct.forget(session)
-            session.held_until = None
-            room = session.room
-            room.add(session)  # (so that leaving is what it always is)
-            self._leave_room(session, "did not come back in time", out)
+            self._end_held(session, "did not come back in time", out)
+
+    def _end_held(self, session: Session, reason: str, out: Outbox) -> None:
+        del self.sessions[session.id], self._held[session.id]
+        self.tokens.pop(session.token, None)
+        self.direct.forget(session)
+        session.held_until = None
+        session.room.add(session)  # (so that leaving is what it always is)
+        self._leave_room(session, reason, out)
 
     def commit(self) -> Outbox | None:
         """Write what this turn kept to the store: call it before any of the turn's
@@ -408,16 +413,24 @@ class ChatState:
                                       if self.topics else ()))
 
     def _on_join(self, session: Session, msg: p.Join, out: Outbox) -> None:
-        name = msg.room[1:] if msg.room.startswith("#") else msg.room
+        name = msg.name[1:] if msg.name.startswith("#") else msg.name
         problem = p.room_problem(name)
+        if not problem and msg.key and not self.moderation.has_key(key(name)):
+            # (a second word is a key only where there is one: else a name with a space)
+            problem = f"{p.room_problem(msg.room)} (a word after it is a key, and {name} has none)"
         if problem:
             out.to(session.id, p.reply(msg, 1, sanitize(problem) + "; usage: /join ROOM"))
             return
         if session.room is not None and key(session.room.name) == key(name):
             out.to(session.id, p.reply(msg, 0, f"you are already in {session.room.name}"))
             return
+        refusal = self.moderation.join_refusal(session, key(name), name, msg.key)
+        if refusal:
+            out.to(session.id, p.reply(msg, 1, refusal))
+            return
         self._leave_room(session, p.LEFT, out)
         room = self.rooms.get(key(name))
+        created = room is None
         if room is None:
             room = self.rooms[key(name)] = Room(name)
         room.add(session)
@@ -428,6 +441,7 @@ class ChatState:
         if past.entries:
             out.to(session.id, past)
         self._send_topic(session, room, p.TOPIC_ON_JOIN, out)
+        self.moderation.on_joined(session, room, created, out)
         self._enter_with_wanted_nick(session, room, out)
         self.games.on_join(session, room, out)
 
@@ -512,6 +526,15 @@ class ChatState:
 
     def on_unregistered(self, account: str) -> None:
         """The account `account` is gone (what it owned is no longer owned)."""
+        self.moderation.on_unregistered(account)
+
+    def remove_from_room(self, session: Session, reason: str, out: Outbox) -> None:
+        """Put `session` out of its room (kicked, banned): to the lobby, or, held for
+        a connection that dropped, ended."""
+        if session.held_until is not None:
+            self._end_held(session, reason, out)
+        else:
+            self._leave_room(session, reason, out)
 
     @property
     def hashing_time(self) -> float:
@@ -544,8 +567,10 @@ class ChatState:
     def _member_notes(self, room: Room) -> tuple[tuple[str, str], ...]:
         """What /who says beside a nick: 'logged in', and away for how long and why."""
         away = dict(self.direct.notes(room))
-        marks = {s.nick: "logged in" if s.account == key(s.nick) else
-                 f"logged in as {self.identity.account_nick(s)}"
+        marks = {s.nick: "; ".join(filter(None, (
+                     "logged in" if s.account == key(s.nick) else
+                     f"logged in as {self.identity.account_nick(s)}",
+                     self.moderation.mark(s, key(room.name)))))
                  for s in room.nicks.values() if s.account is not None}
         return tuple((nick, "; ".join(filter(None, (marks.get(nick), away.get(nick)))))
                      for nick in sorted(marks.keys() | away.keys(), key=str.casefold))
@@ -645,6 +670,8 @@ class ChatState:
                                                    f"{p.typed(p.Topic, 'TEXT')} sets one"))
         elif session.nick is None:
             out.to(session.id, p.reply(msg, 1, "pick a nick before you set the topic: /nick NAME"))
+        elif refusal := self.moderation.topic_refusal(session, room):
+            out.to(session.id, p.reply(msg, 1, refusal))
         elif msg.text == p.TOPIC_DELETE:
             self._delete_topic(session, room, msg, out)
         else:
@@ -703,6 +730,13 @@ HELP = [
     "  /register PASSWORD make your nick your account: only you can be it, in any room",
     "  /login NICK PASSWORD  log in to your account (client.py --login NICK asks for it)",
     "  /password NEW      change your password (/unregister PASSWORD drops the account)",
+    "  /claim             own your room, if nobody does (the first logged-in joiner owns a new one)",
+    "  /op NICK, /deop NICK   the owner makes NICK an op of the room, or no longer",
+    "  /kick NICK [REASON]    owners and ops: put NICK out of the room (they may come back)",
+    "  /ban NICK, /unban NICK keep NICK out (their account, or a guest's address), or let back",
+    "  /key KEY           joining takes /join ROOM KEY (/key -delete removes it)",
+    "  /mode ROOM invite|open, /invite NICK   only the invited may join, or anyone",
+    "  /shutdown REASON   server operators (server.py --admin): stop the server",
     "  /quit              disconnect (also /q, /logout, /exit)",
     "  /help              this list",
 ]
