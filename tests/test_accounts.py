@@ -267,3 +267,23 @@ def test_secret_commands_never_show_their_password_in_a_repr():
         msg = p.parse_client_line(line)
         assert PASSWORD not in repr(msg) and p.is_secret_line(line)
     assert not p.is_secret_line("/logout") and not p.is_secret_line("hello /login")
+
+
+def test_msg_reaches_a_logged_in_user_in_any_room_and_r_answers_back():
+    server = Server()
+    alice = registered(server, room="general")
+    guest = server.connect()
+    server.say(guest, "/join lounge")
+    server.say(guest, "/nick bob")
+    out = server.send(guest, "/msg alice hello from the lounge")
+    private = [msg for targets, msg in out.sends if alice in targets]
+    assert [(m.room, m.nick, m.to, m.text) for m in private] == \
+        [("lounge", "bob", "alice", "hello from the lounge")]
+    back = server.send(alice, "/r hi bob")
+    assert [m.text for targets, m in back.sends if guest in targets
+            and isinstance(m, p.Private)] == ["hi bob"]
+    other = server.connect()  # a guest is reached in their own room only
+    server.say(other, "/join attic")
+    server.say(other, "/nick carol")
+    refused = server.reply(alice, "/msg carol psst")
+    assert refused.code == 1 and "there is no carol in general" in refused.text

@@ -187,7 +187,7 @@ class ChatState:
         self.topics = Topics(self.history)  # (its puts are then flushed with the turn)
         self.help_lines = [*HELP, *self.games.help_lines]
         self.direct = Direct(self.history, clock, self._chat_text,
-                             lambda s: self.sessions.get(s.id) is s, self.keep)
+                             lambda s: self.sessions.get(s.id) is s, self.keep, self._reach)
         self.identity = Identity(self, require_login)
         self.moderation = Moderation(self, frozenset(a.casefold() for a in admins))
         self._handlers: dict[type, Handler] = {
@@ -523,6 +523,13 @@ class ChatState:
         self._set_nick(session, nick, out)
         if old is not None:
             self.games.on_renamed(session, old, out)
+
+    def _reach(self, nick: str) -> Session | None:
+        """The logged-in user who is `nick`, their account's nick, in some room."""
+        if not self.identity.accounts.exists(key(nick)):
+            return None
+        return next((s for s in self.sessions.values() if s.account == key(nick)
+                     and s.nick is not None and key(s.nick) == key(nick)), None)
 
     def on_unregistered(self, account: str) -> None:
         """The account `account` is gone (what it owned is no longer owned)."""
