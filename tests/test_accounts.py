@@ -287,3 +287,16 @@ def test_msg_reaches_a_logged_in_user_in_any_room_and_r_answers_back():
     server.say(other, "/nick carol")
     refused = server.reply(alice, "/msg carol psst")
     assert refused.code == 1 and "there is no carol in general" in refused.text
+
+
+def test_register_and_login_with_a_password_of_1000_characters():
+    server = Server()
+    long_one = "pass word é" + "x" * 989  # spaces, Unicode, 1,000 characters
+    assert len(long_one) == 1000 and len(f"/login alice {long_one}\n".encode()) <= p.MAX_LINE
+    sid = server.connect()
+    server.say(sid, "/nick alice")
+    assert server.reply(sid, f"/register {long_one}").code == 0
+    other = server.connect()
+    assert server.reply(other, f"/login alice {long_one[:-1]}").code == 1
+    server.now += 1
+    assert server.reply(other, f"/login alice {long_one}").code == 0

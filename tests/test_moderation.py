@@ -64,7 +64,7 @@ def test_moderation_kick_tells_the_room_and_a_kicked_user_may_rejoin(room):
     out = server.send(alice, "/kick carol flooding   the room")
     told = [msg for targets, msg in out.sends if bob in targets]
     assert p.Info("carol was removed by alice: flooding the room") in told
-    assert "You were removed by alice: flooding the room from general." in \
+    assert "You were removed from general by alice: flooding the room." in \
         infos([msg for targets, msg in out.sends if carol in targets])
     assert server.state.sessions[carol].room is None
     assert p.Here("general", "carol") in server.say(carol, "/join general")
@@ -167,3 +167,10 @@ def test_moderation_admin_moderates_every_room_and_shuts_down():
     assert server.reply(root, "/kick alice enough").code == 0
     out = server.send(root, "/shutdown maintenance")
     assert out.stop == "the server is shutting down (maintenance, said root)"
+
+
+def test_moderation_an_unregistered_owner_owns_nothing(room):
+    server, alice, bob, carol = room
+    assert server.reply(alice, f"/unregister {PASSWORD}").code == 0
+    assert server.reply(alice, "/kick carol").code == 1
+    assert server.reply(bob, "/claim").code == 0

@@ -31,14 +31,12 @@ def test_moderation_kick_ban_key_invite_and_a_restart(servers, tmp_path):
                   "/mode here, and set the topic.") in alice.seen
     guest = peer(server)
     guest.enter("general", "bob")
-    assert answer(alice, "/kick bob flooding", p.Kick).code == 0
-    told(alice, "bob was removed by alice: flooding")
-    told(guest, "You were removed by alice: flooding from general.")
+    assert answer(alice, "/kick bob flooding", p.Kick).text == "bob was removed by alice: flooding"
+    told(guest, "You were removed from general by alice: flooding.")
     guest.expect(lambda m: isinstance(m, p.Here) and m.room == p.NOBODY)
     guest.enter("general")  # a kicked user may come back
     assert answer(guest, "/nick bob", p.Nick).code == 0
-    assert answer(alice, "/ban bob", p.Ban).code == 0
-    told(alice, "bob was banned by alice")
+    assert answer(alice, "/ban bob", p.Ban).text == "bob was banned by alice"
     assert answer(guest, "/join general", p.Join).text == "you are banned from general"
     assert answer(alice, "/unban bob", p.Unban).code == 0
     assert answer(alice, "/key sesame", p.RoomKey).code == 0

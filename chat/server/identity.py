@@ -67,7 +67,7 @@ class Identity:
         session.account = nick.casefold()
         self.state.keep(session)
         log.info("register #%d %s", session.id, nick)
-        out.to(session.id, p.reply(msg, 0, f"{nick} is your account now: nobody else can be "
+        out.to(session.id, p.reply(msg, 0, f"your account is {nick} now: nobody else can be "
                                            f"{nick} here; next time, "
                                            f"{p.typed(p.Login, nick + ' ' + p.PASSWORD_ARG)}"))
 

@@ -72,6 +72,9 @@ class Moderation:
     def __init__(self, state: ChatState, admins: frozenset[str] = frozenset()) -> None:
         self.state = state
         self.admins = admins  # casefolded accounts
+        for admin in sorted(a for a in admins if not state.identity.accounts.exists(a)):
+            log.warning("--admin %s: there is no such account yet; whoever registers it "
+                        "first is a server operator", admin)
         self._rules: dict[str, Rules] = {room_key: Rules.load(value) for room_key, value
                                          in state.history.items(TABLE).items()}
         self.handlers = {
@@ -187,10 +190,13 @@ class Moderation:
         return target
 
     def _tell(self, room: Room, session: Session, text: str, msg: object, out: Outbox) -> None:
-        """An act is done: the room's rules are kept, and the room is told."""
+        """An act is done: the room's rules are kept, and the room is told (the one
+        who did it in the answer)."""
         self._save(room.name.casefold())
-        out.to(session.id, p.reply(msg, 0, "done"))
-        out.to_room(room, p.Info(text))
+        out.to(session.id, p.reply(msg, 0, text))
+        others = tuple(i for i in room.ids() if i != session.id)
+        if others:
+            out.sends.append((others, p.Info(text)))
         self.state.history.noted(room.name.casefold(), session.nick, text)
 
     def on_claim(self, session: Session, msg: p.Claim, out: Outbox) -> None:
@@ -235,10 +241,10 @@ class Moderation:
 
     def _remove(self, session: Session, room: Room, target: Session, how: str, reason: str,
                 msg: object, out: Outbox) -> None:
-        why = f"{how} by {session.nick}" + (f": {reason}" if reason else "")
-        nick = target.nick
+        said = f": {reason}" if reason else ""
+        why, nick = f"{how} by {session.nick}{said}", target.nick
         log.info("%s #%d %s from %s by %s", how, target.id, nick, room.name, session.nick)
-        out.to(target.id, p.Info(f"You were {why} from {room.name}."))
+        out.to(target.id, p.Info(f"You were {how} from {room.name} by {session.nick}{said}."))
         self.state.remove_from_room(target, why, out)
         self._tell(room, session, f"{nick} was {why}", msg, out)
 
@@ -360,9 +366,8 @@ class Moderation:
         rules.invite_only = mode == p.MODE_INVITE
         self._save(name.casefold())
         what = "invite-only" if rules.invite_only else "open to all"
-        text = f"{room.name} is {what} now (by {session.nick or session.account})"
-        out.to(session.id, p.reply(msg, 0, "done"))
-        out.to_room(room, p.Info(text))
+        self._tell(room, session, f"{room.name} is {what} now (by {session.nick or session.account})",
+                   msg, out)
 
     def on_shutdown(self, session: Session, msg: p.Shutdown, out: Outbox) -> None:
         if session.account not in self.admins:
