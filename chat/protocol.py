@@ -108,7 +108,16 @@ class ListRooms:
 
 @dataclass(frozen=True, slots=True)
 class Join:
+    """`/join ROOM [KEY]`: KEY for a room whose owner set one (/key)."""
     room: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.room.partition(" ")[0]
+
+    @property
+    def key(self) -> str:
+        return self.room.partition(" ")[2].strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +282,129 @@ class Pass:
         return "Pass(secret=<hidden>)"
 
 
+class _Secret:
+    """A command that carries a password: its repr hides it (never in a log line or a
+    traceback), and is_secret_line knows its lines (never in an input history)."""
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<hidden>)"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Register(_Secret):
+    """`/register PASSWORD`: your nick (or the one you asked for) becomes your account."""
+    secret: str = ""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Login(_Secret):
+    """`/login NICK PASSWORD` (the password is the rest of the line, spaces and all)."""
+    args: str = ""
+
+    @property
+    def nick(self) -> str:
+        return self.args.partition(" ")[0]
+
+    @property
+    def secret(self) -> str:
+        return self.args.partition(" ")[2].strip()
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class NewPassword(_Secret):
+    """`/password NEW`: a logged-in user's new password."""
+    secret: str = ""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Unregister(_Secret):
+    """`/unregister PASSWORD`: drop your account (the password confirms it)."""
+    secret: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """`/claim`: own your room, which has no owner."""
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """`/op NICK`: the room's owner makes NICK (logged in, in the room) an op."""
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Deop:
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """`/kick NICK [REASON]`: remove NICK from the room (they may come back)."""
+    args: str = ""
+
+    @property
+    def nick(self) -> str:
+        return self.args.partition(" ")[0]
+
+    @property
+    def reason(self) -> str:
+        return self.args.partition(" ")[2].strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    """`/ban NICK`: remove NICK and keep them out (their account, or a guest's address)."""
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unban:
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomKey:
+    """`/key KEY`: joining the room takes `/join ROOM KEY`; KEY_DELETE removes it."""
+    key: str = ""
+
+
+KEY_DELETE = "-delete"
+PASSWORD_ARG = "PASSWORD"  # how a usage sentence names a password argument
+NICK_ARG, ROOM_ARG = "NICK", "ROOM"  # ... and a nick's, a room's
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """`/invite NICK`: NICK may join your room while it is invite-only."""
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """`/mode ROOM [invite|open]`: ROOM's mode (invite-only or open), or set it."""
+    args: str = ""
+
+    @property
+    def room(self) -> str:
+        return self.args.partition(" ")[0]
+
+    @property
+    def mode(self) -> str:
+        return self.args.partition(" ")[2].strip()
+
+
+MODE_INVITE, MODE_OPEN = "invite", "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """`/shutdown REASON`: a server operator (--admin) stops the server."""
+    reason: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class UnknownCommand:
     """A command no table knows: `name` as typed (ASCII lower-cased)."""
@@ -290,10 +422,15 @@ COMMANDS: dict[str, type] = {
     "resign": Resign, "rematch": Rematch, "history": History, "missed": Missed,
     "resume": Resume, "topic": Topic, "msg": Tell, "w": Tell, "tell": Tell, "r": TellBack,
     "me": Me, "away": Away, "back": Back, "pass": Pass,
+    "register": Register, "login": Login, "password": NewPassword, "unregister": Unregister,
+    "claim": Claim, "op": Op, "deop": Deop, "kick": Kick, "ban": Ban, "unban": Unban,
+    "key": RoomKey, "invite": Invite, "mode": Mode, "shutdown": Shutdown,
 }
 ClientMessage = (Say | ListRooms | Join | Nick | Who | Leave | Quit | Help | Pong | StartGame
                  | ListGames | Accept | Decline | Move | Resign | Rematch | History | Missed
-                 | Resume | Topic | Tell | TellBack | Me | Away | Back | Pass | UnknownCommand)
+                 | Resume | Topic | Tell | TellBack | Me | Away | Back | Pass | Register
+                 | Login | NewPassword | Unregister | Claim | Op | Deop | Kick | Ban | Unban
+                 | RoomKey | Invite | Mode | Shutdown | UnknownCommand)
 
 
 # Commands a client carries out itself, never sent: same grammar, their own table.
@@ -335,6 +472,7 @@ LOCAL_COMMANDS: dict[str, type] = {
 }
 LocalCommand = ClearPane | SetBell | Reconnect | Cancel | Ignore | Unignore
 
+_SECRET_COMMANDS = (Pass, Register, Login, NewPassword, Unregister)
 _NAME_OF: dict[type, str] = {}
 for _name, _cls in [*COMMANDS.items(), *LOCAL_COMMANDS.items()]:
     _NAME_OF.setdefault(_cls, _name)
@@ -389,6 +527,15 @@ def parse_client_line(line: str, local: bool = False) -> ClientMessage | LocalCo
 def is_password_line(line: str) -> bool:
     """Whether a client line is `/pass ...` (cheap: the server looks at every line)."""
     return line[:5].translate(_ASCII_LOWER) == "/pass" and line[5:6] in ("", " ")
+
+
+def is_secret_line(line: str) -> bool:
+    """Whether a client line carries a password (/pass, /register, /login, /password,
+    /unregister): kept out of input histories and logs."""
+    if line[:1] != "/":
+        return False
+    name = line[1:].partition(" ")[0].translate(_ASCII_LOWER)
+    return COMMANDS.get(name) in _SECRET_COMMANDS
 
 
 def is_command(line: str) -> bool:

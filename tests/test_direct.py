@@ -111,7 +111,8 @@ def test_direct_msg_reaches_its_two_ends_only(room, command):
     ("/msg bob    ", "usage: /msg NICK TEXT (also /w, /tell)"),
     ("/msg b\u00f6b hi", "may only use"),
     ("/msg " + "b" * 40 + " hi", "is too long: at most 16 characters; usage: /msg NICK TEXT"),
-    ("/msg dan hi", "there is no dan in red: a private message goes to someone in your room"),
+    ("/msg dan hi", "there is no dan in red: a private message goes to someone in your room, "
+                    "or to a logged-in user in any room"),
     ("/msg ann hi", "that is you"),
     ("/msg bob " + "x" * (p.MAX_TEXT + 1), f"the limit is {p.MAX_TEXT}"),
     ("/r", "nobody has sent you a private message yet"),

@@ -165,6 +165,7 @@ class ClientCore:
         # A password may go where nobody on a network can read it: over TLS, to this
         # machine, or anywhere once the user said so (--password-in-clear).
         self.secret_ok = False
+        self.login: tuple[str, str] | None = None  # (nick, password): logged in on every connection
         self.question: str | None = None  # what the user is asked (yes or no), if anything
         self._locked_out = False  # the server refused our password: retrying will not help
         self._latest_token = ""  # the last SESSION line's
@@ -187,6 +188,8 @@ class ClientCore:
             p.SetBell: self._set_bell, p.Ignore: self._ignore, p.Unignore: self._unignore,
             p.Help: self._help, p.ClearPane: lambda msg: self.requests.append(ev.ClearPane()),
             p.Reconnect: lambda msg: self._retry_now(), p.Pass: self._give_password,
+            p.Login: self._give_login, p.Register: self._may_send_secret,
+            p.NewPassword: self._may_send_secret, p.Unregister: self._may_send_secret,
         }
 
     # -------------------------------------------------------------- shell side
@@ -499,12 +502,26 @@ class ClientCore:
         if not msg.secret:
             self._add(ERROR, "/pass takes the server's password: /pass PASSWORD.")
             return False
+        if not self._may_send_secret(msg):
+            return False
+        self.password = msg.secret
+        return True
+
+    def _may_send_secret(self, msg: object) -> bool:
+        """A password goes only where nobody on a network can read it."""
         if not self.secret_ok:
             self._add(ERROR, f"Not sent: this connection is not encrypted and {self.address} is "
                              "not this machine, so anyone on the network could read the "
                              "password. Connect with --tls (or --password-in-clear).")
             return False
-        self.password = msg.secret
+        return True
+
+    def _give_login(self, msg: p.Login) -> bool:
+        """/login typed: sent, and kept to log in again on every reconnect."""
+        if not self._may_send_secret(msg):
+            return False
+        if msg.nick and msg.secret:
+            self.login = (msg.nick, msg.secret)
         return True
 
     # -------------------------------------------------------------- server messages
@@ -515,6 +532,8 @@ class ClientCore:
         self._add(INFO, f"Connected to {self.address} ({sanitize(msg.protocol)}{how}).")
         if self.password is not None:
             self._send(p.Pass(self.password))  # before anything else, as the server asks
+        if self.login is not None:
+            self._send(p.Login(" ".join(self.login)))  # (in the lobby: before the room)
         self._resume()
 
     def _on_password_wanted(self, msg: p.PasswordWanted) -> None:
@@ -559,6 +578,8 @@ class ClientCore:
                 self.away = wanted
         if msg.answers(p.Pass) and msg.code:
             self.password, self._locked_out = None, self.reconnects
+        if msg.answers(p.Login) and msg.code:
+            self.login = None  # a refused password is not tried again by itself
         nick, join = msg.answers(p.Nick), msg.answers(p.Join)
         if msg.answers(p.Resume) and msg.code and p.Resume in self._awaiting:
             self._add(INFO, f"The server no longer keeps your place (it was away too long, "

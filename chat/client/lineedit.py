@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-from chat.protocol import is_password_line
+from chat.protocol import is_secret_line
 from chat.width import char_width, clip, text_width
 
 __all__ = [
@@ -300,7 +300,7 @@ class LineEditor:
         password: Up must not show it again), clear."""
         line = self.text
         if line.strip() and (not self.history or self.history[-1] != line) \
-                and not is_password_line(line):
+                and not is_secret_line(line):
             self.history.append(line)
             del self.history[:-HISTORY_LIMIT]
         self._position, self._edited = len(self.history), {}

@@ -18,6 +18,7 @@ from chat.client.course import CourseCore
 from chat.client.net import ConnectError, Link
 from chat.client.term import can_edit
 from chat.client.tls import ClientTLS, TrustError, Untrusted
+from chat.protocol import nick_problem
 from chat.server.limits import port_number  # (pure: the command-line rules of both programs)
 from chat.trust import is_loopback, parse_fingerprint
 
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="send the server's password, the first line of FILE")
     secure.add_argument("--ask-password", action="store_true",
                         help="ask for the server's password (not shown as it is typed)")
+    secure.add_argument("--login", metavar="ACCOUNT",
+                        help="log in to your account on the server (asks for its password, "
+                             "not shown as it is typed); again on every reconnect")
     secure.add_argument("--password-in-clear", action="store_true",
                         help="send a password even without TLS to another machine, where "
                              "anyone on the network can read it")
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     secret_ok = tls is not None or is_loopback(args.host) or args.password_in_clear
     try:
         password = _password(args, secret_ok)
+        login = _login(args, secret_ok)
     except ValueError as exc:
         print(f"parlor: {exc}", file=sys.stderr)
         return 1
@@ -113,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     if use_plain:
         status = plain.run(connect_host, args.port, args.room, args.nick, args.pace, notes,
                            tls=tls, password=password, secret_ok=secret_ok,
-                           core_class=core_class)
+                           core_class=core_class, login=login)
         _stop_server(server)
         return status
-    return _run_tui(connect_host, args, server, notes, tls, password, secret_ok, core_class)
+    return _run_tui(connect_host, args, server, notes, tls, password, secret_ok, core_class,
+                    login)
 
 
 def _course_problem(args: argparse.Namespace) -> str | None:
@@ -130,6 +136,8 @@ def _course_problem(args: argparse.Namespace) -> str | None:
         return "a course server speaks plain text only: --course cannot go with --tls"
     if args.password_file or args.ask_password:
         return "a course server takes no password: --course cannot go with one"
+    if args.login:
+        return "a course server has no accounts: --course cannot go with --login"
     return None
 
 
@@ -139,9 +147,7 @@ def _password(args: argparse.Namespace, secret_ok: bool) -> str | None:
     if not (args.password_file or args.ask_password):
         return None
     if not secret_ok:
-        raise ValueError(f"not sending a password to {args.host} without TLS: anyone on the "
-                         "network could read it. Connect with --tls, or add "
-                         "--password-in-clear if that is what you want")
+        raise ValueError(_in_clear(args.host))
     if args.password_file:
         try:
             with open(args.password_file, encoding="utf-8") as f:
@@ -157,6 +163,29 @@ def _password(args: argparse.Namespace, secret_ok: bool) -> str | None:
         return getpass.getpass(f"Password for {args.host}:{args.port}: ").strip() or None
     except (EOFError, KeyboardInterrupt):
         raise ValueError("no password given") from None
+
+
+def _in_clear(host: str) -> str:
+    return (f"not sending a password to {host} without TLS: anyone on the network could "
+            "read it. Connect with --tls, or add --password-in-clear if that is what you want")
+
+
+def _login(args: argparse.Namespace, secret_ok: bool) -> tuple[str, str] | None:
+    """--login ACCOUNT: the account and its password, asked for without echo."""
+    if not args.login:
+        return None
+    problem = nick_problem(args.login)
+    if problem:
+        raise ValueError(f"--login: {problem}")
+    if not secret_ok:
+        raise ValueError(_in_clear(args.host))
+    try:
+        secret = getpass.getpass(f"Password of {args.login} on {args.host}:{args.port}: ").strip()
+    except (EOFError, KeyboardInterrupt):
+        secret = ""
+    if not secret:
+        raise ValueError("no password given")
+    return args.login, secret
 
 
 def join_hint(bound: str, port: int, lan: list[str]) -> str:
@@ -184,7 +213,8 @@ def _lan_addresses() -> list[str]:
 
 def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str],
              tls: ClientTLS | None, password: str | None, secret_ok: bool,
-             core_class: type[ClientCore] = ClientCore) -> int:
+             core_class: type[ClientCore] = ClientCore,
+             login: tuple[str, str] | None = None) -> int:
     link = untrusted = None
     try:
         link = Link.open(host, args.port, tls=tls)
@@ -197,7 +227,7 @@ def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str],
     from chat.client import tui  # curses is imported only when the full-screen view is used
     core = core_class(f"{host}:{args.port}", room=args.room, nick=args.nick,
                       send_burst=args.pace[0], send_rate=args.pace[1])
-    core.password, core.secret_ok = password, secret_ok
+    core.password, core.secret_ok, core.login = password, secret_ok, login
     for note in notes:
         core.note(note)
     settings.load_into(core)

@@ -261,7 +261,8 @@ def _columns() -> int:
 def run(host: str, port: int, room: str | None, nick: str | None,
         pace: tuple[int, float] = (c.SEND_BURST, c.SEND_RATE), notes: list[str] = (),
         tls: ClientTLS | None = None, password: str | None = None,
-        secret_ok: bool = False, core_class: type[c.ClientCore] = c.ClientCore) -> int:
+        secret_ok: bool = False, core_class: type[c.ClientCore] = c.ClientCore,
+        login: tuple[str, str] | None = None) -> int:
     try:
         link = Link.open(host, port, tls=tls)
     except Untrusted as exc:  # first use: line mode cannot ask, so it says how to answer
@@ -273,7 +274,7 @@ def run(host: str, port: int, room: str | None, nick: str | None,
         return 1
     core = core_class(f"{host}:{port}", room=room, nick=nick,
                       send_burst=pace[0], send_rate=pace[1])
-    core.password, core.secret_ok = password, secret_ok
+    core.password, core.secret_ok, core.login = password, secret_ok, login
     core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
     core.interactive = sys.stdin.isatty()  # a file cannot take /cancel: the pace note leaves it out
     for note in notes:  # (host mode: how others join)

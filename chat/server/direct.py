@@ -62,9 +62,11 @@ class Direct:
 
     def __init__(self, history: History, clock: Callable[[], float],
                  chat_text: Callable[[Session, str], tuple[str, str | None]],
-                 live: Callable[[Session], bool], keep: Callable[[Session], None]) -> None:
+                 live: Callable[[Session], bool], keep: Callable[[Session], None],
+                 reach: Callable[[str], Session | None] = lambda nick: None) -> None:
         self.history, self.clock = history, clock
         self._chat_text, self._live, self._keep = chat_text, live, keep
+        self._reach = reach  # a logged-in user by their account's nick, in any room
         self._away: dict[int, Session] = {}  # session id -> a session away (for /who)
         self.handlers = {p.Tell: self.on_tell, p.TellBack: self.on_tell_back, p.Me: self.on_me,
                          p.Away: self.on_away, p.Back: self.on_back}
@@ -81,9 +83,12 @@ class Direct:
             return
         room = session.room
         target = room.nicks.get(nick.casefold()) if room is not None else None
+        if target is None and room is not None:
+            target = self._reach(nick)
         if room is not None and session.nick is not None and target is None:
             out.to(session.id, p.reply(msg, 1, f"there is no {nick} in {room.name}: a private "
-                                               "message goes to someone in your room"))
+                                               "message goes to someone in your room, or to "
+                                               "a logged-in user in any room"))
             return
         self._tell(session, target, text, msg, out)
 
@@ -98,7 +103,11 @@ class Direct:
                                                f"(answers {last.nick or 'the last one'})"))
             return
         here = session.room
-        if not self._live(last) or here is None or last.room is not here or last.nick is None:
+        # (across rooms when one end is a logged-in user, whom /msg reaches anywhere)
+        elsewhere = last.room is not here and self._reach(last.nick or "") is not last \
+            and self._reach(session.nick or "") is not session
+        if not self._live(last) or here is None or last.room is None or last.nick is None \
+                or elsewhere:
             where = f" in {here.name}" if here is not None else ""
             out.to(session.id, p.reply(msg, 1, f"the last one who sent you a private message "
                                                f"is no longer here{where}"))
@@ -107,7 +116,8 @@ class Direct:
 
     def _tell(self, session: Session, target: Session | None, text: str, msg: object,
               out: Outbox) -> None:
-        """Send `text` from `session` to `target`, both in the room: to them two only."""
+        """Send `text` from `session` to `target` (in the room, or logged in anywhere):
+        to them two only, as a private message in the sender's room."""
         shown, problem = self._chat_text(session, text)
         if problem is None and target is session:
             problem = "that is you: a private message goes to someone else in the room"

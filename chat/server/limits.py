@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="SECONDS",
                         help="on --compat-port, the pause between two sends to one client, "
                              "so that each recv reads one (default %(default)s)")
+    accounts = parser.add_argument_group("accounts")
+    accounts.add_argument("--require-login", action="store_true",
+                          help="let only logged-in users pick a nick (/register, /login)")
+    accounts.add_argument("--admin", metavar="ACCOUNT", action="append", default=[],
+                          help="an account that may moderate every room and /shutdown the "
+                               "server (again for more than one)")
     history = parser.add_argument_group("the rooms' history")
     history.add_argument("--db", metavar="PATH", default=None,
                          help=f"the SQLite file that keeps the rooms' history (default "

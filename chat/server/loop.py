@@ -522,6 +522,7 @@ class Server:
         """Handle lines from `done` on until their cost is past the connection's work
         budget or the turn's (one at least), charge it, and say how far it got."""
         out, clock, copies, first = Outbox(), time.perf_counter, self._copies, done
+        hashed = self.state.hashing_time  # (a password's hash is not the line's cost)
         start = clock()
         stop = start + min(self._turn_left, conn.guard.work_left(self.now)) if bounded else NEVER
         for item in lines[done:] if done else lines:
@@ -537,7 +538,7 @@ class Server:
         self._apply(out)  # answers to what was handled go out before any flood BYE
         cost = clock() - start + (self._copies - copies) * COPY_COST
         self._turn_left -= cost
-        conn.guard.charge(cost, self.now, done - first)
+        conn.guard.charge(cost - (self.state.hashing_time - hashed), self.now, done - first)
         return done
 
     def _must_wait(self, conn: Connection) -> bool:
@@ -588,7 +589,9 @@ class Server:
         try:
             self.state.handle(conn.id, item, out)
         except Exception:  # the per-connection boundary: log it, tell them, go on
-            log.exception("error handling a line from #%d: %r", conn.id, item)
+            log.exception("error handling a line from #%d: %r", conn.id,
+                          "<a line with a password>" if item.__class__ is str
+                          and p.is_secret_line(item) else item)
             out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
 
     def _handle_course(self, conn: Connection, item: str, out: Outbox) -> None:
@@ -667,6 +670,8 @@ class Server:
                 if conn.out_size > limit:
                     self._overflow(conn)
         self._copies += copies
+        if out.stop is not None:  # a server operator's /shutdown
+            self.stop(out.stop)
         for target in out.closes:
             conn = conns.get(target)
             if conn is not None:

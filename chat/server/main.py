@@ -27,10 +27,11 @@ log = logging.getLogger("parlor.server")
 
 
 def build_state(games: bool = True, store: Store | None = None,
-                replay: int = REPLAY, grace: float = GRACE) -> ChatState:
+                replay: int = REPLAY, grace: float = GRACE,
+                require_login: bool = False, admins: tuple[str, ...] = ()) -> ChatState:
     """The server's state with its collaborators: the one place they are chosen."""
     return ChatState(games=GameHost() if games else None, store=store, replay=replay,
-                     grace=grace)
+                     grace=grace, require_login=require_login, admins=frozenset(admins))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
            password: PasswordGate | None) -> int:
     try:
-        server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace),
+        server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace,
+                                    require_login=args.require_login,
+                                    admins=tuple(args.admin)),
                         args.host, args.port,
                         limits_from_args(args), spin_us=args.spin, tls_context=context,
                         password=password, compat_port=args.compat_port,

@@ -20,8 +20,10 @@ from typing import Protocol
 from chat import protocol as p
 from chat.server.direct import YOU, Absence, Direct, end_key
 from chat.server.history import REPLAY, History
+from chat.server.identity import Identity
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
+from chat.server.moderation import Moderation
 from chat.server.store import Store
 from chat.server.topics import Kept, Topics, topic_problem
 from chat.width import sanitize
@@ -46,6 +48,7 @@ class Session:
     held_until: float | None = None  # dropped: kept (room, nick, seats) until then
     away: Absence | None = None
     last_from: Session | None = None  # who last sent it a private message (for /r)
+    account: str | None = None  # the account it is logged in to (casefolded nick)
 
     @property
     def key(self) -> str:
@@ -82,7 +85,7 @@ class Outbox:
     """What one step of the state machine wants done: messages to send, sessions to
     drop.  A send's target is a tuple of session ids, or a room's key (a str): the
     room's members when the shell delivers it."""
-    __slots__ = ("sends", "closes", "adoptions")
+    __slots__ = ("sends", "closes", "adoptions", "stop")
 
     def __init__(self) -> None:
         self.sends: list[tuple[tuple[int, ...] | str, p.ServerMessage]] = []
@@ -90,6 +93,7 @@ class Outbox:
         # (connection, session): the connection now serves that session, under its id;
         # a connection that served it before is told REPLACED and closed.  Done first.
         self.adoptions: list[tuple[int, int]] = []
+        self.stop: str | None = None  # a server operator's /shutdown: the reason
 
     def to(self, session_id: int, *messages: p.ServerMessage) -> None:
         for msg in messages:
@@ -169,7 +173,8 @@ class ChatState:
 
     def __init__(self, games: RoomGames | None = None,
                  clock: Callable[[], float] = time.time, store: Store | None = None,
-                 replay: int = REPLAY, grace: float = GRACE) -> None:
+                 replay: int = REPLAY, grace: float = GRACE,
+                 require_login: bool = False, admins: frozenset[str] = frozenset()) -> None:
         self.sessions: dict[int, Session] = {}
         self.tokens: dict[str, Session] = {}
         self.grace = grace
@@ -182,7 +187,9 @@ class ChatState:
         self.topics = Topics(self.history)  # (its puts are then flushed with the turn)
         self.help_lines = [*HELP, *self.games.help_lines]
         self.direct = Direct(self.history, clock, self._chat_text,
-                             lambda s: self.sessions.get(s.id) is s, self._keep)
+                             lambda s: self.sessions.get(s.id) is s, self.keep, self._reach)
+        self.identity = Identity(self, require_login)
+        self.moderation = Moderation(self, frozenset(a.casefold() for a in admins))
         self._handlers: dict[type, Handler] = {
             p.Say: self._on_say, p.ListRooms: self._on_list, p.Join: self._on_join,
             p.Nick: self._on_nick, p.Who: self._on_who, p.Leave: self._on_leave,
@@ -190,6 +197,7 @@ class ChatState:
             p.History: self._on_history, p.Missed: self._on_missed, p.Resume: self._on_resume,
             p.Topic: self._on_topic,
             p.UnknownCommand: self._on_unknown, **self.direct.handlers,
+            **self.identity.handlers, **self.moderation.handlers,
             **{cls: self.games.handle for cls in self.games.handles},
         }
         self._restore()
@@ -217,12 +225,13 @@ class ChatState:
     # -------------------------------------------------------------- kept sessions
     # Every session with a room and a nick is in the store (table "session", by token),
     # so that after a restart, or a kill -9, its client can /resume it within the grace.
-    def _keep(self, session: Session) -> None:
+    def keep(self, session: Session) -> None:
         if session.room is not None and session.nick is not None:
             away = session.away
             self.history.put(SESSIONS, session.token, json.dumps(
                 {"in": session.room.name, "as": session.nick,
-                 **({"absent": [away.reason, away.since]} if away else {})}))
+                 **({"absent": [away.reason, away.since]} if away else {}),
+                 **({"account": session.account} if session.account else {})}))
         else:
             self.history.put(SESSIONS, session.token, None)
 
@@ -242,6 +251,8 @@ class ChatState:
             self._held[session.id] = session
             if "absent" in kept:
                 self.direct.set_away(session, *kept["absent"])
+            if self.identity.accounts.exists(kept.get("account", "")):
+                session.account = kept["account"]
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
         self.games.attach(self.history, self.rooms, self.tokens)
@@ -293,14 +304,17 @@ class ChatState:
     def expire(self, out: Outbox) -> None:
         """Sessions held past their grace leave their rooms now (games forfeited)."""
         now = self.clock()
+        self.identity.throttle.forget_idle(now)
         for session in [s for s in self._held.values() if s.held_until <= now]:
-            del self.sessions[session.id], self._held[session.id]
-            self.tokens.pop(session.token, None)
-            self.direct.forget(session)
-            session.held_until = None
-            room = session.room
-            room.add(session)  # (so that leaving is what it always is)
-            self._leave_room(session, "did not come back in time", out)
+            self._end_held(session, "did not come back in time", out)
+
+    def _end_held(self, session: Session, reason: str, out: Outbox) -> None:
+        del self.sessions[session.id], self._held[session.id]
+        self.tokens.pop(session.token, None)
+        self.direct.forget(session)
+        session.held_until = None
+        session.room.add(session)  # (so that leaving is what it always is)
+        self._leave_room(session, reason, out)
 
     def commit(self) -> Outbox | None:
         """Write what this turn kept to the store: call it before any of the turn's
@@ -399,16 +413,24 @@ class ChatState:
                                       if self.topics else ()))
 
     def _on_join(self, session: Session, msg: p.Join, out: Outbox) -> None:
-        name = msg.room[1:] if msg.room.startswith("#") else msg.room
+        name = msg.name[1:] if msg.name.startswith("#") else msg.name
         problem = p.room_problem(name)
+        if not problem and msg.key and not self.moderation.has_key(key(name)):
+            # (a second word is a key only where there is one: else a name with a space)
+            problem = f"{p.room_problem(msg.room)} (a word after it is a key, and {name} has none)"
         if problem:
             out.to(session.id, p.reply(msg, 1, sanitize(problem) + "; usage: /join ROOM"))
             return
         if session.room is not None and key(session.room.name) == key(name):
             out.to(session.id, p.reply(msg, 0, f"you are already in {session.room.name}"))
             return
+        refusal = self.moderation.join_refusal(session, key(name), name, msg.key)
+        if refusal:
+            out.to(session.id, p.reply(msg, 1, refusal))
+            return
         self._leave_room(session, p.LEFT, out)
         room = self.rooms.get(key(name))
+        created = room is None
         if room is None:
             room = self.rooms[key(name)] = Room(name)
         room.add(session)
@@ -419,12 +441,16 @@ class ChatState:
         if past.entries:
             out.to(session.id, past)
         self._send_topic(session, room, p.TOPIC_ON_JOIN, out)
+        self.moderation.on_joined(session, room, created, out)
         self._enter_with_wanted_nick(session, room, out)
         self.games.on_join(session, room, out)
 
     def _enter_with_wanted_nick(self, session: Session, room: Room, out: Outbox) -> None:
         wanted = session.wanted_nick
-        if wanted and key(wanted) not in room.nicks:
+        refusal = self.identity.nick_refusal(session, wanted) if wanted else None
+        if refusal:
+            out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name}; {refusal[1]}"))
+        elif wanted and key(wanted) not in room.nicks:
             out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name} as {wanted}"))
             self._set_nick(session, wanted, out)
         else:
@@ -440,8 +466,12 @@ class ChatState:
             problem = f"{args!r} is reserved"
         if old is not None and not problem:
             problem = self.games.nick_problem(session)
+        refusal = None if problem else \
+            self.identity.nick_refusal(session, args, wish=room is None)
         if problem:
             out.to(session.id, p.reply(msg, 1, sanitize(problem)))
+        elif refusal:
+            out.to(session.id, p.reply(msg, *refusal))
         elif room is None:
             session.wanted_nick = args
             out.to(session.id, p.reply(msg, 0, f"you will be {args} in the room you join next"))
@@ -466,7 +496,7 @@ class ChatState:
             del room.nicks[key(old)]
         room.nicks[key(nick)] = session
         session.nick = session.wanted_nick = nick
-        self._keep(session)
+        self.keep(session)
         out.to(session.id, p.Here(room.name, nick))
         log.info("nick #%d %s -> %s in %s", session.id, old or "-", nick, room.name)
         if old is None:
@@ -475,6 +505,49 @@ class ChatState:
         else:
             out.to_room(room, p.Renamed(room.name, old, nick))
             self.history.noted(key(room.name), nick, f"{old} is now {nick}")
+
+    def take_account_nick(self, session: Session, nick: str, out: Outbox) -> None:
+        """Just logged in as `nick`: be it in the room (in the lobby: in the next one)."""
+        room, old = session.room, session.nick
+        session.wanted_nick = nick  # (for the next room joined, if not this one)
+        if room is None or old == nick:
+            return
+        holder = room.nicks.get(key(nick))
+        problem = self.games.nick_problem(session) if old is not None else None
+        if holder is not None and holder is not session:
+            problem = f"{nick} is in use in {room.name} by another of your connections"
+        if problem:
+            out.to(session.id, p.Info(f"You are still {old or 'without a nick'} here: "
+                                      f"{sanitize(problem)}."))
+            return
+        self._set_nick(session, nick, out)
+        if old is not None:
+            self.games.on_renamed(session, old, out)
+
+    def _reach(self, nick: str) -> Session | None:
+        """The logged-in user who is `nick`, their account's nick, in some room."""
+        if not self.identity.accounts.exists(key(nick)):
+            return None
+        return next((s for s in self.sessions.values() if s.account == key(nick)
+                     and s.nick is not None and key(s.nick) == key(nick)), None)
+
+    def on_unregistered(self, account: str) -> None:
+        """The account `account` is gone (what it owned is no longer owned)."""
+        self.moderation.on_unregistered(account)
+
+    def remove_from_room(self, session: Session, reason: str, out: Outbox) -> None:
+        """Put `session` out of its room (kicked, banned): to the lobby, or, held for
+        a connection that dropped, ended."""
+        if session.held_until is not None:
+            self._end_held(session, reason, out)
+        else:
+            self._leave_room(session, reason, out)
+
+    @property
+    def hashing_time(self) -> float:
+        """Seconds spent hashing passwords, ever: the shell leaves them out of a line's
+        cost (the login throttle bounds them, not the work budget)."""
+        return self.identity.accounts.spent
 
     def _on_who(self, session: Session, msg: p.Who, out: Outbox) -> None:
         args = msg.room
@@ -495,8 +568,19 @@ class ChatState:
         nicks = room.member_nicks()
         unnamed = sum(1 for s in room.sessions.values() if s.nick is None)  # (held ones have nicks)
         note = f"{unnamed} without a nick yet" if unnamed else ""
-        notes = self.direct.notes(room)
+        notes = self._member_notes(room)
         out.to(session.id, p.MemberList(room.name, tuple(nicks), unnamed, note, notes=notes))
+
+    def _member_notes(self, room: Room) -> tuple[tuple[str, str], ...]:
+        """What /who says beside a nick: 'logged in', and away for how long and why."""
+        away = dict(self.direct.notes(room))
+        marks = {s.nick: "; ".join(filter(None, (
+                     "logged in" if s.account == key(s.nick) else
+                     f"logged in as {self.identity.account_nick(s)}",
+                     self.moderation.mark(s, key(room.name)))))
+                 for s in room.nicks.values() if s.account is not None}
+        return tuple((nick, "; ".join(filter(None, (marks.get(nick), away.get(nick)))))
+                     for nick in sorted(marks.keys() | away.keys(), key=str.casefold))
 
     def _on_leave(self, session: Session, msg: p.Leave, out: Outbox) -> None:
         room = session.room
@@ -522,7 +606,7 @@ class ChatState:
             gone = "" if reason == p.LEFT else f" ({reason})"
             self.history.noted(key(room.name), session.nick, f"{session.nick} left{gone}")
             session.nick = None
-            self._keep(session)
+            self.keep(session)
         out.to(session.id, p.Here(p.NOBODY, p.NOBODY))
         if not room.sessions and not room.nicks:  # (a held nick keeps its room)
             del self.rooms[key(room.name)]
@@ -593,6 +677,8 @@ class ChatState:
                                                    f"{p.typed(p.Topic, 'TEXT')} sets one"))
         elif session.nick is None:
             out.to(session.id, p.reply(msg, 1, "pick a nick before you set the topic: /nick NAME"))
+        elif refusal := self.moderation.topic_refusal(session, room):
+            out.to(session.id, p.reply(msg, 1, refusal))
         elif msg.text == p.TOPIC_DELETE:
             self._delete_topic(session, room, msg, out)
         else:
@@ -648,6 +734,16 @@ HELP = [
     "  /leave             back to the lobby",
     "  /history [N]       N older messages of this room (50 if you leave N out)",
     "  /topic [TEXT]      the room's topic; with TEXT, set it (/topic -delete removes it)",
+    "  /register PASSWORD make your nick your account: only you can be it, in any room",
+    "  /login NICK PASSWORD  log in to your account (client.py --login NICK asks for it)",
+    "  /password NEW      change your password (/unregister PASSWORD drops the account)",
+    "  /claim             own your room, if nobody does (the first logged-in joiner owns a new one)",
+    "  /op NICK, /deop NICK   the owner makes NICK an op of the room, or no longer",
+    "  /kick NICK [REASON]    owners and ops: put NICK out of the room (they may come back)",
+    "  /ban NICK, /unban NICK keep NICK out (their account, or a guest's address), or let back",
+    "  /key KEY           joining takes /join ROOM KEY (/key -delete removes it)",
+    "  /mode ROOM invite|open, /invite NICK   only the invited may join, or anyone",
+    "  /shutdown REASON   server operators (server.py --admin): stop the server",
     "  /quit              disconnect (also /q, /logout, /exit)",
     "  /help              this list",
 ]

@@ -38,7 +38,7 @@ def server_context(cert_file: str, key_file: str | None = None,
     """A TLS 1.2+ server context with the standard library's secure defaults, or
     CertError saying what is wrong with the files."""
     key_file = key_file or cert_file
-    for path, what in ((cert_file, "certificate"), (key_file, "key")):
+    for path, what in ((cert_file, "certificate"), (key_file, "private key")):
         try:
             with open(path, "rb"):
                 pass
