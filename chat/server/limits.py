@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"how long a dropped connection's room, nick and game seats wait "
                               f"for it to come back with /resume; 0 frees them at once "
                               f"(default {GRACE})")
+    cluster = parser.add_argument_group("several servers as one (README, 'Several servers')")
+    cluster.add_argument("--redis", metavar="URL",
+                         help="keep the rooms' history, sessions, topics and scores in the "
+                              "Redis at redis://HOST:PORT/DB instead of --db (needs "
+                              "redis-server; pip install 'parlor[redis]' parses faster)")
     limits = parser.add_argument_group("limits")
     for field in fields(Limits):
         metavar, text = _FLAGS[field.name]

@@ -17,6 +17,7 @@ from chat.server.games import GameHost
 from chat.server.history import REPLAY
 from chat.server.limits import GRACE, build_parser, limits_from_args
 from chat.server.loop import Server
+from chat.server.redis_store import open_redis_store
 from chat.server.sqlite_store import open_store
 from chat.server.state import ChatState
 from chat.server.store import Store, StoreOpenError
@@ -48,9 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     path = args.db or default_db()
+    retention = {"max_messages": args.history_max or None, "max_days": args.history_days or None}
     try:
-        store = open_store(path, max_messages=args.history_max or None,
-                           max_days=args.history_days or None)
+        store = open_redis_store(args.redis, **retention) if args.redis else \
+            open_store(path, **retention)
     except StoreOpenError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
@@ -76,7 +78,8 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
         print(f"TLS certificate fingerprint (SHA-256): {context.fingerprint}", flush=True)
     elif not is_loopback(host):
         print(clear_text_warning(host), file=sys.stderr, flush=True)
-    log.info("history: %s", "kept in memory only (--db :memory:)" if path == ":memory:"
+    log.info("history: %s", f"kept in Redis at {args.redis}" if args.redis else
+             "kept in memory only (--db :memory:)" if path == ":memory:"
              else f"kept in {path} (--db PATH to choose another file)")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: server.stop())
