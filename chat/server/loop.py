@@ -86,7 +86,8 @@ class Server:
     def __init__(self, state: ChatState, host: str = "127.0.0.1", port: int = 5220,
                  limits: Limits | None = None, spin_us: int = 0,
                  tls_context: ssl.SSLContext | None = None,
-                 password: PasswordGate | None = None) -> None:
+                 password: PasswordGate | None = None, bus=None,
+                 reuse_port: bool = False) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
@@ -94,7 +95,7 @@ class Server:
         self.admission = Admission(self.limits)
         self.password = password
         _raise_fd_limit(self.limits.max_clients + 64)
-        self.listener = socket.create_server((host, port), backlog=1024)
+        self.listener = socket.create_server((host, port), backlog=1024, reuse_port=reuse_port)
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, READ, self._accept)
@@ -129,6 +130,11 @@ class Server:
         self._unwritten: list[Connection] = []  # dirty ones a bounded settle left, in order
         self._seq = count()
         self._slices = 1           # TURN_WORKs this loop turn has had
+        # Several servers as one (chat.server.redis_bus): room lines go out through it
+        # and come back to be delivered here; None for a server on its own.
+        self.bus = bus
+        if bus is not None:
+            bus.attach(self.selector, self._from_bus, self._tell_all)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -182,6 +188,8 @@ class Server:
         for SETTLE_WORK at most (a message to a full room is a thousand sends): the
         connections left go first next time."""
         stop = None
+        if self.bus is not None:
+            self.bus.watch(self.state.rooms)
         if self.state.history.unsaved:
             self._commit()
         while self._doomed or self._dirty:
@@ -231,6 +239,8 @@ class Server:
             waits.append(self._accept_paused_until)
         if self.handshakes and (deadline := self.handshakes.next_deadline()) is not None:
             waits.append(deadline)
+        if self.bus is not None:
+            waits.append(self.bus.next_wake())
         return max(0.0, min(waits) - time.monotonic()) if waits else None
 
     def _on_timers(self) -> None:
@@ -243,6 +253,8 @@ class Server:
                 self._carry_out(conn, *conn.guard.tick(now))
         if self.handshakes:
             self.handshakes.expire(now)
+        if self.bus is not None:
+            self._bus_tick(now)
         if self._accept_paused_until is not None and now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
@@ -558,9 +570,12 @@ class Server:
             for conn_id, session_id in adoptions:
                 self._adopt(conn_id, session_id)
         conns, limit, dirty = self.conns, self.limits.max_pending, self._dirty
-        room_members = self.state.room_members
+        room_members, bus = self.state.room_members, self.bus
         copies = 0
         for targets, msg in out.sends:
+            if bus is not None and bus.publish(targets, msg):  # it comes back to be delivered
+                self.state.history.unsaved = True
+                continue
             if targets.__class__ is str:  # a room: its members as of now
                 targets = room_members(targets)
             copies += len(targets)
@@ -620,8 +635,35 @@ class Server:
         """What this turn kept goes to the store before any of it is sent: what a
         client has seen is on disk.  (A store that fails is the state's to tell.)"""
         news = self.state.commit()
-        if news is not None:
+        if news is None:
+            return
+        if self.bus is None:
             self._apply(news)
+            return
+        for room_key, msg in news.sends:  # (said here only: the bus may be what fails)
+            self._from_bus(room_key, p.encode(msg), None)
+
+    # -------------------------------------------------------------- the bus
+    def _from_bus(self, room_key: str, data: bytes, session_ids: tuple[int, ...] | None) -> None:
+        """A line the bus brought back: to the room's members here, or to those sessions."""
+        conns = self.conns
+        for target in self.state.room_members(room_key) if session_ids is None else session_ids:
+            conn = conns.get(target)
+            if conn is not None:
+                self._queue(conn, data)
+
+    def _tell_all(self, text: str) -> None:
+        data = p.encode(p.Info(text))
+        for conn in self.conns.values():
+            self._queue(conn, data)
+
+    def _bus_tick(self, now: float) -> None:
+        """Heartbeats, reconnecting; the users of nodes found gone leave their rooms."""
+        gone = self.bus.tick(now)
+        if gone:
+            out = Outbox()
+            out.sends.extend(gone)
+            self._apply(out)
 
     def _write(self, conn: Connection) -> None:
         if self.state.history.unsaved:  # a writable socket's turn can come before _settle
@@ -733,6 +775,8 @@ class Server:
             self._settle()
 
     def _close_all(self) -> None:
+        if self.bus is not None:
+            self.bus.close()
         if self.handshakes is not None:
             self.handshakes.close_all()
         for conn in list(self.conns.values()):

@@ -17,9 +17,10 @@ from chat.server.games import GameHost
 from chat.server.history import REPLAY
 from chat.server.limits import GRACE, build_parser, limits_from_args
 from chat.server.loop import Server
+from chat.server.redis_bus import RedisBus
 from chat.server.redis_store import open_redis_store
 from chat.server.sqlite_store import open_store
-from chat.server.state import ChatState
+from chat.server.state import SESSIONS, ChatState
 from chat.server.store import Store, StoreOpenError
 from chat.server.password import PasswordGate
 from chat.server.tls import CertError, server_context
@@ -28,10 +29,10 @@ log = logging.getLogger("parlor.server")
 
 
 def build_state(games: bool = True, store: Store | None = None,
-                replay: int = REPLAY, grace: float = GRACE) -> ChatState:
+                replay: int = REPLAY, grace: float = GRACE, presence=None) -> ChatState:
     """The server's state with its collaborators: the one place they are chosen."""
     return ChatState(games=GameHost() if games else None, store=store, replay=replay,
-                     grace=grace)
+                     grace=grace, presence=presence)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,25 +51,31 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     path = args.db or default_db()
     retention = {"max_messages": args.history_max or None, "max_days": args.history_days or None}
+    if args.nodes > 1 and not args.redis:
+        print("cannot start: --nodes needs --redis (the nodes share rooms through it)",
+              file=sys.stderr)
+        return 1
     try:
-        store = open_redis_store(args.redis, **retention) if args.redis else \
-            open_store(path, **retention)
-    except StoreOpenError as exc:
+        bus = RedisBus(args.redis, args.node) if args.redis else None
+        store = open_redis_store(args.redis, bus=bus, local_tables=frozenset({SESSIONS}),
+                                 **retention) if bus else open_store(path, **retention)
+    except (StoreOpenError, ValueError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(args, store, path, context, password)
+        return _serve(args, store, path, context, password, bus)
     finally:
         store.close()
 
 
 def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
-           password: PasswordGate | None) -> int:
+           password: PasswordGate | None, bus: RedisBus | None = None) -> int:
     try:
-        server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace),
+        server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace,
+                                    presence=bus),
                         args.host, args.port,
                         limits_from_args(args), spin_us=args.spin, tls_context=context,
-                        password=password)
+                        password=password, bus=bus, reuse_port=args.reuse_port or args.nodes > 1)
     except OSError as exc:
         print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return 1
@@ -78,7 +85,7 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
         print(f"TLS certificate fingerprint (SHA-256): {context.fingerprint}", flush=True)
     elif not is_loopback(host):
         print(clear_text_warning(host), file=sys.stderr, flush=True)
-    log.info("history: %s", f"kept in Redis at {args.redis}" if args.redis else
+    log.info("history: %s", f"kept in Redis at {args.redis}, node {bus.node}" if bus else
              "kept in memory only (--db :memory:)" if path == ":memory:"
              else f"kept in {path} (--db PATH to choose another file)")
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,11 @@ hash).  add() takes ids from a block this store reserved (INCRBY, one round trip
 BLOCK entries, done in flush()), so it does no I/O; flush() is one MULTI/EXEC.  Reads
 are a round trip each (a join's replay, a /history page), bounded by the client's
 deadline; a failing Redis is tried again every RETRY_EVERY seconds, not every turn.
+
+Handed a bus (chat.server.redis_bus: several servers as one), the store leaves the
+numbering and the writing to the bus's COMMIT, which writes the same keys: entries get
+a provisional id here and their final one there, in the room's one order; the tables
+in `local_tables` (the kept sessions) are this node's own.
 """
 from __future__ import annotations
 
@@ -36,15 +41,17 @@ class RedisStore:
 
     def __init__(self, client: RedisClient, prefix: str = PREFIX,
                  max_messages: int | None = MAX_MESSAGES,
-                 max_days: float | None = MAX_DAYS) -> None:
-        self.client, self.prefix = client, prefix
+                 max_days: float | None = MAX_DAYS, bus=None,
+                 local_tables: frozenset[str] = frozenset()) -> None:
+        self.client, self.prefix, self.bus = client, prefix, bus
+        self._local = {t: f"{t}@{bus.node}" for t in local_tables} if bus is not None else {}
         self.max_messages, self.max_days = max_messages, max_days
         self.problem: str | None = None
         self._pending = Pending()
         self._retry_at = 0.0
         self._next, self._end = 1, 0   # ids left in the reserved block: _next.._end
         self._reserve()
-        if self._next > self._end:
+        if self._next > self._end and bus is None:
             raise StoreOpenError(f"cannot use Redis at {client.host}:{client.port}: "
                                  f"{self.problem}; start redis-server there, or leave out --redis")
 
@@ -72,6 +79,8 @@ class RedisStore:
         return self.prefix + ":".join(parts)
 
     def _reserve(self) -> None:
+        if self.bus is not None:
+            return
         got = self._pipe([(b"INCRBY", self._key("id"), BLOCK)])
         if got is not None:
             self._next, self._end = max(self._next, got[0] - BLOCK + 1), got[0]
@@ -82,15 +91,21 @@ class RedisStore:
         check_entry(kind, to, ends)
         # Past the block (Redis down long enough): count on; unique for this node, and
         # the counter is moved past it when Redis is back (see flush).
+        if self.bus is not None:
+            entry = Entry(self.bus.next_id(), room, kind, nick, time, text, to, ends)
+            self._pending.add(entry)
+            return entry
         entry = Entry(self._next, room, kind, nick, time, text, to, ends)
         self._next += 1
         self._pending.add(entry)
         return entry
 
     def put(self, table: str, key: str, value: str | None) -> None:
-        self._pending.puts[(table, key)] = value
+        self._pending.puts[(self._local.get(table, table), key)] = value
 
     def flush(self) -> bool:
+        if self.bus is not None:
+            return self._commit()
         if not self._pending and self._end - self._next >= BLOCK // 2:
             return True
         commands: list[tuple] = [(b"MULTI",)]
@@ -155,13 +170,30 @@ class RedisStore:
                            b"LIMIT", 0, SCAN)])
         return [] if got is None else [Entry(*json.loads(member)) for member in got[0]]
 
+    def _commit(self) -> bool:
+        if not self._pending and not self.bus.pending:
+            return True
+        if clock.monotonic() < self._retry_at:
+            return False
+        problem = self.bus.commit(self._pending.entries, self._pending.puts)
+        if problem:
+            self._failed(problem)
+            return False
+        self._pending.clear()
+        self.problem = None
+        return True
+
     def items(self, table: str) -> dict[str, str]:
+        table = self._local.get(table, table)
         got = self._pipe([(b"HGETALL", self._key("table", table))])
         flat = got[0] if got is not None else []
         return self._pending.merged(table, dict(zip(flat[::2], flat[1::2])))
 
     def last_id(self) -> int:
-        return self._next - 1
+        if self.bus is None:
+            return self._next - 1
+        got = self._pipe([(b"GET", self._key("id"))])  # (other nodes number entries too)
+        return int(got[0] or 0) if got is not None else self.bus.last_id
 
     # ------------------------------------------------------------------ retention
     def prune(self, now: float, batch: int = 500) -> int:
@@ -202,10 +234,15 @@ class RedisStore:
 
 
 def open_redis_store(url: str, prefix: str = PREFIX, max_messages: int | None = MAX_MESSAGES,
-                     max_days: float | None = MAX_DAYS) -> RedisStore:
+                     max_days: float | None = MAX_DAYS, bus=None,
+                     local_tables: frozenset[str] = frozenset()) -> RedisStore:
     """A store in the Redis at `url`; StoreOpenError with a sentence if it cannot be used."""
     try:
         client = RedisClient(url)
     except ValueError as exc:
         raise StoreOpenError(str(exc)) from None
-    return RedisStore(client, prefix, max_messages, max_days)
+    store = RedisStore(client, prefix, max_messages, max_days, bus, local_tables)
+    if bus is not None and store._pipe([(b"PING",)]) is None:
+        raise StoreOpenError(f"cannot use Redis at {client.host}:{client.port}: "
+                             f"{store.problem}; start redis-server there, or leave out --redis")
+    return store
