@@ -111,3 +111,27 @@ def test_redis_nodes_a_killed_nodes_users_leave_within_ten_seconds(spawn, redis_
     assert "their server stopped answering" in left.reason
     bob.send("/nick ann")  # ann's nick is free again
     assert bob.expect(p.Reply).code == 0
+
+
+def test_redis_restarted_pauses_chat_then_nothing_is_lost_or_shown_twice(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    ann.say("before")
+    bob.expect(lambda m: isinstance(m, p.Chat) and m.text == "before")
+    redis_server.stop()
+    for peer in (ann, bob):
+        assert "reconnecting to the message bus" in peer.expect(p.Info).text
+    ann.send("while it was away")
+    bob.send("me too")
+    redis_server.start()
+    for peer in (ann, bob):
+        assert "the message bus is back" in peer.expect(p.Info).text
+        got = {text for _, _, text in chat_in(peer, 2)}
+        assert got == {"while it was away", "me too"}
+    bob.say("after")
+    ann.expect(lambda m: isinstance(m, p.Chat) and m.text == "after")
+    for peer in (ann, bob):
+        texts = [m.text for m in peer.seen if isinstance(m, p.Chat)]
+        assert sorted(texts) == sorted(set(texts))  # none twice
+        assert texts[-1] == "after"

@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,7 +26,7 @@ from chat import protocol as p
 from chat.server.redis_client import RedisClient, RedisDownError
 from chat.server.redis_link import RedisLink
 from chat.server.resp import ReplyError
-from chat.server.store import MAX_PENDING, Entry
+from chat.server.store import MAX_PENDING, Entry, Pending
 
 log = logging.getLogger("parlor.server")
 
@@ -143,7 +144,9 @@ class RedisBus:
         self._reading = False
         self._link_id: int | None = None
         self._next_beat = 0.0
+        self._up_since: float | None = None  # the link is up since (monotonic time)
         self._releases: list[tuple[str, str, int]] = []  # to retry while Redis is away
+        self._tried: tuple | None = None  # the batch last sent: (token, entries, lines, puts)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -195,14 +198,30 @@ class RedisBus:
     def pending(self) -> bool:
         return bool(self._lines)
 
-    def commit(self, entries: Iterable[Entry], puts: dict[tuple[str, str], str | None]) -> str | None:
-        """Everything queued, in one script; None when done, else why not (all stays)."""
-        entries = list(entries)
-        args: list[Any] = [self.prefix, secrets.token_hex(8), len(entries)]
+    def commit(self, pending: Pending) -> str | None:
+        """Everything queued, and the store's `pending`, in one script; None when done
+        (what was written leaves `pending` and the queue), else why not (all stays).
+        A batch whose reply was lost is sent again as it was, under its token, before
+        anything newer: so it is written once, whether it was or not."""
+        if self._tried is not None:
+            problem = self._run(*self._tried)
+            if problem:
+                return problem
+            self._forget(pending, *self._tried[1:])
+        self._tried = (secrets.token_hex(8), list(pending.entries), list(self._lines),
+                       dict(pending.puts))
+        problem = self._run(*self._tried)
+        if problem:
+            return problem
+        self._forget(pending, *self._tried[1:])
+        return None
+
+    def _run(self, token: str, entries: list[Entry], lines: list, puts: dict) -> str | None:
+        args: list[Any] = [self.prefix, token, len(entries)]
         for e in entries:
             args += [e.id, e.room, json.dumps(e[1:], ensure_ascii=False)[1:]]
-        args.append(len(self._lines))
-        for room_key, line, at, prov, to in self._lines:
+        args.append(len(lines))
+        for room_key, line, at, prov, to in lines:
             args += [room_key, line.rstrip(b"\n"), at, prov, to]
         args.append(len(puts))
         for (table, key), value in puts.items():
@@ -214,8 +233,22 @@ class RedisBus:
         if isinstance(got, ReplyError):
             log.error("Redis refused a commit: %s", got)
             return f"Redis refused a write: {got}"
-        self.last_id, self._lines = got, []
+        self.last_id = got
         return None
+
+    def _forget(self, pending: Pending, entries: list[Entry], lines: list, puts: dict) -> None:
+        """What a batch wrote leaves the queues (the oldest ones; a put only if it was
+        not changed since)."""
+        self._tried = None
+        written = set(entries)
+        while pending.entries and pending.entries[0] in written:
+            pending.entries.popleft()
+        sent = len(lines)
+        if self._lines[:sent] == lines:
+            del self._lines[:sent]
+        for where, value in puts.items():
+            if where in pending.puts and pending.puts[where] == value:
+                del pending.puts[where]
 
     # ------------------------------------------------------------------ reading
     def watch(self, room_keys: Iterable[str]) -> None:
@@ -283,6 +316,8 @@ class RedisBus:
             self.deliver(room_key, data, tuple(int(i) for i in ids.split(",") if i.isdigit()))
 
     def _on_up(self) -> None:
+        self._up_since = time.monotonic()
+        self._next_beat = 0.0  # say at once that this node lives
         self.link.send(self._on_link_id, b"CLIENT", b"ID")
         for room_key, last in list(self._last.items()):
             top = self._top(room_key)  # Redis lost the stream (no persistence): start anew
@@ -298,7 +333,7 @@ class RedisBus:
         self._link_id = reply if isinstance(reply, int) else None
 
     def _on_down(self, reason: str) -> None:
-        self._reading, self._link_id = False, None
+        self._reading, self._link_id, self._up_since = False, None, None
         if not self.paused:
             self.paused = True
             log.warning("the message bus is down: %s", reason)
@@ -330,6 +365,10 @@ class RedisBus:
                                         (b"SMEMBERS", self._key("nodes"))])
         self._retry_releases()
         gone = []
+        # Only a node that has been up a whole NODE_TTL may judge the others: after
+        # Redis was away, every heartbeat key may have run out, the nodes' too.
+        if self._up_since is None or time.monotonic() - self._up_since < NODE_TTL:
+            return gone
         for other in replies[2] if isinstance(replies[2], list) else []:
             if other == self.node:
                 continue

@@ -175,11 +175,10 @@ class RedisStore:
             return True
         if clock.monotonic() < self._retry_at:
             return False
-        problem = self.bus.commit(self._pending.entries, self._pending.puts)
+        problem = self.bus.commit(self._pending)
         if problem:
             self._failed(problem)
             return False
-        self._pending.clear()
         self.problem = None
         return True
 
