@@ -19,9 +19,13 @@ def stream(redis, room_key: str) -> list[str]:
     return [dict(zip(f[::2], f[1::2]))["line"] for _, f in got]
 
 
-def test_redis_bus_id_slot_points_at_the_id():
-    line, at = id_slot(p.Chat("lounge", 123, "ann", T0, "hi 0 there"))
-    assert line.startswith(b"MSG lounge 1 ann ") and line[at:at + 1] == b"1"
+def test_redis_bus_id_slot_points_at_a_provisional_id():
+    prov = PROVISIONAL + 7
+    text = f"{prov} {prov}"  # (the same digits later in the line are not the id)
+    line, at = id_slot(p.Chat(str(prov)[:12], prov, "ann", T0, text))
+    assert line.startswith(f"MSG {str(prov)[:12]} {prov} ann ".encode()) and \
+        line[at:at + 15] == str(prov).encode() and at == 4 + 12 + 1
+    assert id_slot(p.Chat("lounge", 123, "ann", T0, "a final id")) is None
     assert id_slot(p.Joined("lounge", "ann")) is None
 
 
@@ -36,9 +40,9 @@ def test_redis_bus_commit_numbers_entries_and_writes_their_lines(redis_server):
     assert store.flush()
     final = store.recent("lounge", 10)
     assert [(e.id < PROVISIONAL, e.text) for e in final] == [(True, "hello")]
-    assert stream(redis_server, "lounge") == [
-        p.encode(p.Chat("lounge", final[0].id, "ann", T0, "hello")).decode().rstrip("\n"),
-        p.encode(p.Joined("lounge", "bob")).decode().rstrip("\n")]
+    assert stream(redis_server, "lounge") == [(  # one entry: the turn's lines to the room
+        p.encode(p.Chat("lounge", final[0].id, "ann", T0, "hello")) +
+        p.encode(p.Joined("lounge", "bob"))).decode().rstrip("\n")]
     assert store.last_id() == final[0].id
 
 

@@ -3,7 +3,10 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from chat import protocol as p
+from chat.server.redis_client import RedisClient
 from conftest import Peer
 from redis_harness import redis_server  # noqa: F401 (a fixture)
 
@@ -135,3 +138,22 @@ def test_redis_restarted_pauses_chat_then_nothing_is_lost_or_shown_twice(spawn, 
         texts = [m.text for m in peer.seen if isinstance(m, p.Chat)]
         assert sorted(texts) == sorted(set(texts))  # none twice
         assert texts[-1] == "after"
+
+
+def test_redis_nodes_option_starts_them_on_one_port(spawn, redis_server):
+    server = spawn.server("--redis", redis_server.url, "--nodes", "3")
+    children = Path(f"/proc/{server.popen.pid}/task/{server.popen.pid}/children").read_text().split()
+    assert len(children) == 2
+    peers = [joined(server.address, "lounge", f"n{i}") for i in range(12)]
+    peers[0].expect(lambda m: isinstance(m, p.Joined) and m.nick == "n11")
+    peers[-1].say("to all")
+    for peer in peers[:-1]:
+        peer.expect(lambda m: isinstance(m, p.Chat) and m.text == "to all")
+    redis = RedisClient(redis_server.url)
+    assert len(redis.call(b"SMEMBERS", "parlor:nodes")) == 3
+    assert len(redis.call(b"KEYS", "parlor:claims:*")) >= 2  # the kernel spread them
+    server.popen.terminate()
+    assert server.wait() == 0
+    for child in children:
+        assert not Path(f"/proc/{child}").exists() or \
+            Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"

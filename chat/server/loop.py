@@ -642,11 +642,17 @@ class Server:
     # -------------------------------------------------------------- the bus
     def _from_bus(self, room_key: str, data: bytes, session_ids: tuple[int, ...] | None) -> None:
         """A line the bus brought back: to the room's members here, or to those sessions."""
-        conns = self.conns
+        conns, limit, dirty, size = self.conns, self.limits.max_pending, self._dirty, len(data)
         for target in self.state.room_members(room_key) if session_ids is None else session_ids:
-            conn = conns.get(target)
-            if conn is not None:
-                self._queue(conn, data)
+            conn = conns.get(target)  # (as in _apply: the hot path of a node)
+            if conn is None:
+                continue
+            if not conn.out:
+                dirty.add(conn)
+            conn.out.append(data)
+            conn.out_size += size
+            if conn.out_size > limit:
+                self._overflow(conn)
 
     def _tell_all(self, text: str) -> None:
         data = p.encode(p.Info(text))

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import ssl
+import subprocess
 import sys
 
 from chat.paths import default_db
@@ -37,6 +38,7 @@ def build_state(games: bool = True, store: Store | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
                         level=logging.WARNING if args.quiet else logging.INFO)
     if args.tls_key and not args.tls_cert:
@@ -80,6 +82,7 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
         print(f"cannot listen: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return 1
     host, port = server.address
+    children = start_nodes(args.argv, args.nodes - 1, port, bus.node) if bus is not None else []
     print(f"listening on {host}:{port}{' (TLS)' if context else ''}", flush=True)
     if context is not None:
         print(f"TLS certificate fingerprint (SHA-256): {context.fingerprint}", flush=True)
@@ -90,8 +93,30 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
              else f"kept in {path} (--db PATH to choose another file)")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: server.stop())
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        for child in children:  # (they stop as this one does: told, then waited for)
+            child.terminate()
+        for child in children:
+            child.wait()
     return 0
+
+
+def start_nodes(argv: list[str], count: int, port: int, name: str) -> list[subprocess.Popen]:
+    """`--nodes N`: N - 1 more nodes on this machine, sharing the port that this one
+    listens on (SO_REUSEPORT: the kernel spreads new connections over them), each
+    with this command line otherwise; returned once every one is listening."""
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "server.py")
+    children = [subprocess.Popen([sys.executable, script, *argv, "--port", str(port),
+                                  "--reuse-port", "--nodes", "1", "--node", f"{name}-{i}"],
+                                 stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                for i in range(1, count + 1)]
+    for child in children:
+        child.stdout.readline()  # its "listening on" line (the pipe stays open: a TLS
+        #                          node prints its fingerprint after it)
+    return children
 
 
 def bind_failure(host: str, port: int, exc: OSError) -> str:

@@ -14,7 +14,6 @@ from its last id: nothing acknowledged is lost, nothing is shown twice.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import secrets
@@ -31,7 +30,7 @@ from chat.server.store import MAX_PENDING, Entry, Pending
 log = logging.getLogger("parlor.server")
 
 PREFIX = "parlor:"
-STREAM_MAX = 10_000        # lines kept in a room's stream (about: MAXLEN ~)
+STREAM_MAX = 10_000        # entries (a turn's lines each) kept in a room's stream (about)
 PROVISIONAL = 9 * 10**14   # ids below the 15-digit limit that only live within one turn
 BEAT = 2.0                 # seconds between a node's heartbeats
 NODE_TTL = 8.0             # a node silent this long is gone: its users leave their rooms
@@ -50,23 +49,47 @@ local prefix = ARGV[1]
 if redis.call('SET', prefix .. 'batch:' .. ARGV[2], 1, 'NX', 'EX', 600) == false then
   return tonumber(redis.call('GET', prefix .. 'id') or 0)
 end
-local i, final, last = 4, {}, 0
-for _ = 1, tonumber(ARGV[3]) do
-  local id = redis.call('INCR', prefix .. 'id')
+local function chunked(command, key, items)  -- (Lua's unpack() has a limit)
+  for at = 1, #items, 1000 do
+    redis.call(command, key, unpack(items, at, math.min(at + 999, #items)))
+  end
+end
+local n, i, final = tonumber(ARGV[3]), 4, {}
+local first = n > 0 and redis.call('INCRBY', prefix .. 'id', n) - n or 0
+local rooms, names = {}, {}
+for k = 1, n do
+  local id, room = first + k, ARGV[i + 1]
   final[ARGV[i]] = id
-  redis.call('ZADD', prefix .. 'room:' .. ARGV[i + 1], id, '[' .. id .. ',' .. ARGV[i + 2])
-  redis.call('SADD', prefix .. 'rooms', ARGV[i + 1])
+  local items = rooms[room]
+  if not items then items = {}; rooms[room] = items; names[#names + 1] = room end
+  items[#items + 1] = id
+  items[#items + 1] = '[' .. id .. ',' .. ARGV[i + 2]
   i = i + 3
 end
-local lines = tonumber(ARGV[i]); i = i + 1
+for room, items in pairs(rooms) do chunked('ZADD', prefix .. 'room:' .. room, items) end
+if #names > 0 then chunked('SADD', prefix .. 'rooms', names) end
+-- A room's lines, in order, become one stream entry per run of lines with the same
+-- recipients: one XADD a room a turn, however many lines (XADD is most of the cost).
+local lines, streams, order = tonumber(ARGV[i]), {}, {}
+i = i + 1
 for _ = 1, lines do
-  local line, at, prov = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local room, line, at, prov, to = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3],
+                                   ARGV[i + 4]
   if prov ~= '' and final[prov] then
-    line = string.sub(line, 1, at) .. final[prov] .. string.sub(line, at + 2)
+    line = string.sub(line, 1, at) .. final[prov] .. string.sub(line, at + #prov + 1)
   end
-  redis.call('XADD', prefix .. 'bus:' .. ARGV[i], 'MAXLEN', '~', %d, '*',
-             'line', line, 'to', ARGV[i + 4])
+  local runs = streams[room]
+  if not runs then runs = {}; streams[room] = runs; order[#order + 1] = room end
+  local run = runs[#runs]
+  if not run or run.to ~= to then run = {to = to}; runs[#runs + 1] = run end
+  run[#run + 1] = line
   i = i + 5
+end
+for _, room in ipairs(order) do
+  for _, run in ipairs(streams[room]) do
+    redis.call('XADD', prefix .. 'bus:' .. room, 'MAXLEN', '~', %d, '*',
+               'line', table.concat(run, '\\n'), 'to', run.to)
+  end
 end
 local puts = tonumber(ARGV[i]); i = i + 1
 for _ = 1, puts do
@@ -74,7 +97,7 @@ for _ = 1, puts do
   else redis.call('HSET', prefix .. 'table:' .. ARGV[i], ARGV[i + 1], ARGV[i + 2]) end
   i = i + 4
 end
-return tonumber(redis.call('GET', prefix .. 'id') or 0)
+return first + n
 """ % STREAM_MAX
 
 # KEYS: the room's nicks, the node's claims.  ARGV: nick key, owner ("NODE SID"),
@@ -117,12 +140,14 @@ return gone
 
 
 def id_slot(msg: object) -> tuple[bytes, int] | None:
-    """A message that carries an entry's id, as a line with a one-digit id and the
-    digit's offset (COMMIT writes the final id there); None for one without."""
-    if not isinstance(getattr(msg, "id", None), int):
+    """A message that carries a provisional id, as its line and the id's offset in it
+    (COMMIT writes the final id there); None for any other.  (A provisional id has 15
+    digits and no room name, nick or keyword is all digits and that long.)"""
+    entry_id = getattr(msg, "id", None)
+    if entry_id.__class__ is not int or entry_id <= PROVISIONAL:
         return None
-    one, two = p.encode(dataclasses.replace(msg, id=1)), p.encode(dataclasses.replace(msg, id=2))
-    return one, next(i for i, (a, b) in enumerate(zip(one, two)) if a != b)
+    line = p.encode(msg)
+    return line, line.index(b" %d " % entry_id) + 1
 
 
 class RedisBus:
@@ -178,16 +203,13 @@ class RedisBus:
         """Queue a line for COMMIT: to a room (its key), or to sessions of this node
         when it carries a provisional id (a private message).  False: not the bus's."""
         slot = id_slot(msg)
-        room_key = targets if isinstance(targets, str) else None
-        if room_key is None and (slot is None or msg.id < PROVISIONAL):
+        room_key = targets if targets.__class__ is str else None
+        if room_key is None and slot is None:
             return False
         if slot is None:
             line, at, prov = p.encode(msg), 0, ""
         else:
-            line, at = slot
-            prov = str(msg.id) if msg.id > PROVISIONAL else ""
-            if not prov:
-                line = p.encode(msg)
+            (line, at), prov = slot, str(msg.id)
         to = "" if room_key is not None else f"{self.node} {','.join(map(str, targets))}"
         self._lines.append((room_key or getattr(msg, "room", "").casefold(), line, at, prov, to))
         if len(self._lines) > MAX_PENDING:
