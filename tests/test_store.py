@@ -12,6 +12,8 @@ from chat.server import store as st
 from chat.server.memory_store import MemoryStore
 from chat.server.sqlite_store import open_store
 from chat.server.store import Entry
+from chat.server.redis_store import open_redis_store
+from redis_harness import shared_redis  # noqa: F401 (a fixture)
 
 DAY = 86400.0
 T0 = 1_800_000_000.0  # a server time (2027)
@@ -20,6 +22,8 @@ IMPLEMENTATIONS = {
     "sqlite-file": lambda tmp_path, **kw: open_store(str(tmp_path / "history.db"), **kw),
     "sqlite-memory": lambda tmp_path, **kw: open_store(":memory:", **kw),
     "python-memory": lambda tmp_path, **kw: MemoryStore(**kw),
+    # (one redis-server for the module; each store under its own prefix)
+    "redis": lambda tmp_path, redis, **kw: open_redis_store(redis.url, f"test:{tmp_path}:", **kw),
 }
 
 
@@ -29,6 +33,8 @@ def make_store(request, tmp_path):
     opened = []
 
     def make(**retention) -> st.Store:
+        if request.param == "redis":
+            retention["redis"] = request.getfixturevalue("shared_redis")
         store = IMPLEMENTATIONS[request.param](tmp_path / str(len(opened)), **retention)
         opened.append(store)
         return store

@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"how long a dropped connection's room, nick and game seats wait "
                               f"for it to come back with /resume; 0 frees them at once "
                               f"(default {GRACE})")
+    cluster = parser.add_argument_group("several servers as one (README, 'Several servers')")
+    cluster.add_argument("--redis", metavar="URL",
+                         help="be one node of several sharing rooms, nicks and history "
+                              "through the Redis at redis://HOST:PORT/DB (instead of --db; "
+                              "needs redis-server; pip install 'parlor[redis]' parses faster)")
+    cluster.add_argument("--node", metavar="NAME",
+                         help="this node's name among them (default: a new random one); a node "
+                              "started again under its name finds its kept sessions")
+    cluster.add_argument("--reuse-port", action="store_true",
+                         help="share --port with other nodes on this machine (SO_REUSEPORT)")
+    cluster.add_argument("--nodes", type=_positive("int"), default=1, metavar="N",
+                         help="with --redis: start N nodes on this machine sharing --port")
     limits = parser.add_argument_group("limits")
     for field in fields(Limits):
         metavar, text = _FLAGS[field.name]

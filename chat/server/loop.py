@@ -98,7 +98,7 @@ class Server:
                  limits: Limits | None = None, spin_us: int = 0,
                  tls_context: ssl.SSLContext | None = None,
                  password: PasswordGate | None = None, compat_port: int | None = None,
-                 compat_gap: float = GAP) -> None:
+                 compat_gap: float = GAP, bus=None, reuse_port: bool = False) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
@@ -106,7 +106,7 @@ class Server:
         self.admission = Admission(self.limits)
         self.password = password
         _raise_fd_limit(self.limits.max_clients + 64)
-        self.listener = socket.create_server((host, port), backlog=1024)
+        self.listener = socket.create_server((host, port), backlog=1024, reuse_port=reuse_port)
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, READ, self._accept)
@@ -155,6 +155,11 @@ class Server:
         self._unwritten: list[Connection] = []  # dirty ones a bounded settle left, in order
         self._seq = count()
         self._slices = 1           # TURN_WORKs this loop turn has had
+        # Several servers as one (chat.server.redis_bus): room lines go out through it
+        # and come back to be delivered here; None for a server on its own.
+        self.bus = bus
+        if bus is not None:
+            bus.attach(self.selector, self._from_bus, self._tell_all)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -213,6 +218,8 @@ class Server:
         for SETTLE_WORK at most (a message to a full room is a thousand sends): the
         connections left go first next time."""
         stop = None
+        if self.bus is not None:
+            self.bus.watch(self.state.rooms)
         if self.state.history.unsaved:
             self._commit()
         while self._doomed or self._dirty:
@@ -264,6 +271,8 @@ class Server:
             waits.append(self._accept_paused_until)
         if self.handshakes and (deadline := self.handshakes.next_deadline()) is not None:
             waits.append(deadline)
+        if self.bus is not None:
+            waits.append(self.bus.next_wake())
         return max(0.0, min(waits) - time.monotonic()) if waits else None
 
     def _on_timers(self) -> None:
@@ -278,6 +287,8 @@ class Server:
             self._release_due(now)
         if self.handshakes:
             self.handshakes.expire(now)
+        if self.bus is not None:
+            self._bus_tick(now)
         if self._accept_paused_until is not None and now >= self._accept_paused_until:
             self._accept_paused_until = None
             self.selector.register(self.listener, READ, self._accept)
@@ -647,9 +658,12 @@ class Server:
             for conn_id, session_id in adoptions:
                 self._adopt(conn_id, session_id)
         conns, limit, dirty = self.conns, self.limits.max_pending, self._dirty
-        room_members = self.state.room_members
+        room_members, bus = self.state.room_members, self.bus
         copies = 0
         for targets, msg in out.sends:
+            if bus is not None and bus.publish(targets, msg):  # it comes back to be delivered
+                self.state.history.unsaved = True
+                continue
             if targets.__class__ is str:  # a room: its members as of now
                 targets = room_members(targets)
             copies += len(targets)
@@ -755,8 +769,37 @@ class Server:
         """What this turn kept goes to the store before any of it is sent: what a
         client has seen is on disk.  (A store that fails is the state's to tell.)"""
         news = self.state.commit()
-        if news is not None:
+        # (With a bus, the store is the bus: its users hear that chat is paused instead.)
+        if news is not None and self.bus is None:
             self._apply(news)
+
+    # -------------------------------------------------------------- the bus
+    def _from_bus(self, room_key: str, data: bytes, session_ids: tuple[int, ...] | None) -> None:
+        """A line the bus brought back: to the room's members here, or to those sessions."""
+        conns, limit, dirty, size = self.conns, self.limits.max_pending, self._dirty, len(data)
+        for target in self.state.room_members(room_key) if session_ids is None else session_ids:
+            conn = conns.get(target)  # (as in _apply: the hot path of a node)
+            if conn is None:
+                continue
+            if not conn.out:
+                dirty.add(conn)
+            conn.out.append(data)
+            conn.out_size += size
+            if conn.out_size > limit:
+                self._overflow(conn)
+
+    def _tell_all(self, text: str) -> None:
+        data = p.encode(p.Info(text))
+        for conn in self.conns.values():
+            self._queue(conn, data)
+
+    def _bus_tick(self, now: float) -> None:
+        """Heartbeats, reconnecting; the users of nodes found gone leave their rooms."""
+        gone = self.bus.tick(now)
+        if gone:
+            out = Outbox()
+            out.sends.extend(gone)
+            self._apply(out)
 
     def _write(self, conn: Connection) -> None:
         if self.state.history.unsaved:  # a writable socket's turn can come before _settle
@@ -879,6 +922,8 @@ class Server:
             self._settle()
 
     def _close_all(self) -> None:
+        if self.bus is not None:
+            self.bus.close()
         if self.handshakes is not None:
             self.handshakes.close_all()
         for conn in list(self.conns.values()):

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import ssl
+import subprocess
 import sys
 
 from chat.paths import default_db
@@ -17,8 +18,10 @@ from chat.server.games import GameHost
 from chat.server.history import REPLAY
 from chat.server.limits import GRACE, build_parser, limits_from_args
 from chat.server.loop import Server
+from chat.server.redis_bus import RedisBus
+from chat.server.redis_store import open_redis_store
 from chat.server.sqlite_store import open_store
-from chat.server.state import ChatState
+from chat.server.state import SESSIONS, ChatState
 from chat.server.store import Store, StoreOpenError
 from chat.server.password import PasswordGate
 from chat.server.tls import CertError, server_context
@@ -28,14 +31,17 @@ log = logging.getLogger("parlor.server")
 
 def build_state(games: bool = True, store: Store | None = None,
                 replay: int = REPLAY, grace: float = GRACE,
-                require_login: bool = False, admins: tuple[str, ...] = ()) -> ChatState:
+                require_login: bool = False, admins: tuple[str, ...] = (),
+                presence=None) -> ChatState:
     """The server's state with its collaborators: the one place they are chosen."""
     return ChatState(games=GameHost() if games else None, store=store, replay=replay,
-                     grace=grace, require_login=require_login, admins=frozenset(admins))
+                     grace=grace, require_login=require_login, admins=frozenset(admins),
+                     presence=presence)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s",
                         level=logging.WARNING if args.quiet else logging.INFO)
     if args.tls_key and not args.tls_cert:
@@ -53,33 +59,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     path = args.db or default_db()
+    retention = {"max_messages": args.history_max or None, "max_days": args.history_days or None}
+    if args.nodes > 1 and not args.redis:
+        print("cannot start: --nodes needs --redis (the nodes share rooms through it)",
+              file=sys.stderr)
+        return 1
     try:
-        store = open_store(path, max_messages=args.history_max or None,
-                           max_days=args.history_days or None)
-    except StoreOpenError as exc:
+        bus = RedisBus(args.redis, args.node) if args.redis else None
+        store = open_redis_store(args.redis, bus=bus, local_tables=frozenset({SESSIONS}),
+                                 **retention) if bus else open_store(path, **retention)
+    except (StoreOpenError, ValueError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     try:
-        return _serve(args, store, path, context, password)
+        return _serve(args, store, path, context, password, bus)
     finally:
         store.close()
 
 
 def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
-           password: PasswordGate | None) -> int:
+           password: PasswordGate | None, bus: RedisBus | None = None) -> int:
     try:
         server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace,
                                     require_login=args.require_login,
-                                    admins=tuple(args.admin)),
+                                    admins=tuple(args.admin), presence=bus),
                         args.host, args.port,
                         limits_from_args(args), spin_us=args.spin, tls_context=context,
                         password=password, compat_port=args.compat_port,
-                        compat_gap=args.compat_gap)
+                        compat_gap=args.compat_gap, bus=bus,
+                        reuse_port=args.reuse_port or args.nodes > 1)
     except OSError as exc:
         where = getattr(exc, "port", args.port)  # (the course port's failure says so)
         print(f"cannot listen: {bind_failure(args.host, where, exc)}", file=sys.stderr)
         return 1
     host, port = server.address
+    children = start_nodes(args.argv, args.nodes - 1, port, bus.node) if bus is not None else []
     print(f"listening on {host}:{port}{' (TLS)' if context else ''}", flush=True)
     if server.compat_address is not None:
         print("course clients: listening on {}:{} (plain text)".format(*server.compat_address),
@@ -88,12 +102,35 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
         print(f"TLS certificate fingerprint (SHA-256): {context.fingerprint}", flush=True)
     elif not is_loopback(host):
         print(clear_text_warning(host), file=sys.stderr, flush=True)
-    log.info("history: %s", "kept in memory only (--db :memory:)" if path == ":memory:"
+    log.info("history: %s", f"kept in Redis at {args.redis}, node {bus.node}" if bus else
+             "kept in memory only (--db :memory:)" if path == ":memory:"
              else f"kept in {path} (--db PATH to choose another file)")
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: server.stop())
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        for child in children:  # (they stop as this one does: told, then waited for)
+            child.terminate()
+        for child in children:
+            child.wait()
     return 0
+
+
+def start_nodes(argv: list[str], count: int, port: int, name: str) -> list[subprocess.Popen]:
+    """`--nodes N`: N - 1 more nodes on this machine, sharing the port that this one
+    listens on (SO_REUSEPORT: the kernel spreads new connections over them), each
+    with this command line otherwise; returned once every one is listening."""
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "server.py")
+    children = [subprocess.Popen([sys.executable, script, *argv, "--port", str(port),
+                                  "--reuse-port", "--nodes", "1", "--node", f"{name}-{i}"],
+                                 stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                for i in range(1, count + 1)]
+    for child in children:
+        child.stdout.readline()  # its "listening on" line (the pipe stays open: a TLS
+        #                          node prints its fingerprint after it)
+    return children
 
 
 def bind_failure(host: str, port: int, exc: OSError) -> str:

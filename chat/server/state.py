@@ -24,6 +24,7 @@ from chat.server.identity import Identity
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
 from chat.server.moderation import Moderation
+from chat.server.presence import Alone, Presence
 from chat.server.store import Store
 from chat.server.topics import Kept, Topics, topic_problem
 from chat.width import sanitize
@@ -174,8 +175,10 @@ class ChatState:
     def __init__(self, games: RoomGames | None = None,
                  clock: Callable[[], float] = time.time, store: Store | None = None,
                  replay: int = REPLAY, grace: float = GRACE,
-                 require_login: bool = False, admins: frozenset[str] = frozenset()) -> None:
+                 require_login: bool = False, admins: frozenset[str] = frozenset(),
+                 presence: Presence | None = None) -> None:
         self.sessions: dict[int, Session] = {}
+        self.presence = presence or Alone()  # the nicks held on other servers
         self.tokens: dict[str, Session] = {}
         self.grace = grace
         self._held: dict[int, Session] = {}  # session id -> a session waiting for /resume
@@ -450,7 +453,8 @@ class ChatState:
         refusal = self.identity.nick_refusal(session, wanted) if wanted else None
         if refusal:
             out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name}; {refusal[1]}"))
-        elif wanted and key(wanted) not in room.nicks:
+        elif wanted and key(wanted) not in room.nicks and \
+                self.presence.claim(key(room.name), room.name, wanted, session.id) is None:
             out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name} as {wanted}"))
             self._set_nick(session, wanted, out)
         else:
@@ -484,6 +488,8 @@ class ChatState:
                    if holder.held_until is not None else "is taken")
             out.to(session.id, p.reply(msg, 2, f"nick {args!r} {why} in {room.name}, "
                                                   "pick another"))
+        elif (elsewhere := self.presence.claim(key(room.name), room.name, args, session.id)):
+            out.to(session.id, p.reply(msg, 2, elsewhere))
         else:
             out.to(session.id, p.reply(msg, 0, f"you are now {args} in {room.name}"))
             self._set_nick(session, args, out)
@@ -494,6 +500,8 @@ class ChatState:
         room, old = session.room, session.nick
         if old is not None:
             del room.nicks[key(old)]
+            if key(old) != key(nick):
+                self.presence.release(key(room.name), old, session.id)
         room.nicks[key(nick)] = session
         session.nick = session.wanted_nick = nick
         self.keep(session)
@@ -566,6 +574,8 @@ class ChatState:
 
     def _send_members(self, session: Session, room: Room, out: Outbox) -> None:
         nicks = room.member_nicks()
+        if others := self.presence.others(key(room.name)):
+            nicks = sorted([*nicks, *others], key=str.casefold)
         unnamed = sum(1 for s in room.sessions.values() if s.nick is None)  # (held ones have nicks)
         note = f"{unnamed} without a nick yet" if unnamed else ""
         notes = self._member_notes(room)
@@ -601,6 +611,7 @@ class ChatState:
         session.room = None
         if session.nick is not None:
             del room.nicks[key(session.nick)]
+            self.presence.release(key(room.name), session.nick, session.id)
             if told:
                 out.to_room(room, p.Left(room.name, session.nick, reason))
             gone = "" if reason == p.LEFT else f" ({reason})"

@@ -1,0 +1,32 @@
+"""Who holds which nick in which room beyond this server: the interface the state asks
+when a nick is taken or let go, and the one a single server uses (nobody else: every
+claim is free, and costs nothing).  Pure: no I/O.  The Redis one is in redis_bus.py.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Presence(Protocol):
+    def claim(self, room_key: str, room: str, nick: str, session_id: int) -> str | None:
+        """Take `nick` in the room for this server's session, atomically across servers:
+        None when it is ours now, else a sentence saying why not."""
+
+    def release(self, room_key: str, nick: str, session_id: int) -> None:
+        """The session no longer has `nick` there (a no-op if it is not its own)."""
+
+    def others(self, room_key: str) -> list[str]:
+        """The nicks in the room on the other servers."""
+
+
+class Alone:
+    """One server: its own rooms' nicks are all there is."""
+
+    def claim(self, room_key: str, room: str, nick: str, session_id: int) -> str | None:
+        return None
+
+    def release(self, room_key: str, nick: str, session_id: int) -> None:
+        pass
+
+    def others(self, room_key: str) -> list[str]:
+        return []

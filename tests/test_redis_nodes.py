@@ -1,0 +1,159 @@
+"""Real server.py processes with --redis, against a real redis-server
+(tests/redis_harness.py): what one node keeps, another (or the next) finds.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from chat import protocol as p
+from chat.server.redis_client import RedisClient
+from conftest import Peer
+from redis_harness import redis_server  # noqa: F401 (a fixture)
+
+
+def joined(address, room: str, nick: str) -> Peer:
+    peer = Peer(address)
+    assert isinstance(peer.next(), p.Hello)
+    peer.session = peer.next()
+    peer.enter(room, nick)
+    return peer
+
+
+def test_redis_history_outlives_the_server_process(spawn, redis_server):
+    first = spawn.server("--redis", redis_server.url)
+    ann = joined(first.address, "lounge", "ann")
+    ann.say("kept in Redis")
+    ann.close()
+    first.stop()
+    second = spawn.server("--redis", redis_server.url)
+    bob = Peer(second.address)
+    bob.send("/join lounge")
+    assert bob.expect(p.Past).text == "kept in Redis"
+    bob.close()
+
+
+def test_redis_server_without_redis_says_so_and_exits(spawn):
+    from redis_harness import free_port
+    child = spawn.process("server.py", "--port", "0", "--redis", f"redis://127.0.0.1:{free_port()}/0")
+    assert child.wait() == 1
+    assert "start redis-server there, or leave out --redis" in child.stderr.expect("cannot start")
+
+
+def two_nodes(spawn, redis, *extra: str):
+    return [spawn.server("--redis", redis.url, *extra) for _ in range(2)]
+
+
+def chat_in(peer: Peer, count: int) -> list[tuple[int, str, str]]:
+    """The next `count` chat messages the peer sees, as (id, nick, text)."""
+    got = []
+    while len(got) < count:
+        msg = peer.expect(p.Chat)
+        got.append((msg.id, msg.nick, msg.text))
+    return got
+
+
+def test_redis_nodes_every_member_sees_one_order(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    members = [joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob"),
+               joined(a.address, "lounge", "cid"), joined(b.address, "lounge", "dee")]
+    members[0].expect(lambda m: isinstance(m, p.Joined) and m.nick == "dee")
+    for i in range(15):  # all four talk at once, from both nodes
+        for peer in members:
+            peer.send(f"{peer.session.token[:4]} {i}")
+    seen = [chat_in(peer, 60) for peer in members]
+    assert seen[1] == seen[0] and seen[2] == seen[0] and seen[3] == seen[0]
+    ids = [entry[0] for entry in seen[0]]
+    assert ids == sorted(set(ids))  # numbered in the order shown, none twice
+    for peer in members:  # each sender's own lines in the order it sent them
+        mine = [text for _, _, text in seen[0] if text.startswith(peer.session.token[:4])]
+        assert mine == [f"{peer.session.token[:4]} {i}" for i in range(15)]
+
+
+def test_redis_nodes_history_agrees_with_what_was_shown(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    for i in range(5):
+        ann.send(f"a{i}")
+        bob.send(f"b{i}")
+    shown = chat_in(ann, 10)
+    cid = Peer(b.address)
+    cid.send("/join lounge")
+    replay = [cid.expect(p.Past) for _ in range(10)]
+    assert [(e.id, e.nick, e.text) for e in replay] == shown
+
+
+def test_redis_nodes_a_nick_is_one_persons_across_nodes(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann = joined(a.address, "lounge", "ann")
+    other = Peer(b.address)
+    other.send("/join lounge")
+    other.expect(p.Members)
+    other.send("/nick ANN")
+    reply = other.expect(p.Reply)
+    assert reply.code == 2 and "taken in lounge (on another server)" in reply.text
+    other.send("/who")
+    members = other.expect(p.Members)
+    assert [other.next().nick for _ in range(members.count)] == ["ann"]
+    ann.send("/nick anna")  # let go of it: now it is free on the other node
+    ann.expect(p.Renamed)
+    other.send("/nick ann")
+    assert other.expect(p.Reply).code == 0
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "ann")
+
+
+def test_redis_nodes_a_killed_nodes_users_leave_within_ten_seconds(spawn, redis_server):
+    import time
+    a, b = two_nodes(spawn, redis_server)
+    joined(a.address, "lounge", "ann")
+    bob = joined(b.address, "lounge", "bob")
+    a.popen.kill()
+    killed = time.monotonic()
+    left = bob.expect(lambda m: isinstance(m, p.Left) and m.nick == "ann", timeout=15)
+    assert time.monotonic() - killed < 10.5
+    assert "their server stopped answering" in left.reason
+    bob.send("/nick ann")  # ann's nick is free again
+    assert bob.expect(p.Reply).code == 0
+
+
+def test_redis_restarted_pauses_chat_then_nothing_is_lost_or_shown_twice(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    ann.say("before")
+    bob.expect(lambda m: isinstance(m, p.Chat) and m.text == "before")
+    redis_server.stop()
+    for peer in (ann, bob):
+        assert "reconnecting to the message bus" in peer.expect(p.Info).text
+    ann.send("while it was away")
+    bob.send("me too")
+    redis_server.start()
+    for peer in (ann, bob):
+        assert "the message bus is back" in peer.expect(p.Info).text
+        got = {text for _, _, text in chat_in(peer, 2)}
+        assert got == {"while it was away", "me too"}
+    bob.say("after")
+    ann.expect(lambda m: isinstance(m, p.Chat) and m.text == "after")
+    for peer in (ann, bob):
+        texts = [m.text for m in peer.seen if isinstance(m, p.Chat)]
+        assert sorted(texts) == sorted(set(texts))  # none twice
+        assert texts[-1] == "after"
+
+
+def test_redis_nodes_option_starts_them_on_one_port(spawn, redis_server):
+    server = spawn.server("--redis", redis_server.url, "--nodes", "3")
+    children = Path(f"/proc/{server.popen.pid}/task/{server.popen.pid}/children").read_text().split()
+    assert len(children) == 2
+    peers = [joined(server.address, "lounge", f"n{i}") for i in range(12)]
+    peers[0].expect(lambda m: isinstance(m, p.Joined) and m.nick == "n11")
+    peers[-1].say("to all")
+    for peer in peers[:-1]:
+        peer.expect(lambda m: isinstance(m, p.Chat) and m.text == "to all")
+    redis = RedisClient(redis_server.url)
+    assert len(redis.call(b"SMEMBERS", "parlor:nodes")) == 3
+    assert len(redis.call(b"KEYS", "parlor:claims:*")) >= 2  # the kernel spread them
+    server.popen.terminate()
+    assert server.wait() == 0
+    for child in children:
+        assert not Path(f"/proc/{child}").exists() or \
+            Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
