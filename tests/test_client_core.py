@@ -452,3 +452,12 @@ def test_client_core_tab_offers_moves_after_move_and_nicks_elsewhere():
     assert core.argument_words("/m 1") == [*"123456789"]
     for line in ("hello ", "/accept ", "/jo", "//join ", ""):
         assert core.argument_words(line) is None, line
+
+
+def test_client_core_an_answer_that_starts_with_a_nick_keeps_its_case():
+    core = core_fed("HERE red ann\nMEMBERS red 2 0\nMEMBER red ann\nMEMBER red eve\n")
+    core.take_entries()
+    core.receive_data(b"PART red eve removed by ann\nREPLY kick 0 eve was removed by ann: be nice\n"
+                      b"REPLY msg 1 eve is not here\nREPLY join 0 you joined red\n")
+    assert texts(core)[1:] == ["eve was removed by ann: be nice.", "eve is not here.",
+                               "You joined red."]

@@ -11,6 +11,7 @@ import itertools
 import random
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -157,6 +158,7 @@ class ClientCore:
         self._grace = 0  # how long the server keeps a dropped session, in seconds
         self.away = False  # the server has me away (/away REASON), till /back
         self._away_asked: list[bool] = []  # /away and /back sent: away, once answered?
+        self._gone: deque[str] = deque(maxlen=32)  # who last left my room
         self.topic: p.RoomTopic | None = None  # my room's topic (kept while offline)
         self._topics_told: dict[str, tuple[str, float]] = {}  # room -> the topic last shown
         self._ignored: dict[str, str] = {}  # casefolded nick -> as typed: hidden here
@@ -586,7 +588,7 @@ class ClientCore:
                             f"or forgot it): joining {sanitize(self.want_room or '')} again.")
         elif not (msg.code == 0 and nick and self.want_room):
             # (a nick stored in the lobby on the way to --room is not news)
-            self._add(ERROR if msg.code else NOTICE, _sentence(sanitize(msg.text)))
+            self._add(ERROR if msg.code else NOTICE, self._reply_text(sanitize(msg.text)))
         self._awaiting.discard(p.Nick if nick else p.Join if join else None)
         if msg.answers(p.Missed):
             self._catch_up = None  # refused: the room's own replay is what there is
@@ -680,6 +682,7 @@ class ClientCore:
     def _on_left(self, msg: p.Left) -> None:
         if msg.room == self.room:
             self._members.pop(msg.nick, None)
+            self._gone.append(msg.nick)  # (an answer may start with their nick)
         reason = "" if msg.by_choice else f" ({sanitize(msg.reason)})"
         self._add(NOTICE, f"{sanitize(msg.nick)} left {sanitize(msg.room)}{reason}")
 
@@ -1116,6 +1119,16 @@ class ClientCore:
             self._games_asked -= 1  # refused: no answer to follow
 
     # -------------------------------------------------------------- helpers
+    def _reply_text(self, text: str) -> str:
+        """A server's answer as a sentence; one that starts with a nick ("eve was removed
+        by ann") keeps that nick's case."""
+        first = _FIRST_NAME.match(text.strip())
+        first = first.group() if first else ""
+        if first and (first in self._members or first in self._gone or first == self.nick):
+            text = text.strip()
+            return text if not text or text[-1] in ".!?" else text + "."
+        return _sentence(text)
+
     def _remember_speaker(self, room: str, nick: str) -> None:
         if room == self.room:
             self._members[nick] = next(self._order)
@@ -1197,6 +1210,9 @@ def _when(t: float) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+_FIRST_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _sentence(text: str) -> str:
