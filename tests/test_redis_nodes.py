@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chat import protocol as p
 from chat.server.redis_client import RedisClient
+from chat.server.resp import ReplyError
 from conftest import Peer
 from redis_harness import redis_server  # noqa: F401 (a fixture)
 
@@ -157,3 +158,20 @@ def test_redis_nodes_option_starts_them_on_one_port(spawn, redis_server):
     for child in children:
         assert not Path(f"/proc/{child}").exists() or \
             Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+
+
+def test_redis_nodes_never_fail_on_what_they_find_in_redis(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    redis = RedisClient(redis_server.url)
+    for fields in (["junk", "1"], ["line", "INFO from elsewhere", "to", "x y,z"],
+                   ["to", "no line"], ["line", "INFO odd", "to", "nobody 1,2"]):
+        assert not isinstance(redis.call(b"XADD", "parlor:bus:lounge", "*", *fields), ReplyError)
+    redis.call(b"ZADD", "parlor:room:lounge", 1, "not json", 2, '["a", 1]', 3, "[1,2,3,4,5,6,7,8]")
+    bob.send("/history 20")
+    page = bob.expect(p.HistoryStart)  # a page, of the entries that are entries
+    assert [bob.next().text for _ in range(page.count)] == ["ann joined", "bob joined"]
+    ann.say("still here")
+    assert bob.expect(p.Chat).text == "still here"
+    assert a.popen.poll() is None and b.popen.poll() is None

@@ -289,7 +289,8 @@ class RedisBus:
             got = self.client.call(b"XREVRANGE", self._key("bus", room_key), "+", "-", b"COUNT", 1)
         except RedisDownError:
             return "0-0"  # (read from the start when the link is back: a new stream)
-        return got[0][0] if isinstance(got, list) and got else "0-0"
+        return got[0][0] if isinstance(got, list) and got and _pair(got[0]) and \
+            isinstance(got[0][0], str) else "0-0"
 
     def _reread(self) -> None:
         """Make the XREAD waiting in Redis return, so the next one names the rooms now."""
@@ -314,20 +315,21 @@ class RedisBus:
         self._reading = False
         if isinstance(reply, list):
             cut = len(self._key("bus", ""))
-            for stream, items in reply:
-                room_key = stream[cut:]
+            for stream, items in filter(_pair, reply):  # (Redis is shared: check the shape)
+                room_key = stream[cut:] if isinstance(stream, str) else None
                 if room_key not in self._last or not isinstance(items, list):
                     continue
-                for stream_id, fields in items:
-                    self._last[room_key] = stream_id
-                    self._deliver(room_key, dict(zip(fields[::2], fields[1::2])))
+                for stream_id, fields in filter(_pair, items):
+                    if isinstance(stream_id, str) and isinstance(fields, list):
+                        self._last[room_key] = stream_id
+                        self._deliver(room_key, dict(zip(fields[::2], fields[1::2])))
         elif isinstance(reply, ReplyError):
             log.error("Redis refused to read the rooms' streams: %s", reply)
         self._read()
 
     def _deliver(self, room_key: str, fields: dict[str, str]) -> None:
         line, to = fields.get("line"), fields.get("to", "")
-        if not isinstance(line, str):
+        if not isinstance(line, str) or not isinstance(to, str):
             return  # (what Redis holds under our keys is not ours to trust blindly)
         data = line.encode("utf-8") + b"\n"
         if not to:
@@ -392,12 +394,13 @@ class RedisBus:
         if self._up_since is None or time.monotonic() - self._up_since < NODE_TTL:
             return gone
         for other in replies[2] if isinstance(replies[2], list) else []:
-            if other == self.node:
+            if other == self.node or not isinstance(other, str):
                 continue
             freed = self.client.call(b"EVAL", REAP, 0, self.prefix, other)
-            if isinstance(freed, list) and freed:
+            freed = [f for f in freed if isinstance(f, str)] if isinstance(freed, list) else []
+            if freed:
                 log.info("node %s is gone: %d nicks freed", other, len(freed) // 3)
-            for i in range(0, len(freed) - 2 if isinstance(freed, list) else 0, 3):
+            for i in range(0, len(freed) - 2, 3):
                 gone.append((freed[i], p.Left(freed[i + 1], freed[i + 2], GONE)))
         return gone
 
@@ -438,6 +441,10 @@ class RedisBus:
         mine = self.node + " "
         return [v.rsplit(" ", 1)[1] for v in held if isinstance(v, str) and " " in v
                 and not v.startswith(mine)] if isinstance(held, list) else []
+
+
+def _pair(item: object) -> bool:
+    return isinstance(item, list) and len(item) == 2
 
 
 def _stream_id(text: str) -> tuple[int, int]:
