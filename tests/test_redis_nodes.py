@@ -175,3 +175,41 @@ def test_redis_nodes_never_fail_on_what_they_find_in_redis(spawn, redis_server):
     ann.say("still here")
     assert bob.expect(p.Chat).text == "still here"
     assert a.popen.poll() is None and b.popen.poll() is None
+
+
+def test_redis_node_restarted_under_its_name_keeps_its_users_and_their_nicks(spawn, redis_server):
+    a = spawn.server("--redis", redis_server.url, "--node", "A")
+    b = spawn.server("--redis", redis_server.url)
+    token = joined(a.address, "lounge", "ann").session.token
+    a.popen.kill()
+    a.wait()
+    again = spawn.server("--redis", redis_server.url, "--node", "A")
+    ann = Peer(again.address)
+    ann.expect(p.SessionToken)
+    ann.send(f"/resume {token}")
+    reply = ann.expect(p.Reply)
+    assert reply.code == 0 and "you are ann in lounge" in reply.text
+    other = Peer(b.address)
+    other.send("/join lounge")
+    other.expect(p.Members)
+    other.send("/nick ann")
+    assert other.expect(p.Reply).code == 2  # still hers
+
+
+def test_redis_node_back_after_its_users_nick_was_taken_does_not_restore_it(spawn, redis_server):
+    a = spawn.server("--redis", redis_server.url, "--node", "A")
+    b = spawn.server("--redis", redis_server.url)
+    token = joined(a.address, "lounge", "ann").session.token
+    bob = joined(b.address, "lounge", "bob")
+    a.popen.kill()
+    bob.expect(lambda m: isinstance(m, p.Left) and m.nick == "ann", timeout=15)
+    bob.send("/nick ann")  # free now: bob takes it
+    assert bob.expect(p.Reply).code == 0
+    again = spawn.server("--redis", redis_server.url, "--node", "A")
+    ann = Peer(again.address)
+    ann.expect(p.SessionToken)
+    ann.send(f"/resume {token}")
+    assert ann.expect(p.Reply).code == 1  # her kept session is over: the nick is bob's
+    bob.send("/who")
+    members = bob.expect(p.Members)
+    assert [bob.next().nick for _ in range(members.count)] == ["ann"]  # bob, once

@@ -100,7 +100,7 @@ end
 return first + n
 """ % STREAM_MAX
 
-# KEYS: the room's nicks, the node's claims.  ARGV: nick key, owner ("NODE SID"),
+# KEYS: the room's nicks, the node's claims.  ARGV: nick key, owner ("NODE KEY"),
 # nick, claim field, claim value.  1: it is the owner's now; 0: someone else's.
 CLAIM = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
@@ -170,7 +170,7 @@ class RedisBus:
         self._link_id: int | None = None
         self._next_beat = 0.0
         self._up_since: float | None = None  # the link is up since (monotonic time)
-        self._releases: list[tuple[str, str, int]] = []  # to retry while Redis is away
+        self._releases: list[tuple[str, str, str]] = []  # to retry while Redis is away
         self._tried: tuple | None = None  # the batch last sent: (token, entries, lines, puts)
 
     def _key(self, *parts: str) -> str:
@@ -405,8 +405,8 @@ class RedisBus:
         return gone
 
     # ------------------------------------------------------------------ presence
-    def claim(self, room_key: str, room: str, nick: str, session_id: int) -> str | None:
-        owner = f"{self.node} {session_id}"
+    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
+        owner = f"{self.node} {owner}"
         try:
             got = self.client.call(b"EVAL", CLAIM, 2, self._key("nicks", room_key),
                                    self._key("claims", self.node), nick.casefold(), owner, nick,
@@ -417,16 +417,16 @@ class RedisBus:
             return None
         return f"nick {nick!r} is taken in {room} (on another server), pick another"
 
-    def release(self, room_key: str, nick: str, session_id: int) -> None:
+    def release(self, room_key: str, nick: str, owner: str) -> None:
         try:
-            self._release(room_key, nick, session_id)
+            self._release(room_key, nick, owner)
         except RedisDownError:
-            self._releases.append((room_key, nick, session_id))
+            self._releases.append((room_key, nick, owner))
 
-    def _release(self, room_key: str, nick: str, session_id: int) -> None:
+    def _release(self, room_key: str, nick: str, owner: str) -> None:
         self.client.call(b"EVAL", RELEASE, 2, self._key("nicks", room_key),
                          self._key("claims", self.node), nick.casefold(),
-                         f"{self.node} {session_id}", f"{room_key} {nick.casefold()}")
+                         f"{self.node} {owner}", f"{room_key} {nick.casefold()}")
 
     def _retry_releases(self) -> None:
         while self._releases:

@@ -237,8 +237,9 @@ class ChatState:
             kept = json.loads(value)
             name, nick = kept["in"], kept["as"]
             room = self.rooms.setdefault(key(name), Room(name))
-            if self.grace <= 0 or key(nick) in room.nicks:
-                self.history.put(SESSIONS, token, None)
+            if self.grace <= 0 or key(nick) in room.nicks or \
+                    self.presence.claim(key(name), name, nick, end_key(token)) is not None:
+                self.history.put(SESSIONS, token, None)  # (taken meanwhile, on another server)
                 continue
             session = Session(-number, "", room, nick, nick, token, until)
             room.nicks[key(nick)] = self.sessions[session.id] = self.tokens[token] = session
@@ -428,7 +429,7 @@ class ChatState:
     def _enter_with_wanted_nick(self, session: Session, room: Room, out: Outbox) -> None:
         wanted = session.wanted_nick
         if wanted and key(wanted) not in room.nicks and \
-                self.presence.claim(key(room.name), room.name, wanted, session.id) is None:
+                self.presence.claim(key(room.name), room.name, wanted, session.key) is None:
             out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name} as {wanted}"))
             self._set_nick(session, wanted, out)
         else:
@@ -458,7 +459,7 @@ class ChatState:
                    if holder.held_until is not None else "is taken")
             out.to(session.id, p.reply(msg, 2, f"nick {args!r} {why} in {room.name}, "
                                                   "pick another"))
-        elif (elsewhere := self.presence.claim(key(room.name), room.name, args, session.id)):
+        elif (elsewhere := self.presence.claim(key(room.name), room.name, args, session.key)):
             out.to(session.id, p.reply(msg, 2, elsewhere))
         else:
             out.to(session.id, p.reply(msg, 0, f"you are now {args} in {room.name}"))
@@ -471,7 +472,7 @@ class ChatState:
         if old is not None:
             del room.nicks[key(old)]
             if key(old) != key(nick):
-                self.presence.release(key(room.name), old, session.id)
+                self.presence.release(key(room.name), old, session.key)
         room.nicks[key(nick)] = session
         session.nick = session.wanted_nick = nick
         self._keep(session)
@@ -527,7 +528,7 @@ class ChatState:
         session.room = None
         if session.nick is not None:
             del room.nicks[key(session.nick)]
-            self.presence.release(key(room.name), session.nick, session.id)
+            self.presence.release(key(room.name), session.nick, session.key)
             if told:
                 out.to_room(room, p.Left(room.name, session.nick, reason))
             gone = "" if reason == p.LEFT else f" ({reason})"
