@@ -213,3 +213,16 @@ def test_redis_node_back_after_its_users_nick_was_taken_does_not_restore_it(spaw
     bob.send("/who")
     members = bob.expect(p.Members)
     assert [bob.next().nick for _ in range(members.count)] == ["ann"]  # bob, once
+
+
+def test_redis_nodes_list_and_who_see_the_rooms_of_every_node(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    joined(a.address, "lounge", "ann"), joined(a.address, "attic", "cid")
+    bob = joined(b.address, "lounge", "bob")
+    bob.send("/list")
+    rooms = bob.expect(p.RoomCount)
+    listed = [bob.next() for _ in range(rooms.count)]
+    assert [(m.room, m.members) for m in listed] == [("attic", 1), ("lounge", 2)]
+    bob.send("/who attic")  # nobody of it on bob's node
+    members = bob.expect(p.Members)
+    assert [bob.next().nick for _ in range(members.count)] == ["cid"]

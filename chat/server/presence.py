@@ -19,6 +19,9 @@ class Presence(Protocol):
     def others(self, room_key: str) -> list[str]:
         """The nicks in the room on the other servers."""
 
+    def rooms(self) -> dict[str, tuple[str, int]]:
+        """room key -> (name, how many have a nick there) on the other servers."""
+
 
 class Alone:
     """One server: its own rooms' nicks are all there is."""
@@ -31,3 +34,6 @@ class Alone:
 
     def others(self, room_key: str) -> list[str]:
         return []
+
+    def rooms(self) -> dict[str, tuple[str, int]]:
+        return {}

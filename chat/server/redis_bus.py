@@ -433,6 +433,20 @@ class RedisBus:
             self._release(*self._releases[0])
             self._releases.pop(0)
 
+    def rooms(self) -> dict[str, tuple[str, int]]:
+        """The rooms with nicks on the other live nodes, and how many (/list)."""
+        try:
+            nodes = self.client.call(b"SMEMBERS", self._key("nodes"))
+            nodes = [n for n in nodes if isinstance(n, str) and n != self.node] \
+                if isinstance(nodes, list) else []
+            claims = self.client.pipeline([(b"HGETALL", self._key("claims", n)) for n in nodes])
+        except RedisDownError:
+            return {}
+        counts: dict[str, list] = {}
+        for got in claims:
+            _room_counts(got if isinstance(got, list) else [], counts)
+        return {room_key: (name, n) for room_key, (name, n) in counts.items()}
+
     def others(self, room_key: str) -> list[str]:
         try:
             held = self.client.call(b"HVALS", self._key("nicks", room_key))
@@ -441,6 +455,14 @@ class RedisBus:
         mine = self.node + " "
         return [v.rsplit(" ", 1)[1] for v in held if isinstance(v, str) and " " in v
                 and not v.startswith(mine)] if isinstance(held, list) else []
+
+
+def _room_counts(claims: list, counts: dict[str, list]) -> None:
+    """Count into `counts` (room key -> [name, nicks]) a node's claims, fields and
+    values ("ROOMKEY NICKKEY", "ROOM NICK") as HGETALL gives them."""
+    for field, value in zip(claims[::2], claims[1::2]):
+        if isinstance(field, str) and isinstance(value, str) and " " in field and " " in value:
+            counts.setdefault(field.rsplit(" ", 1)[0], [value.rsplit(" ", 1)[0], 0])[1] += 1
 
 
 def _pair(item: object) -> bool:

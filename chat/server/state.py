@@ -385,11 +385,13 @@ class ChatState:
         there are more: a long answer is cut and says how to narrow it, never left to
         overrun the asker's output limit."""
         word = key(msg.pattern)
-        rooms = [r for r in self.rooms.values() if word in key(r.name)] if word else \
-            list(self.rooms.values())
+        rooms = [(r.name, len(r.sessions)) for r in self.rooms.values()
+                 if not word or word in key(r.name)]
+        if elsewhere := self.presence.rooms():
+            rooms = self._with_rooms_elsewhere(rooms, elsewhere, word)
         shown = rooms if len(rooms) <= LIST_LIMIT else \
-            heapq.nlargest(LIST_LIMIT, rooms, key=lambda r: len(r.sessions))
-        shown.sort(key=lambda r: key(r.name))
+            heapq.nlargest(LIST_LIMIT, rooms, key=lambda r: r[1])
+        shown.sort(key=lambda r: key(r[0]))
         text = _plural(len(rooms), "room")
         if not rooms:
             said = msg.pattern[:p.MAX_ROOM]  # no room name is longer: nor is the echo
@@ -397,10 +399,19 @@ class ChatState:
         elif len(shown) < len(rooms):
             text = (f"the {len(shown)} biggest of {text}; "
                     "/list WORD shows those with WORD in their name")
-        out.to(session.id, p.RoomList(tuple((r.name, len(r.sessions)) for r in shown),
-                                      len(rooms), sanitize(text),
-                                      topics=tuple(self.topics.text_of(key(r.name)) for r in shown)
+        out.to(session.id, p.RoomList(tuple(shown), len(rooms), sanitize(text),
+                                      topics=tuple(self.topics.text_of(key(r[0])) for r in shown)
                                       if self.topics else ()))
+
+    @staticmethod
+    def _with_rooms_elsewhere(rooms: list[tuple[str, int]], elsewhere: dict[str, tuple[str, int]],
+                              word: str) -> list[tuple[str, int]]:
+        """(name, count) of the rooms here, with those on other servers counted in."""
+        merged = {key(name): [name, count] for name, count in rooms}
+        for room_key, (name, count) in elsewhere.items():
+            if not word or word in room_key:
+                merged.setdefault(room_key, [name, 0])[1] += count
+        return [(name, count) for name, count in merged.values()]
 
     def _on_join(self, session: Session, msg: p.Join, out: Outbox) -> None:
         name = msg.room[1:] if msg.room.startswith("#") else msg.room
@@ -494,6 +505,8 @@ class ChatState:
             name = args[1:] if args.startswith("#") else args
             problem = p.room_problem(name)
             room = None if problem else self.rooms.get(key(name))
+            if room is None and not problem and self.presence.others(key(name)):
+                room = Room(name)  # (its members are all on other servers)
             problem = problem or f"there is no room {name!r}"
         if room is None:
             out.to(session.id, p.reply(msg, 1, sanitize(problem)))
