@@ -205,10 +205,19 @@ class RedisStore:
         for counting in (False, True):
             for room in rooms:
                 cut = min(self._excess(room, now, counting), batch - gone)
-                if cut > 0 and self._pipe([(b"ZREMRANGEBYRANK", self._key("room", room),
-                                            0, cut - 1)]) is not None:
-                    gone += cut
+                if cut > 0:
+                    gone += self._delete_oldest(room, cut)
         return gone
+
+    def _delete_oldest(self, room: str, count: int) -> int:
+        """Delete the room's `count` oldest entries, by the id of the last of them: so
+        two nodes pruning at once delete them once, never twice as many."""
+        key = self._key("room", room)
+        got = self._pipe([(b"ZRANGE", key, count - 1, count - 1, b"WITHSCORES")])
+        if not got or len(got[0]) != 2:
+            return 0
+        removed = self._pipe([(b"ZREMRANGEBYSCORE", key, "-inf", got[0][1])])
+        return removed[0] if removed is not None else 0
 
     def _excess(self, room: str, now: float, counting: bool) -> int:
         if counting:
