@@ -226,3 +226,21 @@ def test_redis_nodes_list_and_who_see_the_rooms_of_every_node(spawn, redis_serve
     bob.send("/who attic")  # nobody of it on bob's node
     members = bob.expect(p.Members)
     assert [bob.next().nick for _ in range(members.count)] == ["cid"]
+
+
+def test_redis_a_room_joined_while_redis_was_away_shows_what_comes_after_not_its_past(
+        spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann = joined(a.address, "attic", "ann")
+    for i in range(3):
+        ann.say(f"old {i}")
+    redis_server.stop()
+    bob = Peer(b.address)
+    bob.send("/join attic")  # node B starts reading attic while Redis is away
+    bob.expect(p.Members)
+    ann.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("chat is paused"))
+    redis_server.start()
+    ann.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("the message bus is back"))
+    bob.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("the message bus is back"))
+    ann.say("new")
+    assert bob.expect(p.Chat).text == "new"  # not "old 0"

@@ -166,6 +166,7 @@ class RedisBus:
         self._lines: list[tuple[str, bytes, int, str, str]] = []
         self._provisional = PROVISIONAL
         self._last: dict[str, str] = {}  # room key -> the last stream id delivered
+        self._guessed: set[str] = set()  # rooms whose _last is a time (Redis was away)
         self._reading = False
         self._link_id: int | None = None
         self._next_beat = 0.0
@@ -280,15 +281,20 @@ class RedisBus:
             return
         for gone in self._last.keys() - wanted:
             del self._last[gone]
+            self._guessed.discard(gone)
         for new in wanted - self._last.keys():
             self._last[new] = self._top(new)
         self._reread()
 
     def _top(self, room_key: str) -> str:
+        """The id of the room's last stream entry ("0-0": none).  With Redis away, an
+        id of now (Redis's ids are its clock's milliseconds): what is appended after
+        it comes back is read, not the room's past."""
         try:
             got = self.client.call(b"XREVRANGE", self._key("bus", room_key), "+", "-", b"COUNT", 1)
         except RedisDownError:
-            return "0-0"  # (read from the start when the link is back: a new stream)
+            self._guessed.add(room_key)
+            return f"{int(time.time() * 1000)}-0"
         return got[0][0] if isinstance(got, list) and got and _pair(got[0]) and \
             isinstance(got[0][0], str) else "0-0"
 
@@ -322,6 +328,7 @@ class RedisBus:
                 for stream_id, fields in filter(_pair, items):
                     if isinstance(stream_id, str) and isinstance(fields, list):
                         self._last[room_key] = stream_id
+                        self._guessed.discard(room_key)
                         self._deliver(room_key, dict(zip(fields[::2], fields[1::2])))
         elif isinstance(reply, ReplyError):
             log.error("Redis refused to read the rooms' streams: %s", reply)
@@ -344,6 +351,8 @@ class RedisBus:
         self._next_beat = 0.0  # say at once that this node lives
         self.link.send(self._on_link_id, b"CLIENT", b"ID")
         for room_key, last in list(self._last.items()):
+            if room_key in self._guessed:
+                continue  # (its id is a time, not one it read: nothing to compare)
             top = self._top(room_key)  # Redis lost the stream (no persistence): start anew
             if _stream_id(top) < _stream_id(last):
                 self._last[room_key] = "0-0"
