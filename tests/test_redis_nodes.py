@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chat import protocol as p
 from chat.server.redis_client import RedisClient
+from chat.server.resp import ReplyError
 from conftest import Peer
 from redis_harness import redis_server  # noqa: F401 (a fixture)
 
@@ -157,3 +158,89 @@ def test_redis_nodes_option_starts_them_on_one_port(spawn, redis_server):
     for child in children:
         assert not Path(f"/proc/{child}").exists() or \
             Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+
+
+def test_redis_nodes_never_fail_on_what_they_find_in_redis(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    redis = RedisClient(redis_server.url)
+    for fields in (["junk", "1"], ["line", "INFO from elsewhere", "to", "x y,z"],
+                   ["to", "no line"], ["line", "INFO odd", "to", "nobody 1,2"]):
+        assert not isinstance(redis.call(b"XADD", "parlor:bus:lounge", "*", *fields), ReplyError)
+    redis.call(b"ZADD", "parlor:room:lounge", 1, "not json", 2, '["a", 1]', 3, "[1,2,3,4,5,6,7,8]")
+    bob.send("/history 20")
+    page = bob.expect(p.HistoryStart)  # a page, of the entries that are entries
+    assert [bob.next().text for _ in range(page.count)] == ["ann joined", "bob joined"]
+    ann.say("still here")
+    assert bob.expect(p.Chat).text == "still here"
+    assert a.popen.poll() is None and b.popen.poll() is None
+
+
+def test_redis_node_restarted_under_its_name_keeps_its_users_and_their_nicks(spawn, redis_server):
+    a = spawn.server("--redis", redis_server.url, "--node", "A")
+    b = spawn.server("--redis", redis_server.url)
+    token = joined(a.address, "lounge", "ann").session.token
+    a.popen.kill()
+    a.wait()
+    again = spawn.server("--redis", redis_server.url, "--node", "A")
+    ann = Peer(again.address)
+    ann.expect(p.SessionToken)
+    ann.send(f"/resume {token}")
+    reply = ann.expect(p.Reply)
+    assert reply.code == 0 and "you are ann in lounge" in reply.text
+    other = Peer(b.address)
+    other.send("/join lounge")
+    other.expect(p.Members)
+    other.send("/nick ann")
+    assert other.expect(p.Reply).code == 2  # still hers
+
+
+def test_redis_node_back_after_its_users_nick_was_taken_does_not_restore_it(spawn, redis_server):
+    a = spawn.server("--redis", redis_server.url, "--node", "A")
+    b = spawn.server("--redis", redis_server.url)
+    token = joined(a.address, "lounge", "ann").session.token
+    bob = joined(b.address, "lounge", "bob")
+    a.popen.kill()
+    bob.expect(lambda m: isinstance(m, p.Left) and m.nick == "ann", timeout=15)
+    bob.send("/nick ann")  # free now: bob takes it
+    assert bob.expect(p.Reply).code == 0
+    again = spawn.server("--redis", redis_server.url, "--node", "A")
+    ann = Peer(again.address)
+    ann.expect(p.SessionToken)
+    ann.send(f"/resume {token}")
+    assert ann.expect(p.Reply).code == 1  # her kept session is over: the nick is bob's
+    bob.send("/who")
+    members = bob.expect(p.Members)
+    assert [bob.next().nick for _ in range(members.count)] == ["ann"]  # bob, once
+
+
+def test_redis_nodes_list_and_who_see_the_rooms_of_every_node(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    joined(a.address, "lounge", "ann"), joined(a.address, "attic", "cid")
+    bob = joined(b.address, "lounge", "bob")
+    bob.send("/list")
+    rooms = bob.expect(p.RoomCount)
+    listed = [bob.next() for _ in range(rooms.count)]
+    assert [(m.room, m.members) for m in listed] == [("attic", 1), ("lounge", 2)]
+    bob.send("/who attic")  # nobody of it on bob's node
+    members = bob.expect(p.Members)
+    assert [bob.next().nick for _ in range(members.count)] == ["cid"]
+
+
+def test_redis_a_room_joined_while_redis_was_away_shows_what_comes_after_not_its_past(
+        spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann = joined(a.address, "attic", "ann")
+    for i in range(3):
+        ann.say(f"old {i}")
+    redis_server.stop()
+    bob = Peer(b.address)
+    bob.send("/join attic")  # node B starts reading attic while Redis is away
+    bob.expect(p.Members)
+    ann.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("chat is paused"))
+    redis_server.start()
+    ann.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("the message bus is back"))
+    bob.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("the message bus is back"))
+    ann.say("new")
+    assert bob.expect(p.Chat).text == "new"  # not "old 0"

@@ -111,3 +111,16 @@ def test_redis_store_a_refused_write_is_a_problem_not_a_crash(redis_server):
     assert store.flush() is False
     assert "WRONGTYPE" in store.problem
     store.close()
+
+
+def test_redis_store_two_nodes_pruning_at_once_delete_the_excess_once(redis_server):
+    """Node A counted 15 too many; node B pruned them meanwhile; A's delete then takes
+    nothing more (by rank it would have taken 15 of the 10 to keep)."""
+    a = open_redis_store(redis_server.url, max_messages=10, max_days=None)
+    b = open_redis_store(redis_server.url, max_messages=10, max_days=None)
+    kept = [a.add("#a", "say", "ann", T0 + i, str(i)) for i in range(25)][-10:]
+    assert a.flush()
+    assert b.prune(T0) == 15
+    assert a._delete_oldest("#a", 15) == 0  # (the race, its two halves in turn)
+    assert b.recent("#a", 50) == kept
+    a.close(), b.close()

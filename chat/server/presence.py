@@ -8,25 +8,32 @@ from typing import Protocol
 
 
 class Presence(Protocol):
-    def claim(self, room_key: str, room: str, nick: str, session_id: int) -> str | None:
-        """Take `nick` in the room for this server's session, atomically across servers:
-        None when it is ours now, else a sentence saying why not."""
+    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
+        """Take `nick` in the room for this server's session `owner` (its key: the same
+        after a restart and a /resume), atomically across servers: None when it is the
+        owner's now, else a sentence saying why not."""
 
-    def release(self, room_key: str, nick: str, session_id: int) -> None:
-        """The session no longer has `nick` there (a no-op if it is not its own)."""
+    def release(self, room_key: str, nick: str, owner: str) -> None:
+        """The owner no longer has `nick` there (a no-op if it is not its own)."""
 
     def others(self, room_key: str) -> list[str]:
         """The nicks in the room on the other servers."""
+
+    def rooms(self) -> dict[str, tuple[str, int]]:
+        """room key -> (name, how many have a nick there) on the other servers."""
 
 
 class Alone:
     """One server: its own rooms' nicks are all there is."""
 
-    def claim(self, room_key: str, room: str, nick: str, session_id: int) -> str | None:
+    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
         return None
 
-    def release(self, room_key: str, nick: str, session_id: int) -> None:
+    def release(self, room_key: str, nick: str, owner: str) -> None:
         pass
 
     def others(self, room_key: str) -> list[str]:
         return []
+
+    def rooms(self) -> dict[str, tuple[str, int]]:
+        return {}

@@ -100,7 +100,7 @@ end
 return first + n
 """ % STREAM_MAX
 
-# KEYS: the room's nicks, the node's claims.  ARGV: nick key, owner ("NODE SID"),
+# KEYS: the room's nicks, the node's claims.  ARGV: nick key, owner ("NODE KEY"),
 # nick, claim field, claim value.  1: it is the owner's now; 0: someone else's.
 CLAIM = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
@@ -166,11 +166,12 @@ class RedisBus:
         self._lines: list[tuple[str, bytes, int, str, str]] = []
         self._provisional = PROVISIONAL
         self._last: dict[str, str] = {}  # room key -> the last stream id delivered
+        self._guessed: set[str] = set()  # rooms whose _last is a time (Redis was away)
         self._reading = False
         self._link_id: int | None = None
         self._next_beat = 0.0
         self._up_since: float | None = None  # the link is up since (monotonic time)
-        self._releases: list[tuple[str, str, int]] = []  # to retry while Redis is away
+        self._releases: list[tuple[str, str, str]] = []  # to retry while Redis is away
         self._tried: tuple | None = None  # the batch last sent: (token, entries, lines, puts)
 
     def _key(self, *parts: str) -> str:
@@ -280,16 +281,22 @@ class RedisBus:
             return
         for gone in self._last.keys() - wanted:
             del self._last[gone]
+            self._guessed.discard(gone)
         for new in wanted - self._last.keys():
             self._last[new] = self._top(new)
         self._reread()
 
     def _top(self, room_key: str) -> str:
+        """The id of the room's last stream entry ("0-0": none).  With Redis away, an
+        id of now (Redis's ids are its clock's milliseconds): what is appended after
+        it comes back is read, not the room's past."""
         try:
             got = self.client.call(b"XREVRANGE", self._key("bus", room_key), "+", "-", b"COUNT", 1)
         except RedisDownError:
-            return "0-0"  # (read from the start when the link is back: a new stream)
-        return got[0][0] if isinstance(got, list) and got else "0-0"
+            self._guessed.add(room_key)
+            return f"{int(time.time() * 1000)}-0"
+        return got[0][0] if isinstance(got, list) and got and _pair(got[0]) and \
+            isinstance(got[0][0], str) else "0-0"
 
     def _reread(self) -> None:
         """Make the XREAD waiting in Redis return, so the next one names the rooms now."""
@@ -314,20 +321,22 @@ class RedisBus:
         self._reading = False
         if isinstance(reply, list):
             cut = len(self._key("bus", ""))
-            for stream, items in reply:
-                room_key = stream[cut:]
+            for stream, items in filter(_pair, reply):  # (Redis is shared: check the shape)
+                room_key = stream[cut:] if isinstance(stream, str) else None
                 if room_key not in self._last or not isinstance(items, list):
                     continue
-                for stream_id, fields in items:
-                    self._last[room_key] = stream_id
-                    self._deliver(room_key, dict(zip(fields[::2], fields[1::2])))
+                for stream_id, fields in filter(_pair, items):
+                    if isinstance(stream_id, str) and isinstance(fields, list):
+                        self._last[room_key] = stream_id
+                        self._guessed.discard(room_key)
+                        self._deliver(room_key, dict(zip(fields[::2], fields[1::2])))
         elif isinstance(reply, ReplyError):
             log.error("Redis refused to read the rooms' streams: %s", reply)
         self._read()
 
     def _deliver(self, room_key: str, fields: dict[str, str]) -> None:
         line, to = fields.get("line"), fields.get("to", "")
-        if not isinstance(line, str):
+        if not isinstance(line, str) or not isinstance(to, str):
             return  # (what Redis holds under our keys is not ours to trust blindly)
         data = line.encode("utf-8") + b"\n"
         if not to:
@@ -342,6 +351,8 @@ class RedisBus:
         self._next_beat = 0.0  # say at once that this node lives
         self.link.send(self._on_link_id, b"CLIENT", b"ID")
         for room_key, last in list(self._last.items()):
+            if room_key in self._guessed:
+                continue  # (its id is a time, not one it read: nothing to compare)
             top = self._top(room_key)  # Redis lost the stream (no persistence): start anew
             if _stream_id(top) < _stream_id(last):
                 self._last[room_key] = "0-0"
@@ -392,18 +403,19 @@ class RedisBus:
         if self._up_since is None or time.monotonic() - self._up_since < NODE_TTL:
             return gone
         for other in replies[2] if isinstance(replies[2], list) else []:
-            if other == self.node:
+            if other == self.node or not isinstance(other, str):
                 continue
             freed = self.client.call(b"EVAL", REAP, 0, self.prefix, other)
-            if isinstance(freed, list) and freed:
+            freed = [f for f in freed if isinstance(f, str)] if isinstance(freed, list) else []
+            if freed:
                 log.info("node %s is gone: %d nicks freed", other, len(freed) // 3)
-            for i in range(0, len(freed) - 2 if isinstance(freed, list) else 0, 3):
+            for i in range(0, len(freed) - 2, 3):
                 gone.append((freed[i], p.Left(freed[i + 1], freed[i + 2], GONE)))
         return gone
 
     # ------------------------------------------------------------------ presence
-    def claim(self, room_key: str, room: str, nick: str, session_id: int) -> str | None:
-        owner = f"{self.node} {session_id}"
+    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
+        owner = f"{self.node} {owner}"
         try:
             got = self.client.call(b"EVAL", CLAIM, 2, self._key("nicks", room_key),
                                    self._key("claims", self.node), nick.casefold(), owner, nick,
@@ -414,21 +426,35 @@ class RedisBus:
             return None
         return f"nick {nick!r} is taken in {room} (on another server), pick another"
 
-    def release(self, room_key: str, nick: str, session_id: int) -> None:
+    def release(self, room_key: str, nick: str, owner: str) -> None:
         try:
-            self._release(room_key, nick, session_id)
+            self._release(room_key, nick, owner)
         except RedisDownError:
-            self._releases.append((room_key, nick, session_id))
+            self._releases.append((room_key, nick, owner))
 
-    def _release(self, room_key: str, nick: str, session_id: int) -> None:
+    def _release(self, room_key: str, nick: str, owner: str) -> None:
         self.client.call(b"EVAL", RELEASE, 2, self._key("nicks", room_key),
                          self._key("claims", self.node), nick.casefold(),
-                         f"{self.node} {session_id}", f"{room_key} {nick.casefold()}")
+                         f"{self.node} {owner}", f"{room_key} {nick.casefold()}")
 
     def _retry_releases(self) -> None:
         while self._releases:
             self._release(*self._releases[0])
             self._releases.pop(0)
+
+    def rooms(self) -> dict[str, tuple[str, int]]:
+        """The rooms with nicks on the other live nodes, and how many (/list)."""
+        try:
+            nodes = self.client.call(b"SMEMBERS", self._key("nodes"))
+            nodes = [n for n in nodes if isinstance(n, str) and n != self.node] \
+                if isinstance(nodes, list) else []
+            claims = self.client.pipeline([(b"HGETALL", self._key("claims", n)) for n in nodes])
+        except RedisDownError:
+            return {}
+        counts: dict[str, list] = {}
+        for got in claims:
+            _room_counts(got if isinstance(got, list) else [], counts)
+        return {room_key: (name, n) for room_key, (name, n) in counts.items()}
 
     def others(self, room_key: str) -> list[str]:
         try:
@@ -438,6 +464,18 @@ class RedisBus:
         mine = self.node + " "
         return [v.rsplit(" ", 1)[1] for v in held if isinstance(v, str) and " " in v
                 and not v.startswith(mine)] if isinstance(held, list) else []
+
+
+def _room_counts(claims: list, counts: dict[str, list]) -> None:
+    """Count into `counts` (room key -> [name, nicks]) a node's claims, fields and
+    values ("ROOMKEY NICKKEY", "ROOM NICK") as HGETALL gives them."""
+    for field, value in zip(claims[::2], claims[1::2]):
+        if isinstance(field, str) and isinstance(value, str) and " " in field and " " in value:
+            counts.setdefault(field.rsplit(" ", 1)[0], [value.rsplit(" ", 1)[0], 0])[1] += 1
+
+
+def _pair(item: object) -> bool:
+    return isinstance(item, list) and len(item) == 2
 
 
 def _stream_id(text: str) -> tuple[int, int]:

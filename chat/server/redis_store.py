@@ -168,7 +168,8 @@ class RedisStore:
         high = "+inf" if before_id == float("inf") else f"({int(before_id)}"
         got = self._pipe([(b"ZREVRANGEBYSCORE", self._key("room", room), high, f"({after_id}",
                            b"LIMIT", 0, SCAN)])
-        return [] if got is None else [Entry(*json.loads(member)) for member in got[0]]
+        entries = [_entry(member) for member in got[0]] if got is not None else []
+        return [e for e in entries if e is not None]
 
     def _commit(self) -> bool:
         if not self._pending and not self.bus.pending:
@@ -204,10 +205,19 @@ class RedisStore:
         for counting in (False, True):
             for room in rooms:
                 cut = min(self._excess(room, now, counting), batch - gone)
-                if cut > 0 and self._pipe([(b"ZREMRANGEBYRANK", self._key("room", room),
-                                            0, cut - 1)]) is not None:
-                    gone += cut
+                if cut > 0:
+                    gone += self._delete_oldest(room, cut)
         return gone
+
+    def _delete_oldest(self, room: str, count: int) -> int:
+        """Delete the room's `count` oldest entries, by the id of the last of them: so
+        two nodes pruning at once delete them once, never twice as many."""
+        key = self._key("room", room)
+        got = self._pipe([(b"ZRANGE", key, count - 1, count - 1, b"WITHSCORES")])
+        if not got or len(got[0]) != 2:
+            return 0
+        removed = self._pipe([(b"ZREMRANGEBYSCORE", key, "-inf", got[0][1])])
+        return removed[0] if removed is not None else 0
 
     def _excess(self, room: str, now: float, counting: bool) -> int:
         if counting:
@@ -220,7 +230,8 @@ class RedisStore:
         got = self._pipe([(b"ZRANGE", self._key("room", room), 0, MAX_READ - 1)])
         cutoff, old = now - self.max_days * DAY, 0
         for member in got[0] if got is not None else []:
-            if json.loads(member)[4] >= cutoff:
+            entry = _entry(member)
+            if entry is not None and entry.time >= cutoff:
                 break
             old += 1
         return old
@@ -230,6 +241,21 @@ class RedisStore:
             self._retry_at = 0.0
             self.flush()
         self.client.close()
+
+
+def _entry(member: object) -> Entry | None:
+    """An entry as kept in a room's sorted set; None (and a log line) for what is not
+    one: Redis is shared, and a node never fails on what it finds there."""
+    try:
+        entry = Entry(*json.loads(member))
+    except (TypeError, ValueError):
+        entry = None
+    if entry is None or not isinstance(entry.id, int) or not all(
+            isinstance(v, str) for v in entry[1:4] + entry[5:]) or \
+            not isinstance(entry.time, (int, float)):
+        log.warning("skipped what is not a history entry in Redis: %r", str(member)[:80])
+        return None
+    return entry
 
 
 def open_redis_store(url: str, prefix: str = PREFIX, max_messages: int | None = MAX_MESSAGES,

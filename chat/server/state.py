@@ -246,8 +246,9 @@ class ChatState:
             kept = json.loads(value)
             name, nick = kept["in"], kept["as"]
             room = self.rooms.setdefault(key(name), Room(name))
-            if self.grace <= 0 or key(nick) in room.nicks:
-                self.history.put(SESSIONS, token, None)
+            if self.grace <= 0 or key(nick) in room.nicks or \
+                    self.presence.claim(key(name), name, nick, end_key(token)) is not None:
+                self.history.put(SESSIONS, token, None)  # (taken meanwhile, on another server)
                 continue
             session = Session(-number, "", room, nick, nick, token, until)
             room.nicks[key(nick)] = self.sessions[session.id] = self.tokens[token] = session
@@ -398,11 +399,13 @@ class ChatState:
         there are more: a long answer is cut and says how to narrow it, never left to
         overrun the asker's output limit."""
         word = key(msg.pattern)
-        rooms = [r for r in self.rooms.values() if word in key(r.name)] if word else \
-            list(self.rooms.values())
+        rooms = [(r.name, len(r.sessions)) for r in self.rooms.values()
+                 if not word or word in key(r.name)]
+        if elsewhere := self.presence.rooms():
+            rooms = self._with_rooms_elsewhere(rooms, elsewhere, word)
         shown = rooms if len(rooms) <= LIST_LIMIT else \
-            heapq.nlargest(LIST_LIMIT, rooms, key=lambda r: len(r.sessions))
-        shown.sort(key=lambda r: key(r.name))
+            heapq.nlargest(LIST_LIMIT, rooms, key=lambda r: r[1])
+        shown.sort(key=lambda r: key(r[0]))
         text = _plural(len(rooms), "room")
         if not rooms:
             said = msg.pattern[:p.MAX_ROOM]  # no room name is longer: nor is the echo
@@ -410,10 +413,19 @@ class ChatState:
         elif len(shown) < len(rooms):
             text = (f"the {len(shown)} biggest of {text}; "
                     "/list WORD shows those with WORD in their name")
-        out.to(session.id, p.RoomList(tuple((r.name, len(r.sessions)) for r in shown),
-                                      len(rooms), sanitize(text),
-                                      topics=tuple(self.topics.text_of(key(r.name)) for r in shown)
+        out.to(session.id, p.RoomList(tuple(shown), len(rooms), sanitize(text),
+                                      topics=tuple(self.topics.text_of(key(r[0])) for r in shown)
                                       if self.topics else ()))
+
+    @staticmethod
+    def _with_rooms_elsewhere(rooms: list[tuple[str, int]], elsewhere: dict[str, tuple[str, int]],
+                              word: str) -> list[tuple[str, int]]:
+        """(name, count) of the rooms here, with those on other servers counted in."""
+        merged = {key(name): [name, count] for name, count in rooms}
+        for room_key, (name, count) in elsewhere.items():
+            if not word or word in room_key:
+                merged.setdefault(room_key, [name, 0])[1] += count
+        return [(name, count) for name, count in merged.values()]
 
     def _on_join(self, session: Session, msg: p.Join, out: Outbox) -> None:
         name = msg.name[1:] if msg.name.startswith("#") else msg.name
@@ -454,7 +466,7 @@ class ChatState:
         if refusal:
             out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name}; {refusal[1]}"))
         elif wanted and key(wanted) not in room.nicks and \
-                self.presence.claim(key(room.name), room.name, wanted, session.id) is None:
+                self.presence.claim(key(room.name), room.name, wanted, session.key) is None:
             out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name} as {wanted}"))
             self._set_nick(session, wanted, out)
         else:
@@ -488,7 +500,7 @@ class ChatState:
                    if holder.held_until is not None else "is taken")
             out.to(session.id, p.reply(msg, 2, f"nick {args!r} {why} in {room.name}, "
                                                   "pick another"))
-        elif (elsewhere := self.presence.claim(key(room.name), room.name, args, session.id)):
+        elif (elsewhere := self.presence.claim(key(room.name), room.name, args, session.key)):
             out.to(session.id, p.reply(msg, 2, elsewhere))
         else:
             out.to(session.id, p.reply(msg, 0, f"you are now {args} in {room.name}"))
@@ -501,7 +513,7 @@ class ChatState:
         if old is not None:
             del room.nicks[key(old)]
             if key(old) != key(nick):
-                self.presence.release(key(room.name), old, session.id)
+                self.presence.release(key(room.name), old, session.key)
         room.nicks[key(nick)] = session
         session.nick = session.wanted_nick = nick
         self.keep(session)
@@ -566,6 +578,8 @@ class ChatState:
             name = args[1:] if args.startswith("#") else args
             problem = p.room_problem(name)
             room = None if problem else self.rooms.get(key(name))
+            if room is None and not problem and self.presence.others(key(name)):
+                room = Room(name)  # (its members are all on other servers)
             problem = problem or f"there is no room {name!r}"
         if room is None:
             out.to(session.id, p.reply(msg, 1, sanitize(problem)))
@@ -611,7 +625,7 @@ class ChatState:
         session.room = None
         if session.nick is not None:
             del room.nicks[key(session.nick)]
-            self.presence.release(key(room.name), session.nick, session.id)
+            self.presence.release(key(room.name), session.nick, session.key)
             if told:
                 out.to_room(room, p.Left(room.name, session.nick, reason))
             gone = "" if reason == p.LEFT else f" ({reason})"
