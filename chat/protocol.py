@@ -373,6 +373,9 @@ class RoomKey:
 
 KEY_DELETE = "-delete"
 PASSWORD_ARG = "PASSWORD"  # how a usage sentence names a password argument
+# The REPLY login text of a wrong password (or nick): a client stops logging in by
+# itself then, not when it was only told to wait.
+LOGIN_WRONG = "wrong nick or password"
 NICK_ARG, ROOM_ARG = "NICK", "ROOM"  # ... and a nick's, a room's
 
 

@@ -300,3 +300,45 @@ def test_register_and_login_with_a_password_of_1000_characters():
     assert server.reply(other, f"/login alice {long_one[:-1]}").code == 1
     server.now += 1
     assert server.reply(other, f"/login alice {long_one}").code == 0
+
+
+# ------------------------------------------------------------------ the client core
+def test_client_core_login_goes_only_where_it_may_and_again_on_each_connection():
+    from chat.client import core as c
+    hello = "HELLO parlor/4 hi\r\nSESSION tok 120 keep it\r\n"
+    core = c.ClientCore("192.168.1.5:5220")
+    core.connection_made()
+    core.receive_data(hello.encode())
+    core.data_to_send(0.0)
+    core.submit(f"/login alice {PASSWORD}")  # not encrypted, not this machine: not sent
+    assert core.data_to_send(1.0) == b"" and core.login is None
+    core.secret_ok = True
+    core.submit(f"/login alice {PASSWORD}")
+    assert core.data_to_send(2.0) == f"/login alice {PASSWORD}\n".encode()
+    core.connection_lost("reset")
+    core.connection_made()
+    core.receive_data(hello.encode())
+    assert core.data_to_send(3.0).startswith(f"/login alice {PASSWORD}\n".encode())
+    core.receive_data(b"REPLY login 1 too many wrong passwords: try again in 4 s\r\n")
+    core.connection_lost("reset")
+    core.connection_made()
+    core.receive_data(hello.encode())  # told to wait: it logs in again next time
+    assert core.data_to_send(3.5).startswith(f"/login alice {PASSWORD}\n".encode())
+    core.receive_data(b"REPLY login 1 wrong nick or password\r\n")
+    core.connection_lost("reset")
+    core.connection_made()
+    core.receive_data(hello.encode())
+    assert b"/login" not in core.data_to_send(4.0)  # a refused password is not tried again
+
+
+def test_login_takes_back_the_nick_its_own_dropped_session_holds():
+    server = Server(grace=60)
+    dropped = registered(server)
+    server.state.disconnect(dropped, "disconnected", Outbox(), hold=True)  # held: alice waits
+    guest = server.connect()
+    server.say(guest, "/join general")
+    assert server.reply(guest, "/nick alice").code == 2  # (registered, and held)
+    again = server.connect()  # the same person, a new client, without the token
+    assert server.reply(again, f"/login alice {PASSWORD}").code == 0
+    assert p.Here("general", "alice") in server.say(again, "/join general")
+    assert dropped not in server.state.sessions  # the held one is over

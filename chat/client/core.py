@@ -580,8 +580,8 @@ class ClientCore:
                 self.away = wanted
         if msg.answers(p.Pass) and msg.code:
             self.password, self._locked_out = None, self.reconnects
-        if msg.answers(p.Login) and msg.code:
-            self.login = None  # a refused password is not tried again by itself
+        if msg.answers(p.Login) and msg.text == p.LOGIN_WRONG:
+            self.login = None  # a wrong password is not tried again by itself (a wait is)
         nick, join = msg.answers(p.Nick), msg.answers(p.Join)
         if msg.answers(p.Resume) and msg.code and p.Resume in self._awaiting:
             self._add(INFO, f"The server no longer keeps your place (it was away too long, "

@@ -136,11 +136,14 @@ class Guard:
         action = self._check_timers(now)
         return ready, (action,) if action else ()
 
-    def charge(self, cost: float, now: float, lines: int = 1) -> None:
+    def charge(self, cost: float, now: float, lines: int = 1, exempt: float = 0.0) -> None:
         """The `lines` it last sent cost `cost` seconds of server time (the loop
-        measured them): spend that from its work budget.  In debt, its next lines wait
-        until the debt is paid."""
+        measured them): spend that from its work budget, but for `exempt` (checking
+        a password: bounded by the login throttle instead), which still ranks it after
+        lighter ones in the loop's backlog.  In debt, its next lines wait until the
+        debt is paid."""
         work, self.last_cost = self.work, cost / max(lines, 1)
+        cost -= exempt
         if work.rate <= 0:
             return
         if work.level(now) >= work.burst and not self.held:

@@ -20,7 +20,7 @@ log = logging.getLogger("parlor.server")
 
 LOGIN_USAGE = f"usage: {p.typed(p.Login, 'NICK ' + p.PASSWORD_ARG)}"
 REGISTER_USAGE = f"usage: {p.typed(p.Register, p.PASSWORD_ARG)} (your nick becomes your account)"
-WRONG = "wrong nick or password"  # the same whether or not the account exists
+WRONG = p.LOGIN_WRONG  # the same whether or not the account exists
 BUSY = "the server is checking many passwords just now: try again in a few seconds"
 REQUIRED = (f"this server lets only logged-in users pick a nick: {p.typed(p.Login, 'NICK ' + p.PASSWORD_ARG)}, "
             f"or {p.typed(p.Nick, 'NAME')} in the lobby and then {p.typed(p.Register, p.PASSWORD_ARG)}")

@@ -549,7 +549,7 @@ class Server:
         self._apply(out)  # answers to what was handled go out before any flood BYE
         cost = clock() - start + (self._copies - copies) * COPY_COST
         self._turn_left -= cost
-        conn.guard.charge(cost - (self.state.hashing_time - hashed), self.now, done - first)
+        conn.guard.charge(cost, self.now, done - first, exempt=self.state.hashing_time - hashed)
         return done
 
     def _must_wait(self, conn: Connection) -> bool:

@@ -463,6 +463,8 @@ class ChatState:
     def _enter_with_wanted_nick(self, session: Session, room: Room, out: Outbox) -> None:
         wanted = session.wanted_nick
         refusal = self.identity.nick_refusal(session, wanted) if wanted else None
+        if wanted and not refusal:
+            self._free_own(session, room, wanted, out)
         if refusal:
             out.to(session.id, p.reply(p.Join, 0, f"you joined {room.name}; {refusal[1]}"))
         elif wanted and key(wanted) not in room.nicks and \
@@ -493,7 +495,8 @@ class ChatState:
             out.to(session.id, p.reply(msg, 0, f"you will be {args} in the room you join next"))
         elif session.nick == args:
             out.to(session.id, p.reply(msg, 0, f"you are already {args} in {room.name}"))
-        elif room.nicks.get(key(args), session) is not session:
+        elif not self._free_own(session, room, args, out) and \
+                room.nicks.get(key(args), session) is not session:
             holder = room.nicks[key(args)]
             why = (f"is held for someone who lost the connection (for "
                    f"{max(int(holder.held_until - self.clock()), 1)} s more)"
@@ -532,6 +535,7 @@ class ChatState:
         session.wanted_nick = nick  # (for the next room joined, if not this one)
         if room is None or old == nick:
             return
+        self._free_own(session, room, nick, out)
         holder = room.nicks.get(key(nick))
         problem = self.games.nick_problem(session) if old is not None else None
         if holder is not None and holder is not session:
@@ -543,6 +547,17 @@ class ChatState:
         self._set_nick(session, nick, out)
         if old is not None:
             self.games.on_renamed(session, old, out)
+
+    def _free_own(self, session: Session, room: Room, nick: str, out: Outbox) -> bool:
+        """A logged-in user asking for their account's nick, which a dropped session
+        of theirs holds in `room`: that one is over (they are back, on this
+        connection).  Whether it was."""
+        holder = room.nicks.get(key(nick))
+        if holder is None or holder.held_until is None or session.account is None \
+                or holder.account != session.account or key(nick) != session.account:
+            return False
+        self._end_held(holder, "came back on another connection", out)
+        return True
 
     def _reach(self, nick: str) -> Session | None:
         """The logged-in user who is `nick`, their account's nick, in some room."""
