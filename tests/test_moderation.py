@@ -10,6 +10,7 @@ import pytest
 
 from chat import protocol as p
 from test_accounts import PASSWORD, Server as Accounts
+from test_accounts import _no_garbage_left  # noqa: F401 (an autouse fixture: here too)
 
 
 class Server(Accounts):

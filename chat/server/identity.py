@@ -65,11 +65,12 @@ class Identity:
             return
         self.accounts.register(nick, msg.secret)
         session.account = nick.casefold()
-        self.state.keep(session)
         log.info("register #%d %s", session.id, nick)
         out.to(session.id, p.reply(msg, 0, f"your account is {nick} now: nobody else can be "
                                            f"{nick} here; next time, "
                                            f"{p.typed(p.Login, nick + ' ' + p.PASSWORD_ARG)}"))
+        self.state.take_account_nick(session, nick, out)  # (asked for, in a room: now it is)
+        self.state.keep(session)
 
     def _register_problem(self, session: Session, nick: str | None,
                           secret: str) -> tuple[int, str] | None:
