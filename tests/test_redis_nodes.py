@@ -275,3 +275,33 @@ def test_redis_nodes_a_private_message_reaches_only_its_two_ends_across_nodes(sp
     bob.expect(lambda m: isinstance(m, p.Left) and m.nick == "ann")
     bob.send("/r still there?")  # ann left: her nick is no longer hers there
     assert "no longer here" in bob.expect(p.Reply).text
+
+
+def test_redis_nodes_topic_and_joins_on_any_node_show_the_current_topic(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    ann.send("/topic quiz at nine")
+    assert bob.expect(p.RoomTopic).text == "quiz at nine"  # told as it changes
+    bob.send("/topic")  # asked on the other node: the topic now, not what it began with
+    asked = bob.expect(lambda m: isinstance(m, (p.RoomTopic, p.Reply)))
+    assert isinstance(asked, p.RoomTopic) and (asked.nick, asked.text) == ("ann", "quiz at nine")
+    cid = Peer(b.address)
+    cid.send("/join lounge")  # a join on the other node shows it too
+    assert cid.expect(p.RoomTopic).text == "quiz at nine"
+    cid.send("/list")
+    assert cid.expect(p.RoomEntry).text == "quiz at nine"
+    bob.send("/topic quiz at ten")  # set over there, seen here
+    assert ann.expect(lambda m: isinstance(m, p.RoomTopic) and m.why == p.TOPIC_CHANGED
+                      and m.nick == "bob").text == "quiz at ten"
+    ann.send("/topic")
+    assert ann.expect(lambda m: isinstance(m, (p.RoomTopic, p.Reply))).text == "quiz at ten"
+    ann.send("/topic -delete")  # removed here: gone over there
+    bob.expect(lambda m: isinstance(m, p.RoomTopic) and m.nick == "ann" and not m.text)
+    cid.close()
+    dee = Peer(b.address)
+    dee.send("/join lounge")
+    dee.expect(p.Members)
+    dee.send("/topic")
+    assert "there is no topic in lounge" in dee.expect(p.Reply).text
+    dee.close()

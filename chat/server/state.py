@@ -425,8 +425,7 @@ class ChatState:
             text = (f"the {len(shown)} biggest of {text}; "
                     "/list WORD shows those with WORD in their name")
         out.to(session.id, p.RoomList(tuple(shown), len(rooms), sanitize(text),
-                                      topics=tuple(self.topics.text_of(key(r[0])) for r in shown)
-                                      if self.topics else ()))
+                                      topics=self.topics.texts([key(r[0]) for r in shown])))
 
     @staticmethod
     def _with_rooms_elsewhere(rooms: list[tuple[str, int]], elsewhere: dict[str, tuple[str, int]],
