@@ -123,6 +123,10 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())  # (0.27 us a line: no faster test for "nothing to do")
 
 
+# (room key, nick) -> who holds it on another server (Presence.where), or None
+Where = Callable[[str, str], "tuple[str, str, str] | None"]
+
+
 class RoomGames(Protocol):
     """What ChatState asks of a game host (chat.server.games.GameHost)."""
     handles: frozenset[type]  # the command types it carries out
@@ -136,7 +140,7 @@ class RoomGames(Protocol):
     def on_join(self, session: Session, room: Room, out: Outbox) -> None: ...
     def on_seat(self, session: Session, room: Room, out: Outbox) -> None: ...
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session]) -> None: ...
+               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None: ...
 
 
 class NoGames:
@@ -164,7 +168,7 @@ class NoGames:
         pass
 
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session]) -> None:
+               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None:
         pass
 
 
@@ -270,7 +274,7 @@ class ChatState:
                 session.account = kept["account"]
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
-        self.games.attach(self.history, self.rooms, self.tokens)
+        self.games.attach(self.history, self.rooms, self.tokens, self.presence.where)
         if self._held:
             log.info("%d sessions wait %g s for their clients to come back", len(self._held),
                      self.grace)
