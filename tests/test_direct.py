@@ -355,3 +355,51 @@ def test_direct_help_lists_the_new_commands(room):
     text = "\n".join(m.text for m in room.got(room.say("ann", "/help"), "ann"))
     for command in ("/msg NICK TEXT", "/r TEXT", "/me TEXT", "/away [REASON]"):
         assert command in text
+
+
+class Faraway:
+    """A presence (chat.server.presence) with nicks held on another server 'n2'."""
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[str, str], tuple[str, str, str]] = {}
+
+    def claim(self, room_key, room, nick, owner):
+        return None
+
+    def release(self, room_key, nick, owner):
+        pass
+
+    def others(self, room_key):
+        return [nick for (r, _), (_, _, nick) in self.held.items() if r == room_key]
+
+    def rooms(self):
+        return {}
+
+    def where(self, room_key, nick):
+        return self.held.get((room_key, nick.casefold()))
+
+
+def test_a_private_message_to_someone_on_another_server_goes_to_their_server_only():
+    room, far = Room(), Faraway()
+    room.state = ChatState(clock=room.clock, store=room.store, presence=far)
+    room.enter("ann")
+    room.enter("cid")
+    far.held[("red", "bob")] = ("n2", "k2", "Bob")
+    out = room.say("ann", "/msg BOB psst")
+    (line,) = [m for _, m in out.sends if isinstance(m, p.Private)][:1]
+    assert (line.nick, line.to, line.text) == ("ann", "Bob", "psst")
+    ann_key = room.state.sessions[room.ids["ann"]].key
+    assert [t for t, m in out.sends if m is line] == [(room.ids["ann"],),
+                                                      ("n2", "k2", ann_key, "ann")]
+    assert room.got(out, "cid") == []
+    # bob answers from n2: the line is for ann's key; her /r then answers bob there
+    assert room.state.heard("red", "nobody's key", "n2", "k2", "Bob") is None
+    assert room.state.heard("red", ann_key, "n2", "k2", "Bob") == room.ids["ann"]
+    out = room.say("ann", "/r back")
+    assert [t for t, m in out.sends if isinstance(m, p.Private)] == [
+        (room.ids["ann"],), ("n2", "k2", ann_key, "ann")]
+    far.held[("red", "bob")] = ("n2", "k3", "Bob")  # bob left; someone else is Bob now
+    out = room.say("ann", "/r still there?")
+    assert "no longer here in red" in room.got(out, "ann")[0].text
+    del far.held[("red", "bob")]
+    assert "there is no bob in red" in room.got(room.say("ann", "/msg bob hi"), "ann")[0].text

@@ -244,3 +244,75 @@ def test_redis_a_room_joined_while_redis_was_away_shows_what_comes_after_not_its
     bob.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("the message bus is back"))
     ann.say("new")
     assert bob.expect(p.Chat).text == "new"  # not "old 0"
+
+
+def test_redis_nodes_a_private_message_reaches_only_its_two_ends_across_nodes(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, cid = joined(a.address, "lounge", "ann"), joined(a.address, "lounge", "cid")
+    bob, dee = joined(b.address, "lounge", "bob"), joined(b.address, "lounge", "dee")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "dee")
+    ann.send("before")
+    ann.send("/msg bob psst")  # bob is on the other node
+    ann.send("after")
+    for peer in (ann, bob):  # the two ends: in the room's one order
+        said = peer.lines_until(lambda m: isinstance(m, p.Chat) and m.text == "after")
+        got = [(m.nick, m.text) for m in said if isinstance(m, (p.Chat, p.Private))]
+        assert got[-3:] == [("ann", "before"), ("ann", "psst"), ("ann", "after")]
+        assert next(m for m in said if isinstance(m, p.Private)).to == "bob"
+    for peer in (cid, dee):  # nobody else, on either node
+        said = peer.lines_until(lambda m: isinstance(m, p.Chat) and m.text == "after")
+        assert not any(isinstance(m, p.Private) for m in said)
+    bob.send("/r back at you")  # /r answers across nodes too
+    for peer in (bob, ann):
+        back = peer.expect(p.Private)
+        assert (back.nick, back.to, back.text) == ("bob", "ann", "back at you")
+    dee.send("/msg ann hi")  # from the other side, with /msg
+    assert ann.expect(p.Private).text == "hi"
+    bob.send("/msg nobody hi")  # nobody of that nick on any node
+    assert "there is no nobody in lounge" in bob.expect(p.Reply).text
+    ann.send("/leave")
+    ann.expect(lambda m: isinstance(m, p.Reply) or isinstance(m, p.Left))
+    bob.expect(lambda m: isinstance(m, p.Left) and m.nick == "ann")
+    bob.send("/r still there?")  # ann left: her nick is no longer hers there
+    assert "no longer here" in bob.expect(p.Reply).text
+
+
+def test_redis_nodes_topic_and_joins_on_any_node_show_the_current_topic(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    ann.send("/topic quiz at nine")
+    assert bob.expect(p.RoomTopic).text == "quiz at nine"  # told as it changes
+    bob.send("/topic")  # asked on the other node: the topic now, not what it began with
+    asked = bob.expect(lambda m: isinstance(m, (p.RoomTopic, p.Reply)))
+    assert isinstance(asked, p.RoomTopic) and (asked.nick, asked.text) == ("ann", "quiz at nine")
+    cid = Peer(b.address)
+    cid.send("/join lounge")  # a join on the other node shows it too
+    assert cid.expect(p.RoomTopic).text == "quiz at nine"
+    cid.send("/list")
+    assert cid.expect(p.RoomEntry).text == "quiz at nine"
+    bob.send("/topic quiz at ten")  # set over there, seen here
+    assert ann.expect(lambda m: isinstance(m, p.RoomTopic) and m.why == p.TOPIC_CHANGED
+                      and m.nick == "bob").text == "quiz at ten"
+    ann.send("/topic")
+    assert ann.expect(lambda m: isinstance(m, (p.RoomTopic, p.Reply))).text == "quiz at ten"
+    ann.send("/topic -delete")  # removed here: gone over there
+    bob.expect(lambda m: isinstance(m, p.RoomTopic) and m.nick == "ann" and not m.text)
+    cid.close()
+    dee = Peer(b.address)
+    dee.send("/join lounge")
+    dee.expect(p.Members)
+    dee.send("/topic")
+    assert "there is no topic in lounge" in dee.expect(p.Reply).text
+    dee.close()
+
+
+def test_redis_nodes_a_challenge_to_someone_on_another_node_says_it_cannot_be_yet(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    ann.send("/game tictactoe bob")
+    reply = ann.expect(p.Reply)
+    assert reply.code == 1 and "bob is on another server of this chat" in reply.text
+    ann.send("/game tictactoe nobody")
+    assert "there is no nobody in lounge" in ann.expect(p.Reply).text

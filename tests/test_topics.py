@@ -212,3 +212,35 @@ def test_topics_survive_a_restart_of_server_py_with_its_db(spawn, tmp_path):
     (line,) = [m for m in got if isinstance(m, p.RoomTopic)]
     assert (line.nick, line.time, line.text) == ("ann", set_line.time, "kept across restarts")
     bob.close()
+
+
+class SharedTables(MemoryStore):
+    """A store other servers write too (as Redis is to several): `fresh` reads what
+    they wrote, which this server's cache has not seen; None: cannot be read now."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elsewhere: dict[str, str | None] = {}
+        self.down = False
+
+    def fresh(self, table, keys):
+        if self.down:
+            return None
+        return {k: self.elsewhere.get(k, self.items(table).get(k)) for k in keys}
+
+
+def test_topics_set_or_removed_by_another_server_are_what_is_shown_here():
+    store = SharedTables()
+    topics = Topics(store)
+    assert topics.of("red") is None
+    store.elsewhere["red"] = '{"room": "Red", "text": "quiz", "by": "bob", "at": 5.0}'
+    assert topics.line("red", "red", p.TOPIC_ASKED) == p.RoomTopic("red", "bob", 5.0,
+                                                                   p.TOPIC_ASKED, "quiz")
+    assert topics.texts(["blue", "red"]) == ("", "quiz")
+    store.down = True  # cannot read now: what it last read stands
+    assert topics.text_of("red") == "quiz"
+    store.down = False
+    store.elsewhere["red"] = None  # removed over there
+    assert topics.of("red") is None and topics.texts(["red"]) == ("",)
+    store.elsewhere["red"] = '{"room": 7}'  # not a topic: none, and no crash
+    assert topics.of("red") is None

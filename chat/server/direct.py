@@ -54,6 +54,20 @@ def how_long(seconds: float) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
+@dataclass(eq=False, slots=True)
+class Elsewhere:
+    """Someone in `room` on another server (several servers: chat.server.redis_bus), as
+    a private message's end: by their server and their session's key, as the room's
+    nick claims say.  (Their away and their dropped connection are that server's.)"""
+    node: str
+    key: str
+    nick: str
+    room: Room | None
+    held_until: None = None
+    away: None = None
+    last_from: object = None
+
+
 class Direct:
     """The commands /msg (/w, /tell), /r, /me, /away and /back.  `chat_text(session,
     typed)` is the state's: the text as relayed, and why the session may not say it (not
@@ -63,10 +77,13 @@ class Direct:
     def __init__(self, history: History, clock: Callable[[], float],
                  chat_text: Callable[[Session, str], tuple[str, str | None]],
                  live: Callable[[Session], bool], keep: Callable[[Session], None],
-                 reach: Callable[[str], Session | None] = lambda nick: None) -> None:
+                 reach: Callable[[str], Session | None] = lambda nick: None,
+                 where: Callable[[str, str], tuple[str, str, str] | None] = lambda r, n: None
+                 ) -> None:
         self.history, self.clock = history, clock
         self._chat_text, self._live, self._keep = chat_text, live, keep
         self._reach = reach  # a logged-in user by their account's nick, in any room
+        self._where = where  # (room key, nick): who holds it on another server
         self._away: dict[int, Session] = {}  # session id -> a session away (for /who)
         self.handlers = {p.Tell: self.on_tell, p.TellBack: self.on_tell_back, p.Me: self.on_me,
                          p.Away: self.on_away, p.Back: self.on_back}
@@ -84,7 +101,7 @@ class Direct:
         room = session.room
         target = room.nicks.get(nick.casefold()) if room is not None else None
         if target is None and room is not None:
-            target = self._reach(nick)
+            target = self._reach(nick) or self._elsewhere(room, nick)
         if room is not None and session.nick is not None and target is None:
             out.to(session.id, p.reply(msg, 1, f"there is no {nick} in {room.name}: a private "
                                                "message goes to someone in your room, or to "
@@ -103,6 +120,16 @@ class Direct:
                                                f"(answers {last.nick or 'the last one'})"))
             return
         here = session.room
+        if isinstance(last, Elsewhere):  # still theirs, that nick, there?
+            now = self._elsewhere(here, last.nick) if last.room is here else None
+            last = now if now is not None and now.key == last.key else None
+            if last is None:
+                where = f" in {here.name}" if here is not None else ""
+                out.to(session.id, p.reply(msg, 1, f"the last one who sent you a private "
+                                                   f"message is no longer here{where}"))
+                return
+            self._tell(session, last, msg.text, msg, out)
+            return
         # (across rooms when one end is a logged-in user, whom /msg reaches anywhere)
         elsewhere = last.room is not here and self._reach(last.nick or "") is not last \
             and self._reach(session.nick or "") is not session
@@ -114,8 +141,22 @@ class Direct:
             return
         self._tell(session, last, msg.text, msg, out)
 
-    def _tell(self, session: Session, target: Session | None, text: str, msg: object,
-              out: Outbox) -> None:
+    def _elsewhere(self, room: Room | None, nick: str) -> Elsewhere | None:
+        found = self._where(room.name.casefold(), nick) if room is not None else None
+        return Elsewhere(*found, room) if found is not None else None
+
+    def heard(self, room: Room | None, key: str, node: str, sender_key: str,
+              nick: str) -> int | None:
+        """A private message from `nick` on the server `node` came for the session of
+        key `key` in `room`: its id (None: not here now), whose /r answers them."""
+        for session in room.nicks.values() if room is not None else ():
+            if session.key == key:
+                session.last_from = Elsewhere(node, sender_key, nick, room)
+                return session.id
+        return None
+
+    def _tell(self, session: Session, target: Session | Elsewhere | None, text: str,
+              msg: object, out: Outbox) -> None:
         """Send `text` from `session` to `target` (in the room, or logged in anywhere):
         to them two only, as a private message in the sender's room."""
         shown, problem = self._chat_text(session, text)
@@ -134,6 +175,9 @@ class Direct:
             left = max(int(target.held_until - self.clock()), 1)
             out.to(session.id, p.reply(msg, 0, f"sent, but {target.nick} lost the connection: "
                                                f"they see it if they are back within {left} s"))
+            return
+        if isinstance(target, Elsewhere):
+            out.to_elsewhere(target.node, target.key, session, line)
             return
         out.to(target.id, line)
         away = target.away

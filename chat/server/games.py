@@ -19,7 +19,7 @@ from chat import protocol as p
 from chat.server.matches import (BOT_SEAT, Challenge, Match, Person, Records, Score, fit,
                                  fit_text, fitness, how_to_start, leaver_note, left_note, redact,
                                  rematch_problem, score_key, where_problem, why_not)
-from chat.server.state import Outbox, Room, Session, key
+from chat.server.state import Outbox, Room, Session, Where, key
 from chat.server.history import History
 from chat.width import sanitize
 from game import registry
@@ -63,6 +63,7 @@ class GameHost:
         self._store: History | None = None  # where running games and scores are kept
         self._score_names: dict[tuple, str] = {}  # (room key, score key) -> its key there
         self._ids = itertools.count(1)
+        self._where: Where = lambda room_key, nick: None
         self._handlers = {
             p.StartGame: self._on_game, p.ListGames: self._on_games, p.Accept: self._on_accept,
             p.Decline: self._on_decline, p.Move: self._on_move, p.Resign: self._on_resign,
@@ -176,6 +177,11 @@ class GameHost:
             return None, f"you can't challenge yourself; /game {cls.name} bot plays the bot" \
                 if cls.has_bot else "you can't challenge yourself"
         other = room.nicks.get(key(target))
+        if other is None and self._where(key(room.name), target) is not None:
+            bot = f"; /game {cls.name} bot plays the bot" if cls.has_bot else ""
+            return None, (f"{target} is on another server of this chat: a game across "
+                          f"servers is not possible yet (both players must be on the same "
+                          f"one){bot}")
         if other is None:
             return None, f"there is no {target} in {room.name}; /who lists who is here"
         busy = self._duel_of(room, other.nick)
@@ -610,10 +616,12 @@ class GameHost:
             self._store.put(SCORES, name, None)
 
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session]) -> None:
+               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None:
         """Keep games and scores in the store `history` writes to from now on, after
         bringing back those it holds for the sessions the state restored (`tokens`, in
-        `rooms`); what no longer fits (a player gone, a game whose rules changed) goes."""
+        `rooms`); what no longer fits (a player gone, a game whose rules changed) goes.
+        `where` says who holds a nick in a room on another server (several servers)."""
+        self._where = where
         store = self._store = history
         self.clock = history.clock
         numbers = [0]

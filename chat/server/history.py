@@ -52,6 +52,9 @@ class History:
     def items(self, table: str) -> dict[str, str]:
         return self.store.items(table)
 
+    def fresh(self, table: str, keys: list[str]) -> dict[str, str | None] | None:
+        return self.store.fresh(table, keys)
+
     def noted(self, room_key: str, nick: str, text: str) -> None:
         """Keep a notice about `nick` (joined, left, renamed) for the room's history."""
         self.unsaved = True

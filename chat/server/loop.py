@@ -159,7 +159,7 @@ class Server:
         # and come back to be delivered here; None for a server on its own.
         self.bus = bus
         if bus is not None:
-            bus.attach(self.selector, self._from_bus, self._tell_all)
+            bus.attach(self.selector, self._from_bus, self._tell_all, self.state.heard)
 
     @property
     def address(self) -> tuple[str, int]:

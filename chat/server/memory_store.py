@@ -43,6 +43,9 @@ class MemoryStore:
     def items(self, table: str) -> dict[str, str]:
         return dict(self._tables.get(table, {}))
 
+    def fresh(self, table: str, keys: list[str]) -> dict[str, str | None] | None:
+        return None  # (only this server writes it)
+
     def flush(self) -> bool:
         return True
 

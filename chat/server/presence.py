@@ -19,6 +19,10 @@ class Presence(Protocol):
     def others(self, room_key: str) -> list[str]:
         """The nicks in the room on the other servers."""
 
+    def where(self, room_key: str, nick: str) -> tuple[str, str, str] | None:
+        """Who holds `nick` in the room on another server, as (server, session key, nick
+        as they spell it); None when nobody there does."""
+
     def rooms(self) -> dict[str, tuple[str, int]]:
         """room key -> (name, how many have a nick there) on the other servers."""
 
@@ -34,6 +38,9 @@ class Alone:
 
     def others(self, room_key: str) -> list[str]:
         return []
+
+    def where(self, room_key: str, nick: str) -> tuple[str, str, str] | None:
+        return None
 
     def rooms(self) -> dict[str, tuple[str, int]]:
         return {}

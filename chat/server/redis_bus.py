@@ -161,6 +161,9 @@ class RedisBus:
         self.link: RedisLink | None = None
         self.deliver: Callable[[str, bytes, tuple[int, ...] | None], None] | None = None
         self.tell_all: Callable[[str], None] | None = None
+        # (room key, key, sender's node, sender's key, sender's nick): the session here
+        # a private message from another node is for (None: none), which /r answers then
+        self.heard: Callable[[str, str, str, str, str], int | None] | None = None
         self.last_id = 0
         self.paused = False
         self._lines: list[tuple[str, bytes, int, str, str]] = []
@@ -178,9 +181,9 @@ class RedisBus:
         return self.prefix + ":".join(parts)
 
     # ------------------------------------------------------------------ wiring
-    def attach(self, selector, deliver, tell_all) -> None:
+    def attach(self, selector, deliver, tell_all, heard=None) -> None:
         """Start reading in the loop's selector (the loop calls this once)."""
-        self.deliver, self.tell_all = deliver, tell_all
+        self.deliver, self.tell_all, self.heard = deliver, tell_all, heard
         link = self.link = RedisLink(self.client.host, self.client.port, self.client.db,
                                      selector, self._on_up, self._on_down)
         link.connect()
@@ -201,8 +204,9 @@ class RedisBus:
         return self._provisional
 
     def publish(self, targets: str | tuple[int, ...], msg: object) -> bool:
-        """Queue a line for COMMIT: to a room (its key), or to sessions of this node
-        when it carries a provisional id (a private message).  False: not the bus's."""
+        """Queue a line for COMMIT: to a room (its key), or, when it carries a
+        provisional id (a private message), to sessions of this node or to one of
+        another (Outbox.to_elsewhere).  False: not the bus's."""
         slot = id_slot(msg)
         room_key = targets if targets.__class__ is str else None
         if room_key is None and slot is None:
@@ -211,7 +215,13 @@ class RedisBus:
             line, at, prov = p.encode(msg), 0, ""
         else:
             (line, at), prov = slot, str(msg.id)
-        to = "" if room_key is not None else f"{self.node} {','.join(map(str, targets))}"
+        if room_key is not None:
+            to = ""
+        elif targets[0].__class__ is str:  # (node, key, sender's key, sender's nick)
+            node, key, sender_key, nick = targets
+            to = f"{node} @{key} {self.node} {sender_key} {nick}"
+        else:
+            to = f"{self.node} {','.join(map(str, targets))}"
         self._lines.append((room_key or getattr(msg, "room", "").casefold(), line, at, prov, to))
         if len(self._lines) > MAX_PENDING:
             del self._lines[0]
@@ -343,8 +353,16 @@ class RedisBus:
             self.deliver(room_key, data, None)
             return
         node, _, ids = to.partition(" ")
-        if node == self.node:
-            self.deliver(room_key, data, tuple(int(i) for i in ids.split(",") if i.isdigit()))
+        if node != self.node:
+            return
+        if ids.startswith("@"):  # one session here, by its key, from another node
+            parts = ids[1:].split(" ")
+            if len(parts) == 4 and self.heard is not None:
+                session_id = self.heard(room_key, *parts)
+                if session_id is not None:
+                    self.deliver(room_key, data, (session_id,))
+            return
+        self.deliver(room_key, data, tuple(int(i) for i in ids.split(",") if i.isdigit()))
 
     def _on_up(self) -> None:
         self._up_since = time.monotonic()
@@ -455,6 +473,16 @@ class RedisBus:
         for got in claims:
             _room_counts(got if isinstance(got, list) else [], counts)
         return {room_key: (name, n) for room_key, (name, n) in counts.items()}
+
+    def where(self, room_key: str, nick: str) -> tuple[str, str, str] | None:
+        try:
+            held = self.client.call(b"HGET", self._key("nicks", room_key), nick.casefold())
+        except RedisDownError:
+            return None
+        parts = held.split(" ") if isinstance(held, str) else []
+        if len(parts) != 3 or parts[0] == self.node or not all(parts):
+            return None  # (nobody's, this node's own, or not ours to trust)
+        return parts[0], parts[1], parts[2]
 
     def others(self, room_key: str) -> list[str]:
         try:

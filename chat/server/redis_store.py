@@ -189,6 +189,19 @@ class RedisStore:
         flat = got[0] if got is not None else []
         return self._pending.merged(table, dict(zip(flat[::2], flat[1::2])))
 
+    def fresh(self, table: str, keys: list[str]) -> dict[str, str | None] | None:
+        if self.bus is None or not keys:
+            return None  # (one node alone with Redis: it is the only writer)
+        table = self._local.get(table, table)
+        got = self._pipe([(b"HMGET", self._key("table", table), *keys)])
+        if got is None or not isinstance(got[0], list) or len(got[0]) != len(keys):
+            return None
+        now = {k: v if isinstance(v, str) else None for k, v in zip(keys, got[0])}
+        for k in keys:
+            if (table, k) in self._pending.puts:
+                now[k] = self._pending.puts[(table, k)]
+        return now
+
     def last_id(self) -> int:
         if self.bus is None:
             return self._next - 1

@@ -316,6 +316,9 @@ class SqliteStore:
             self.problem = trouble(self.path, exc)
         return got, more
 
+    def fresh(self, table: str, keys: list[str]) -> dict[str, str | None] | None:
+        return None  # (only this server writes it)
+
     def items(self, table: str) -> dict[str, str]:
         try:
             written = dict(self._conn.execute("SELECT key, value FROM kv WHERE tbl = ?",

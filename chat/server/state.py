@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat import protocol as p
-from chat.server.direct import YOU, Absence, Direct, end_key
+from chat.server.direct import YOU, Absence, Direct, Elsewhere, end_key
 from chat.server.history import REPLAY, History
 from chat.server.identity import Identity
 from chat.server.limits import GRACE
@@ -48,7 +48,7 @@ class Session:
     token: str = ""  # what /resume names this session by
     held_until: float | None = None  # dropped: kept (room, nick, seats) until then
     away: Absence | None = None
-    last_from: Session | None = None  # who last sent it a private message (for /r)
+    last_from: Session | Elsewhere | None = None  # who last sent it a private message (/r)
     account: str | None = None  # the account it is logged in to (casefolded nick)
 
     @property
@@ -100,6 +100,11 @@ class Outbox:
         for msg in messages:
             self.sends.append(((session_id,), msg))
 
+    def to_elsewhere(self, node: str, key: str, sender: Session, msg: p.ServerMessage) -> None:
+        """To the session of key `key` on the server `node` (several servers), from
+        `sender` here (so that its /r answers): only the bus carries it."""
+        self.sends.append(((node, key, sender.key, sender.nick), msg))
+
     def to_room(self, room: Room, msg: p.ServerMessage) -> None:
         self.sends.append((key(room.name), msg))
 
@@ -118,6 +123,10 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())  # (0.27 us a line: no faster test for "nothing to do")
 
 
+# (room key, nick) -> who holds it on another server (Presence.where), or None
+Where = Callable[[str, str], "tuple[str, str, str] | None"]
+
+
 class RoomGames(Protocol):
     """What ChatState asks of a game host (chat.server.games.GameHost)."""
     handles: frozenset[type]  # the command types it carries out
@@ -131,7 +140,7 @@ class RoomGames(Protocol):
     def on_join(self, session: Session, room: Room, out: Outbox) -> None: ...
     def on_seat(self, session: Session, room: Room, out: Outbox) -> None: ...
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session]) -> None: ...
+               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None: ...
 
 
 class NoGames:
@@ -159,7 +168,7 @@ class NoGames:
         pass
 
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session]) -> None:
+               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None:
         pass
 
 
@@ -190,7 +199,8 @@ class ChatState:
         self.topics = Topics(self.history)  # (its puts are then flushed with the turn)
         self.help_lines = [*HELP, *self.games.help_lines]
         self.direct = Direct(self.history, clock, self._chat_text,
-                             lambda s: self.sessions.get(s.id) is s, self.keep, self._reach)
+                             lambda s: self.sessions.get(s.id) is s, self.keep, self._reach,
+                             self.presence.where)
         self.identity = Identity(self, require_login)
         self.moderation = Moderation(self, frozenset(a.casefold() for a in admins))
         self._handlers: dict[type, Handler] = {
@@ -204,6 +214,11 @@ class ChatState:
             **{cls: self.games.handle for cls in self.games.handles},
         }
         self._restore()
+
+    def heard(self, room_key: str, key: str, node: str, sender_key: str, nick: str) -> int | None:
+        """A private message from another server came for the session of key `key` in
+        the room: its id, or None if it is not here now (Direct.heard)."""
+        return self.direct.heard(self.rooms.get(room_key), key, node, sender_key, nick)
 
     def room_members(self, room_key: str) -> Iterable[int]:
         """The session ids a send to the room `room_key` reaches now."""
@@ -259,7 +274,7 @@ class ChatState:
                 session.account = kept["account"]
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
-        self.games.attach(self.history, self.rooms, self.tokens)
+        self.games.attach(self.history, self.rooms, self.tokens, self.presence.where)
         if self._held:
             log.info("%d sessions wait %g s for their clients to come back", len(self._held),
                      self.grace)
@@ -414,8 +429,7 @@ class ChatState:
             text = (f"the {len(shown)} biggest of {text}; "
                     "/list WORD shows those with WORD in their name")
         out.to(session.id, p.RoomList(tuple(shown), len(rooms), sanitize(text),
-                                      topics=tuple(self.topics.text_of(key(r[0])) for r in shown)
-                                      if self.topics else ()))
+                                      topics=self.topics.texts([key(r[0]) for r in shown])))
 
     @staticmethod
     def _with_rooms_elsewhere(rooms: list[tuple[str, int]], elsewhere: dict[str, tuple[str, int]],

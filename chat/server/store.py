@@ -40,6 +40,7 @@ class Tables(Protocol):
 
     def put(self, table: str, key: str, value: str | None) -> None: ...
     def items(self, table: str) -> dict[str, str]: ...
+    def fresh(self, table: str, keys: list[str]) -> dict[str, str | None] | None: ...
 
 
 class Store(Protocol):
@@ -61,6 +62,11 @@ class Store(Protocol):
 
     def items(self, table: str) -> dict[str, str]:
         """Everything in `table`, buffered writes included."""
+
+    def fresh(self, table: str, keys: list[str]) -> dict[str, str | None] | None:
+        """What `table` holds now under `keys` (None: nothing), buffered puts included,
+        when other servers write it too (several servers: a cache of it goes stale);
+        None when only this server writes it, or it cannot be read now."""
 
     def flush(self) -> bool:
         """Write everything buffered in one transaction; never raises.  False: it

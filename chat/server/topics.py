@@ -33,22 +33,40 @@ class Topics:
         self.store = store
         self._kept: dict[str, Kept] = {}
         for room_key, value in store.items(TABLE).items():
-            kept = json.loads(value)
-            self._kept[room_key] = Kept(kept["room"], kept["text"], kept["by"], kept["at"])
+            kept = _parsed(value)
+            if kept is not None:
+                self._kept[room_key] = kept
+
+    def _fresh(self, room_keys: list[str]) -> None:
+        """Read these rooms' topics again where other servers set them too."""
+        now = self.store.fresh(TABLE, room_keys)
+        for room_key, value in (now or {}).items():
+            kept = _parsed(value) if value is not None else None
+            if kept is None:
+                self._kept.pop(room_key, None)
+            elif kept != self._kept.get(room_key):
+                self._kept.pop(room_key, None)
+                self._kept[room_key] = kept
 
     def __len__(self) -> int:
         return len(self._kept)
 
     def of(self, room_key: str) -> Kept | None:
+        self._fresh([room_key])
         return self._kept.get(room_key)
 
     def text_of(self, room_key: str) -> str:
-        kept = self._kept.get(room_key)
+        kept = self.of(room_key)
         return kept.text if kept is not None else ""
+
+    def texts(self, room_keys: list[str]) -> tuple[str, ...]:
+        """The topics of these rooms, in order ("" for none), read in one go."""
+        self._fresh(room_keys)
+        return tuple(k.text if (k := self._kept.get(r)) is not None else "" for r in room_keys)
 
     def line(self, room_key: str, room: str, why: str) -> p.RoomTopic | None:
         """The room's TOPIC line (under its name as shown now), or None with no topic."""
-        kept = self._kept.get(room_key)
+        kept = self.of(room_key)
         if kept is None:
             return None
         return p.RoomTopic(room, kept.by, kept.at, why, kept.text)
@@ -68,6 +86,20 @@ class Topics:
     def delete(self, room_key: str) -> None:
         if self._kept.pop(room_key, None) is not None:
             self.store.put(TABLE, room_key, None)
+
+
+def _parsed(value: str) -> Kept | None:
+    """A kept topic from its JSON text; None if it is not one (what another server, or
+    anyone with the Redis, wrote is not to be trusted blindly)."""
+    try:
+        kept = json.loads(value)
+        made = Kept(kept["room"], kept["text"], kept["by"], kept["at"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    fields = (made.room, made.text, made.by)
+    if not all(isinstance(f, str) for f in fields) or not isinstance(made.at, (int, float)):
+        return None
+    return made
 
 
 def topic_problem(text: str) -> str | None:
