@@ -453,3 +453,18 @@ def test_limits_a_port_out_of_range_is_a_usage_error(spawn, argv):
     err = "\n".join(proc.stderr.read_rest())
     assert "usage:" in err and "--port" in err and "Traceback" not in err
     assert "0-65535" in err or "not a port number" in err
+
+
+def test_limits_a_garbage_collection_is_not_counted_as_work():
+    """The loop takes the collector's pauses out of what a line is charged (they are the
+    whole process's garbage: in this test process, other tests'), so that a collection
+    never holds a connection's lines for seconds under a small work budget."""
+    import gc
+    from chat.server import loop
+    before = loop.GC_TIME[0]
+    junk = [[i] for i in range(200_000)]
+    for item in junk:
+        item.append(item)  # cycles: the collector has work to do
+    del junk
+    gc.collect()
+    assert loop.GC_TIME[0] > before

@@ -12,6 +12,7 @@ behaviour is in chat.server.state; this module moves bytes.
 from __future__ import annotations
 
 import errno
+import gc
 import heapq
 import logging
 import os
@@ -69,6 +70,22 @@ SETTLE_WORK = 0.001  # seconds of sends one settle does; the rest go in the next
 FEW_WRITES = 64      # dirty connections that are always written in one go
 COURSE_RECV = course.MAX_MESSAGE  # a course client's message: what one recv(1024) takes
 UNACKED_RECHECK = 0.01  # seconds between looks at a course send the peer has not acknowledged
+
+
+GC_TIME = [0.0, 0.0]  # seconds the garbage collector has run in all; when it last began
+
+
+def _time_collections(phase: str, info: dict) -> None:
+    """gc's callback: a collection's pause is charged to nobody's work budget (it is
+    the whole process's garbage, often not even the connection's whose line ran)."""
+    if phase == "start":
+        GC_TIME[1] = time.perf_counter()
+    else:
+        GC_TIME[0] += time.perf_counter() - GC_TIME[1]
+
+
+if _time_collections not in gc.callbacks:
+    gc.callbacks.append(_time_collections)
 
 
 class Connection:
@@ -534,6 +551,7 @@ class Server:
         budget or the turn's (one at least), charge it, and say how far it got."""
         out, clock, copies, first = Outbox(), time.perf_counter, self._copies, done
         hashed = self.state.hashing_time  # (a password's hash is not the line's cost)
+        collected = GC_TIME[0]  # (nor is a garbage collection that happens to run now)
         start = clock()
         stop = start + min(self._turn_left, conn.guard.work_left(self.now)) if bounded else NEVER
         for item in lines[done:] if done else lines:
@@ -547,7 +565,8 @@ class Server:
             if clock() + (self._copies - copies) * COPY_COST > stop:
                 break
         self._apply(out)  # answers to what was handled go out before any flood BYE
-        cost = clock() - start + (self._copies - copies) * COPY_COST
+        cost = max(0.0, clock() - start + (self._copies - copies) * COPY_COST
+                   - (GC_TIME[0] - collected))
         self._turn_left -= cost
         conn.guard.charge(cost, self.now, done - first, exempt=self.state.hashing_time - hashed)
         return done
