@@ -11,14 +11,15 @@ import argparse
 import selectors
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.servers import start_parlor  # noqa: E402
 
 
 def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
@@ -87,25 +88,19 @@ def main() -> int:
     parser.add_argument("--addresses", type=int, default=50)
     parser.add_argument("--connections", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        server = subprocess.Popen([sys.executable, "server.py", "--port", "0", "--quiet",
-                                   "--db", str(Path(folder) / "bench.db")],
-                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        try:
-            port = int(server.stdout.readline().strip().rpartition(":")[2])
-            report("alone", round_trips(port, args.seconds))
-            stop = threading.Event()
-            sent: list[int] = []
-            attacker = threading.Thread(target=lambda: sent.append(
-                attack(port, args.addresses, args.connections, stop)))
-            attacker.start()
-            times = round_trips(port, args.seconds)
-            stop.set()
-            attacker.join()
-            report(f"under {sent[0]} wrong logins from {args.addresses} addresses", times)
-        finally:
-            server.terminate()
-            server.wait(10)
+    # (a server of its own, with a new --db file, stopped however this ends)
+    with start_parlor([sys.executable, "server.py", "--port", "0", "--quiet"]) as server:
+        port = server.port
+        report("alone", round_trips(port, args.seconds))
+        stop = threading.Event()
+        sent: list[int] = []
+        attacker = threading.Thread(target=lambda: sent.append(
+            attack(port, args.addresses, args.connections, stop)))
+        attacker.start()
+        times = round_trips(port, args.seconds)
+        stop.set()
+        attacker.join()
+        report(f"under {sent[0]} wrong logins from {args.addresses} addresses", times)
     return 0
 
 

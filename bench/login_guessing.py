@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import re
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.servers import start_parlor  # noqa: E402
 WAIT = re.compile(r"try again in (\d+) s")
 
 
@@ -42,16 +43,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        server = subprocess.Popen([sys.executable, "server.py", "--port", "0", "--quiet",
-                                   "--db", str(Path(folder) / "bench.db")],
-                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        try:
-            port = int(server.stdout.readline().strip().rpartition(":")[2])
-            return run(port, args.seconds)
-        finally:
-            server.terminate()
-            server.wait(10)
+    # (a server of its own, with a new --db file, stopped however this ends)
+    with start_parlor([sys.executable, "server.py", "--port", "0", "--quiet"]) as server:
+        port = server.port
+        return run(port, args.seconds)
 
 
 def run(port: int, seconds: float) -> int:
