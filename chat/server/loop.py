@@ -172,6 +172,8 @@ class Server:
         self._unwritten: list[Connection] = []  # dirty ones a bounded settle left, in order
         self._seq = count()
         self._slices = 1           # TURN_WORKs this loop turn has had
+        self._settle_until = 0.0  # when this turn's sends stop (0: none done yet)
+        self._backlog_skipped = False  # the last turn's fresh lines left none for the backlog
         # Several servers as one (chat.server.redis_bus): room lines go out through it
         # and come back to be delivered here; None for a server on its own.
         self.bus = bus
@@ -198,7 +200,7 @@ class Server:
                 busy = self.now < spin_until or self._backlog or self._dirty
                 events = self.selector.select(0 if busy else self._timeout())
                 self.now = time.monotonic()  # before anything is stamped with it
-                self._turn_left, self._slices = TURN_WORK, 1
+                self._turn_left, self._slices, self._settle_until = TURN_WORK, 1, 0.0
                 if self.handshakes is not None:
                     self.handshakes.new_turn()
                 for key, mask in events:
@@ -232,8 +234,8 @@ class Server:
 
     def _settle(self) -> None:
         """End of a loop turn: drop doomed connections, then one send per dirty one,
-        for SETTLE_WORK at most (a message to a full room is a thousand sends): the
-        connections left go first next time."""
+        for SETTLE_WORK at most in all of a loop turn's settles (a message to a full
+        room is a thousand sends): the connections left go first next time."""
         stop = None
         if self.bus is not None:
             self.bus.watch(self.state.rooms)
@@ -255,12 +257,13 @@ class Server:
                     if conn.id in self.conns:
                         self._write(conn)
                 continue
-            stop = stop or time.perf_counter() + SETTLE_WORK
+            if stop is None:
+                stop = self._settle_until = self._settle_until or time.perf_counter() + SETTLE_WORK
             order = self._write_order(dirty, talkers)
             for i, conn in enumerate(order):
                 if conn.id in self.conns:
                     self._write(conn)
-                if i & 63 == 63 and time.perf_counter() > stop and i + 1 < len(order):
+                if i & 15 == 15 and time.perf_counter() > stop and i + 1 < len(order):
                     self._unwritten = order[i + 1:]
                     self._dirty.update(self._unwritten)
                     return
@@ -329,8 +332,12 @@ class Server:
             heapq.heappush(self._backlog, (conn.guard.rank(self.now), next(self._seq), conn.id))
 
     def _serve_backlog(self) -> None:
-        """Deferred lines, with what is left of the turn (at least one connection's)."""
-        backlog, first = self._backlog, True
+        """Deferred lines, with what is left of the turn; at least one connection's if
+        fresh lines left nothing of it twice running (so a turn is fresh lines' budget
+        or the backlog's, plus one line, not both: a line arriving now waits less)."""
+        backlog = self._backlog
+        first = self._turn_left > 0 or self._backlog_skipped
+        self._backlog_skipped = not first
         while backlog and (first or self._turn_left > 0):
             conn = self.conns.get(heapq.heappop(backlog)[2])
             if conn is None or conn not in self._backlogged:
