@@ -28,6 +28,7 @@ READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECV_SIZE = 1 << 18
 PAD = b"lorem-ipsum-dolor-sit-amet"  # makes a chat text of about 55 bytes
 REGISTER_TIMEOUT = 60.0
+QUICKACK = getattr(socket, "TCP_QUICKACK", 12)  # (12: its number on Linux)
 CONNECT_CONCURRENCY = 5  # per worker: unregistered connections at a time
 
 
@@ -45,6 +46,7 @@ class Plan:
     workers: int = 2
     rcvbuf: int = 4 << 20  # ngircd drops a client whose 32 KiB send queue overflows
     stall: float = 10.0  # give up after this long without progress; the rest counts as lost
+    quickack: bool = False  # ACK every read at once (TCP_QUICKACK), not after the kernel's delay
 
     @property
     def clients(self) -> int:
@@ -186,10 +188,15 @@ def flush(sel: selectors.BaseSelector, c: Client) -> None:
         sel.modify(c.sock, READ | WRITE if want else READ, c)
 
 
-def on_readable(c: Client, tally: Tally) -> None:
-    """One recv for `c`, accounted at the time it returned; end of file closes `c`."""
+def on_readable(c: Client, tally: Tally, quickack: bool = False) -> None:
+    """One recv for `c`, accounted at the time it returned; end of file closes `c`.
+    `quickack`: the ACK goes at once (Linux clears TCP_QUICKACK after a while, so it
+    is set again at every read): a server that leaves Nagle's algorithm on (ngircd)
+    then shows its own latency, not the 40 ms of a delayed ACK it waits for."""
     try:
         data = c.sock.recv(RECV_SIZE)
+        if quickack and data:
+            c.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
     except (BlockingIOError, InterruptedError):
         return
     except OSError:
@@ -200,7 +207,8 @@ def on_readable(c: Client, tally: Tally) -> None:
     tally.feed(c, data, time.monotonic_ns())
 
 
-def pump(sel: selectors.BaseSelector, tally: Tally, timeout: float) -> list[Client]:
+def pump(sel: selectors.BaseSelector, tally: Tally, timeout: float,
+         quickack: bool = False) -> list[Client]:
     """One selector turn: read what is readable, send what is pending. Returns the clients
     that hit end of file."""
     gone = []
@@ -209,7 +217,7 @@ def pump(sel: selectors.BaseSelector, tally: Tally, timeout: float) -> list[Clie
         if mask & WRITE:
             flush(sel, c)
         if mask & READ and not c.closed:
-            on_readable(c, tally)
+            on_readable(c, tally, quickack)
             if c.out and not c.closed:
                 flush(sel, c)
         if c.closed:
@@ -309,7 +317,7 @@ def run_fanout(plan: Plan, sel, clients: list[Client], tally: Tally, adapter) ->
         else:
             step = _send_due(plan, sel, schedule, step, now, adapter)
             timeout = 0.5 if step >= len(schedule) else max(schedule[step][0] - now, 0) / 1e9
-        pump(sel, tally, timeout)
+        pump(sel, tally, timeout, plan.quickack)
     return _fanout_stats(plan, clients, tally, start)
 
 
