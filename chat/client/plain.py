@@ -283,6 +283,9 @@ def run(host: str, port: int, room: str | None, nick: str | None,
     core = core_class(f"{host}:{port}", room=room, nick=nick,
                       send_burst=pace[0], send_rate=pace[1])
     core.password, core.secret_ok, core.login = password, secret_ok, login
+    # A pipe on Windows is written in the ANSI code page: a character it lacks is
+    # printed as "?", not a UnicodeEncodeError that ends the client.
+    sys.stdout.reconfigure(errors="replace")
     core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
     core.interactive = sys.stdin.isatty()  # a file cannot take /cancel: the pace note leaves it out
     for note in notes:  # (host mode: how others join)
