@@ -131,10 +131,6 @@ class Tui:
 
     def _install_resize_signal(self) -> None:
         if WINDOWS:
-            # Ctrl-C is a key here (raw mode), but Ctrl-Break still ends a console
-            # program at once: as an interrupt instead, the screen is given back.
-            if hasattr(signal, "SIGBREAK"):
-                signal.signal(signal.SIGBREAK, signal.default_int_handler)
             return
         os.set_blocking(self._wake_w, False)
         os.set_blocking(self._wake_r, False)
@@ -185,9 +181,11 @@ class Tui:
             timeout = KEY_POLL if timeout is None else min(timeout, KEY_POLL)
         else:
             reads += [sys.stdin.fileno(), self._wake_r]
-        ready_r, ready_w, _ = select.select(reads, writes, [], timeout) if reads or writes \
-            else (time.sleep(timeout or KEY_POLL) or [], [], [])
-        self._on_ready(ready_r, ready_w)
+        # Windows reports a failed connect in the exceptional set, not as writable (as
+        # selectors.SelectSelector knows): watched there too, it ends a reconnect's wait.
+        ready_r, ready_w, failed = select.select(reads, writes, writes, timeout) \
+            if reads or writes else (time.sleep(timeout or KEY_POLL) or [], [], [])
+        self._on_ready(ready_r, ready_w + failed)
 
     def _on_ready(self, ready_r: list, ready_w: list) -> None:
         if self._wake_r is not None and self._wake_r in ready_r:
