@@ -105,13 +105,15 @@ class Terminal:
     """One child in a pty of rows x cols, and the screen it has drawn so far."""
 
     def __init__(self, args: list[str], rows: int = 24, cols: int = 80,
-                 program: str = "client.py", term: str = "xterm") -> None:
+                 program: str = "client.py", term: str = "xterm",
+                 env: dict[str, str] | None = None) -> None:
         self.screen = Screen(cols, rows)
         self.stream = ByteStream(self.screen)
         self.raw = bytearray()  # every byte the child wrote, for checks on escape sequences
         self.eof = False
         self.child = pexpect.spawn(sys.executable, [program, *args], cwd=str(ROOT),
-                                   env=child_env(term), dimensions=(rows, cols))
+                                   env={**child_env(term), **(env or {})},
+                                   dimensions=(rows, cols))
 
     # -------------------------------------------------------------- reading
     def pump(self, timeout: float = 0.05) -> bool:

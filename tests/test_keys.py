@@ -26,6 +26,14 @@ def feed_all(seq: list[str]) -> list[str | None]:
     (list("\x1b[1;5C"), "word_right"),
     (list("\x1b[1;3D"), "word_left"),
     (list("\x1bOd"), "word_left"),
+    (["CTL_LEFT"], "word_left"),  # PDCurses (windows-curses): a key code per combination
+    (["CTL_RIGHT"], "word_right"),
+    (["ALT_LEFT"], "word_left"),
+    (["ALT_B"], "word_left"),
+    (["ALT_F"], "word_right"),
+    (["ALT_D"], "kill_word_right"),
+    (["ALT_BKSP"], "kill_word"),
+    (["CTL_DEL"], "kill_word_right"),
 ])
 def test_keys_word_keys_decode_to_editor_actions(seq, action):
     assert feed_all(seq) == [""] * (len(seq) - 1) + [action]

@@ -19,7 +19,8 @@ SHELLS = {"chat.server.loop", "chat.server.main", "chat.server.sqlite_store",
           "chat.server.redis_client", "chat.server.redis_store",
           "chat.server.redis_link", "chat.server.redis_bus", "chat.client.net",
           "chat.client.term", "chat.client.plain", "chat.client.main", "chat.client.tui",
-          "chat.client.settings", "chat.tls", "chat.server.tls", "chat.client.tls"}
+          "chat.client.settings", "chat.client.stdin_thread", "chat.tls", "chat.server.tls",
+          "chat.client.tls"}
 REQUIRED = {"chat.protocol", "chat.server.state", "chat.client.core"}
 
 

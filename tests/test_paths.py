@@ -1,6 +1,8 @@
 """Where Parlor's files go on each platform (chat.paths): pure, so each is checked here."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chat import paths
@@ -64,3 +66,15 @@ def test_paths_create_nothing(tmp_path):
     paths.default_db("linux", env)
     paths.config_dir("linux", env)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_paths_is_the_only_module_that_knows_the_platforms_folders():
+    """Every feature asks chat.paths where its files go: no other module spells a
+    platform's folder (its variables, the home folder, Application Support)."""
+    root = paths.__file__.rsplit("/chat/", 1)[0]
+    spelled = ("XDG_", "APPDATA", "USERPROFILE", "expanduser", "Path.home", "Application Support")
+    sources = sorted([*Path(root, "chat").rglob("*.py"), *Path(root, "game").rglob("*.py")])
+    found = [f"{path.relative_to(root)}: {word}" for path in sources
+             if path != Path(paths.__file__)
+             for word in spelled if word in path.read_text(encoding="utf-8")]
+    assert found == []

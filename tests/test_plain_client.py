@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from chat import protocol as p
+from chat.client import stdin_thread
 from chat.client.rows import MARKER
 from conftest import said
 from pty_harness import RawPeer, ServerProcess, Terminal
@@ -34,9 +37,14 @@ def assert_friendly(lines: list[str]) -> None:
         assert "Traceback" not in line and "\x1b" not in line, line
 
 
-def test_plain_client_two_clients_chat(server, spawn):
+@pytest.mark.parametrize("reading", ["select", "thread"])
+def test_plain_client_two_clients_chat(server, spawn, monkeypatch, reading):
+    """(reading "thread": stdin read by chat.client.stdin_thread, as on Windows.)"""
+    if reading == "thread":
+        monkeypatch.setenv(stdin_thread.ENV, "1")  # (children inherit it)
     ann = spawn.client("--port", port_of(server), "--room", "red", "--nick", "ann")
     ann.stdout.expect("In red: ann")
+    assert threads(ann.popen.pid) == (2 if reading == "thread" else 1)
     bob = spawn.client("--port", port_of(server), "--room", "red", "--nick", "bob")
     bob.stdout.expect("In red:")
     ann.stdout.expect("* bob joined red")
@@ -49,6 +57,12 @@ def test_plain_client_two_clients_chat(server, spawn):
         assert client.wait() == 0
         assert_friendly(client.stdout.lines + client.stdout.read_rest())
     assert ann.stderr.read_rest() == []
+
+
+def threads(pid: int) -> int:
+    """How many threads the process has now (Linux's /proc)."""
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("Threads:")).split()[1])
 
 
 def test_plain_client_autojoin_with_room_and_nick(server, spawn, connect):

@@ -16,7 +16,16 @@ ALT = {  # after ESC: an Alt combination
 }
 NAMED = {  # curses' names for keys its terminfo knows (Ctrl: 5, Alt: 3)
     "kLFT5": "word_left", "kRIT5": "word_right", "kLFT3": "word_left", "kRIT3": "word_right",
+    # PDCurses (windows-curses) reads the console's keys, not a terminal's bytes: no
+    # ESC before Alt, but a key code of its own for each combination.
+    "CTL_LEFT": "word_left", "CTL_RIGHT": "word_right", "ALT_LEFT": "word_left",
+    "ALT_RIGHT": "word_right", "ALT_B": "word_left", "ALT_F": "word_right",
+    "ALT_D": "kill_word_right", "ALT_BKSP": "kill_word", "CTL_DEL": "kill_word_right",
 }
+# PDCurses' codes for the numeric keypad's keys, which a terminal sends as the
+# characters on them: the view takes each as that character.
+PAD_KEYS = {"PADENTER": "\r", "PADSLASH": "/", "PADSTAR": "*", "PADMINUS": "-",
+            "PADPLUS": "+", "SHF_PADENTER": "\r", "CTL_PADENTER": "\r"}
 SEQUENCES = {  # the same keys, raw, after ESC (xterm style, old rxvt style)
     "[1;5D": "word_left", "[1;5C": "word_right", "[1;3D": "word_left", "[1;3C": "word_right",
     "[5D": "word_left", "[5C": "word_right", "Od": "word_left", "Oc": "word_right",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import signal
 import socket
 import sys
 import threading
@@ -82,6 +83,9 @@ def _pace(text: str) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(signal, "SIGBREAK"):  # Windows' Ctrl-Break ends it as Ctrl-C does: the
+        #                            terminal given back, a hosted server's guests told
+        signal.signal(signal.SIGBREAK, signal.default_int_handler)
     use_plain = args.plain or not (sys.stdin.isatty() and sys.stdout.isatty())
     if not use_plain:
         from chat.client import tui  # curses is imported only when the full-screen view is used
@@ -236,6 +240,7 @@ def _run_tui(host: str, args: argparse.Namespace, server, notes: list[str],
 
 
 def _start_server(args: argparse.Namespace, quiet: bool):
+    from chat.server.limits import Limits, fit_select
     from chat.server.loop import Server
     from chat.server.main import bind_failure, build_state
     logger = logging.getLogger("parlor")
@@ -244,8 +249,12 @@ def _start_server(args: argparse.Namespace, quiet: bool):
         logger.propagate = False
     else:
         logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s", level=logging.INFO)
+    limits = Limits()
+    fitted = fit_select(limits, sys.platform)
+    if fitted:
+        logger.warning("%s", fitted)
     try:
-        server = Server(build_state(), args.host, args.port)
+        server = Server(build_state(), args.host, args.port, limits)
     except OSError as exc:
         print(f"parlor: cannot host: {bind_failure(args.host, args.port, exc)}", file=sys.stderr)
         return None

@@ -3,7 +3,8 @@
 Used with --plain, and whenever stdin or stdout is not a terminal.  All protocol
 and state handling is in chat.client.core; this module only moves lines.  On a
 terminal, typing goes through chat.client.term's prompt row (line editing, lines
-printed above it); from a pipe or a file, stdin is read as lines.
+printed above it); from a pipe or a file, stdin is read as lines.  Where select
+cannot watch stdin (Windows), chat.client.stdin_thread's socket stands in for it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from chat import protocol as p
 from chat.client import core as c
 from chat.client import events as ev
 from chat.client import settings
+from chat.client import stdin_thread
 from chat.client.prompt import EOF
 from chat.client.net import ConnectError, Link
 from chat.client.tls import ClientTLS, TrustError, Untrusted
@@ -68,12 +70,14 @@ def _dated(entry: c.Entry) -> str:
 
 
 class PlainClient:
-    def __init__(self, link: Link, core: c.ClientCore, edit: bool = False) -> None:
+    def __init__(self, link: Link, core: c.ClientCore, edit: bool = False,
+                 reader: stdin_thread.StdinThread | None = None) -> None:
         self.link, self.core = link, core
         # select(), not epoll: stdin may be a regular file or /dev/null, which epoll
         # refuses (EPERM) and select reports as always readable, as reading them is.
         self.selector = selectors.SelectSelector()
-        self.stdin_fd = sys.stdin.fileno()
+        self.reader = reader  # None: stdin itself is selected on
+        self.stdin_fd = sys.stdin.fileno() if reader is None else reader.sock.fileno()
         self.stdin_tail = b""
         self.stdin_state = "held"  # "held" until the autojoin is answered, "open", "closed"
         self.stdin_watched = False  # in the selector: open, and not too many lines waiting
@@ -89,9 +93,11 @@ class PlainClient:
     def run(self) -> int:
         self.core.connection_made(self.link.encryption)
         self.selector.register(self.link.sock, selectors.EVENT_READ, "net")
-        with self.prompt or contextlib.nullcontext():
+        with self.prompt or self.reader or contextlib.nullcontext():
             if self.prompt is not None:
                 self.selector.register(self.prompt.wake_fd, selectors.EVENT_READ, "wake")
+            elif self.reader is not None:
+                self.selector.register(self.reader.wake, selectors.EVENT_READ, "signal")
             try:
                 return self._loop()
             except KeyboardInterrupt:
@@ -124,6 +130,8 @@ class PlainClient:
                 elif key.data == "wake":
                     self.prompt.woken()
                     self._read_prompt()
+                elif key.data == "signal":
+                    self.reader.woken()  # (Ctrl-C's KeyboardInterrupt is raised now)
                 elif (status := self._read_net()) is not None:
                     return status
             self._pump()
@@ -183,7 +191,7 @@ class PlainClient:
             self.prompt.read()
             self._read_prompt()
             return
-        data = os.read(self.stdin_fd, 65536)
+        data = os.read(self.stdin_fd, 65536) if self.reader is None else self.reader.read()
         if not data:  # /quit once what waits has gone: see _pump
             self.stdin_state = "closed"
             self._watch_stdin()
@@ -275,9 +283,14 @@ def run(host: str, port: int, room: str | None, nick: str | None,
     core = core_class(f"{host}:{port}", room=room, nick=nick,
                       send_burst=pace[0], send_rate=pace[1])
     core.password, core.secret_ok, core.login = password, secret_ok, login
+    # A pipe on Windows is written in the ANSI code page: a character it lacks is
+    # printed as "?", not a UnicodeEncodeError that ends the client.
+    sys.stdout.reconfigure(errors="replace")
     core.view_lacks = {command for command, _ in LINE_MODE_CANNOT.values()}  # not in /help
     core.interactive = sys.stdin.isatty()  # a file cannot take /cancel: the pace note leaves it out
     for note in notes:  # (host mode: how others join)
         core.note(note)
     settings.load_into(core)
+    if stdin_thread.wanted(sys.platform, os.environ, stdin_thread.selectable(sys.stdin.fileno())):
+        return PlainClient(link, core, reader=stdin_thread.StdinThread()).run()
     return PlainClient(link, core, edit=can_edit()).run()

@@ -20,6 +20,7 @@ except ImportError:  # Windows: no termios, and line mode reads lines, as from a
     termios = None
 
 from chat.client import prompt as pr
+from chat.client import stdin_thread
 from chat.client.core import ClientCore
 from chat.client.rows import wrap_rows
 
@@ -32,9 +33,11 @@ READ_MOST = 1 << 20  # bytes of keys read in one turn (a paste) before the socke
 
 def can_edit(env: dict[str, str] = os.environ) -> bool:
     """Whether line mode may draw its own prompt row: stdin and stdout are terminals
-    that move the cursor (not TERM=dumb, an Emacs shell buffer, or no TERM at all)."""
+    that move the cursor (not TERM=dumb, an Emacs shell buffer, or no TERM at all),
+    and stdin is not read by chat.client.stdin_thread (which reads lines)."""
     return (termios is not None and sys.stdin.isatty() and sys.stdout.isatty()
-            and env.get("TERM", "") not in ("", "dumb"))
+            and env.get("TERM", "") not in ("", "dumb")
+            and not stdin_thread.wanted(sys.platform, env, selectable=True))
 
 
 class PromptTerminal:

@@ -26,7 +26,11 @@ from chat.client.lineedit import LineEditor
 from chat.client.net import ConnectError, Link
 from chat.client.tls import ClientTLS, TrustError, Untrusted
 
+# windows-curses (PDCurses) reads the console itself: select cannot watch it (keys are
+# polled), there is no SIGWINCH (a resize is a KEY_RESIZE) and no wake-up pipe.  The
+# tests switch this on to run that branch here, on ncurses.
 WINDOWS = sys.platform == "win32"
+KEY_POLL = 0.03  # seconds between looks at the keys, where they cannot be selected on
 WRITE = 2  # (chat.tls.WRITE: what a TLS handshake may wait for)
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 14  # bytes read from the server before the screen is painted again
@@ -174,12 +178,14 @@ class Tui:
                     self.link.shaking and self.link.wants == WRITE):
                 writes.append(self.link.sock)
         if WINDOWS:
-            timeout = 0.03 if timeout is None else min(timeout, 0.03)
+            timeout = KEY_POLL if timeout is None else min(timeout, KEY_POLL)
         else:
             reads += [sys.stdin.fileno(), self._wake_r]
-        ready_r, ready_w, _ = select.select(reads, writes, [], timeout) if reads or writes \
-            else (time.sleep(timeout or 0.03) or [], [], [])
-        self._on_ready(ready_r, ready_w)
+        # Windows reports a failed connect in the exceptional set, not as writable (as
+        # selectors.SelectSelector knows): watched there too, it ends a reconnect's wait.
+        ready_r, ready_w, failed = select.select(reads, writes, writes, timeout) \
+            if reads or writes else (time.sleep(timeout or KEY_POLL) or [], [], [])
+        self._on_ready(ready_r, ready_w + failed)
 
     def _on_ready(self, ready_r: list, ready_w: list) -> None:
         if self._wake_r is not None and self._wake_r in ready_r:
@@ -329,7 +335,9 @@ class Tui:
                 return
 
     def _on_key(self, key: str | int) -> None:
-        edit = self.escape.feed(key if isinstance(key, str) else _key_name(key))
+        name = key if isinstance(key, str) else _key_name(key)
+        key = keys.PAD_KEYS.get(name, key)  # (PDCurses: a keypad key as its character)
+        edit = self.escape.feed(key if isinstance(key, str) else name)
         if edit is not None:
             if edit:
                 getattr(self.editor, edit)()
@@ -379,17 +387,21 @@ class Tui:
         self.editor.end()
 
     def _resize(self) -> None:
+        """SIGWINCH came (never on Windows): curses is told the terminal's new size."""
         self.resized = False
-        if not WINDOWS:
-            size = os.get_terminal_size(sys.stdout.fileno())
-            curses.resizeterm(size.lines, size.columns)
-        else:
-            curses.resize_term(0, 0)
+        size = os.get_terminal_size(sys.stdout.fileno())
+        curses.resizeterm(size.lines, size.columns)
         self._resized()
 
     def key_resize(self) -> None:
         if WINDOWS:
-            curses.resize_term(0, 0)
+            # PDCurses learns the console's new size from resize_term(0, 0) (recent
+            # windows-curses calls it before returning KEY_RESIZE; older ones, and
+            # ncurses, refuse it with an error, which changes nothing).
+            try:
+                curses.resize_term(0, 0)
+            except curses.error:
+                pass
         self._resized()
 
     def _resized(self) -> None:

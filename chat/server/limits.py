@@ -17,6 +17,11 @@ GRACE = 120  # default --resume-grace
 
 SPIN_US = 100  # default --spin: microseconds to keep polling after activity
 MIN_LINE = 64  # --max-line below this would refuse the server's own short commands
+# CPython's select() on Windows takes 512 sockets at most (its FD_SETSIZE), and the
+# loop's one selector also holds the listeners, its wake-up socket, TLS handshakes
+# and closing connections: those get the spare.
+WINDOWS_SELECT = 512
+WINDOWS_SPARE = 64
 
 
 @dataclass
@@ -42,7 +47,8 @@ class Limits:
 _FLAGS = {  # Limits field -> (metavar, help)
     "max_line": ("BYTES", "longest line accepted, newline included"),
     "max_pending": ("BYTES", "unsent output per client before it is cut off as not reading"),
-    "max_clients": ("N", "connections at once; more are told the server is full"),
+    "max_clients": ("N", "connections at once; more are told the server is full (on Windows "
+                         f"at most {WINDOWS_SELECT - WINDOWS_SPARE}, what select() can watch)"),
     "max_per_address": ("N", "connections at once from one address (0: no limit)"),
     "connect_rate": ("N", "new connections a second from one address (0: no limit)"),
     "connect_burst": ("N", "new connections from one address at once before --connect-rate"),
@@ -99,8 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     history = parser.add_argument_group("the rooms' history")
     history.add_argument("--db", metavar="PATH", default=None,
                          help=f"the SQLite file that keeps the rooms' history (default "
-                              f"{default_db()}, in $XDG_DATA_HOME/parlor or "
-                              f"~/.local/share/parlor; ':memory:' keeps nothing on disk)")
+                              f"{default_db()}; ':memory:' keeps nothing on disk)")
     history.add_argument("--history", type=_positive("int"), default=REPLAY, metavar="N",
                          help=f"messages shown to someone who joins a room (default {REPLAY})")
     history.add_argument("--history-max", type=_positive("int"), default=MAX_MESSAGES,
@@ -162,6 +167,16 @@ def _positive(type_name: str):
             raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
         return value
     return parse
+
+
+def fit_select(limits: Limits, platform: str) -> str | None:
+    """Lower `limits.max_clients` to what one select() can watch on `platform` (only
+    Windows has such a limit); the sentence for the log when it did, else None."""
+    if platform != "win32" or limits.max_clients <= WINDOWS_SELECT - WINDOWS_SPARE:
+        return None
+    asked, limits.max_clients = limits.max_clients, WINDOWS_SELECT - WINDOWS_SPARE
+    return (f"--max-clients {asked} is more than select() can watch on Windows "
+            f"({WINDOWS_SELECT} sockets): at most {limits.max_clients} connections at once here")
 
 
 def limits_from_args(args: argparse.Namespace) -> Limits:

@@ -185,6 +185,11 @@ class Server:
         return self.listener.getsockname()[:2]
 
     @property
+    def wakeup_fd(self) -> int:
+        """For signal.set_wakeup_fd: a signal wakes the loop (on Windows nothing else does)."""
+        return self._wake_w.fileno()
+
+    @property
     def compat_address(self) -> tuple[str, int] | None:
         """Where course-protocol clients connect (None: no --compat-port)."""
         return self.compat.getsockname()[:2] if self.compat is not None else None

@@ -16,7 +16,7 @@ from chat.paths import default_db
 from chat.trust import is_loopback
 from chat.server.games import GameHost
 from chat.server.history import REPLAY
-from chat.server.limits import GRACE, build_parser, limits_from_args
+from chat.server.limits import GRACE, build_parser, fit_select, limits_from_args
 from chat.server.loop import Server
 from chat.server.redis_bus import RedisBus
 from chat.server.redis_store import open_redis_store
@@ -79,12 +79,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
            password: PasswordGate | None, bus: RedisBus | None = None) -> int:
+    limits = limits_from_args(args)
+    fitted = fit_select(limits, sys.platform)
+    if fitted:
+        log.warning("%s", fitted)
     try:
         server = Server(build_state(store=store, replay=args.history, grace=args.resume_grace,
                                     require_login=args.require_login,
                                     admins=tuple(args.admin), presence=bus),
                         args.host, args.port,
-                        limits_from_args(args), spin_us=args.spin, tls_context=context,
+                        limits, spin_us=args.spin, tls_context=context,
                         password=password, compat_port=args.compat_port,
                         compat_gap=args.compat_gap, bus=bus,
                         reuse_port=args.reuse_port or args.nodes > 1)
@@ -105,8 +109,10 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
     log.info("history: %s", f"kept in Redis at {args.redis}, node {bus.node}" if bus else
              "kept in memory only (--db :memory:)" if path == ":memory:"
              else f"kept in {path} (--db PATH to choose another file)")
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in stop_signals():
         signal.signal(sig, lambda *_: server.stop())
+    # On Windows a signal does not interrupt select(): its wake-up byte does.
+    signal.set_wakeup_fd(server.wakeup_fd, warn_on_full_buffer=False)
     try:
         server.serve_forever()
     finally:
@@ -115,6 +121,13 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
         for child in children:
             child.wait()
     return 0
+
+
+def stop_signals(module=signal) -> list[int]:
+    """The signals that stop the server cleanly: Ctrl-C and SIGTERM, and on Windows
+    (where nothing sends SIGTERM) Ctrl-Break too."""
+    return [getattr(module, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK")
+            if hasattr(module, name)]
 
 
 def start_nodes(argv: list[str], count: int, port: int, name: str) -> list[subprocess.Popen]:

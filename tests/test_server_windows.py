@@ -1,0 +1,60 @@
+"""What the server and line mode do for Windows that can be checked here: the signals
+that stop the server (Ctrl-Break where it exists), the ceiling select() puts on
+--max-clients there (pure), Ctrl-C on the real server.py, and line mode printing a
+character its stdout's code page lacks (a Windows pipe's ANSI code page).
+"""
+from __future__ import annotations
+
+import signal
+from types import SimpleNamespace
+
+from chat import protocol as p
+from chat.server.limits import WINDOWS_SELECT, Limits, fit_select
+from chat.server.main import stop_signals
+from test_plain_client import port_of
+
+
+def test_server_stop_signals_add_ctrl_break_where_it_exists():
+    windows = SimpleNamespace(SIGINT=2, SIGTERM=15, SIGBREAK=21)  # the signal module there
+    assert stop_signals(windows) == [2, 15, 21]
+    assert stop_signals() == [signal.SIGINT, signal.SIGTERM]  # here: no SIGBREAK
+
+
+def test_limits_fit_select_lowers_max_clients_on_windows_only_and_says_so():
+    limits = Limits()  # 1000 by default
+    said = fit_select(limits, "win32")
+    assert limits.max_clients == 448 < WINDOWS_SELECT
+    assert said == ("--max-clients 1000 is more than select() can watch on Windows "
+                    "(512 sockets): at most 448 connections at once here")
+    assert fit_select(limits, "win32") is None and limits.max_clients == 448  # fits now
+    few = Limits(max_clients=300)
+    assert fit_select(few, "win32") is None and few.max_clients == 300
+    many = Limits(max_clients=5000)
+    assert fit_select(many, "linux") is None and many.max_clients == 5000
+
+
+def test_server_process_ctrl_c_tells_everyone_and_exits_0(spawn, connect):
+    proc = spawn.server()
+    ann = connect(proc.address)
+    ann.enter("lounge", "ann")
+    proc.popen.send_signal(signal.SIGINT)  # Ctrl-C in its console (Windows: no SIGTERM)
+    assert isinstance(ann.expect(p.Bye), p.Bye)
+    ann.expect_closed()
+    assert proc.wait() == 0
+    assert "Traceback" not in "\n".join(proc.stderr.read_rest())
+
+
+def test_plain_client_prints_what_its_code_page_lacks_as_question_marks(server, spawn, connect,
+                                                                         monkeypatch):
+    monkeypatch.setenv("PYTHONIOENCODING", "cp1252")  # as a pipe is written on Windows
+    bob = connect(server)
+    bob.enter("red", "bob")
+    client = spawn.client("--port", port_of(server), "--room", "red", "--nick", "ann")
+    client.stdout.expect("You joined red")
+    bob.say("日本 café")
+    assert client.stdout.expect("bob:") == "[red] bob: ?? caf\ufffd"  # é in cp1252, read as UTF-8
+    bob.say("still here")
+    client.stdout.expect("still here")
+    client.close_stdin()
+    assert client.wait() == 0
+    assert client.stderr.read_rest() == []
