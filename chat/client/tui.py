@@ -195,15 +195,20 @@ class Tui:
                 pass
         if self.resized:
             self._resize()
+        # Keys waiting go first, and the server's lines wait for the next turn (select
+        # says so at once): a key typed in a burst is drawn after one paint, not after
+        # MAX_READ_PER_TURN of the burst is taken in too.
+        typed = not WINDOWS and sys.stdin.fileno() in ready_r and self._read_keys()
         if self.link is not None and self.link.shaking:
             if self.link.sock in ready_r or self.link.sock in ready_w:
                 self._step_tls()
         else:
             if self.link is not None and self.link.sock in ready_w:
                 self._on_writable()
-            if self.link is not None and self.link.sock in ready_r:
+            if self.link is not None and self.link.sock in ready_r and not typed:
                 self._on_readable()
-        self._read_keys()
+        if not typed:
+            self._read_keys()
         self.core.tick(time.monotonic())  # its requests (reconnect, hang up) are met in _absorb
         self._send()
 
@@ -323,16 +328,19 @@ class Tui:
         self.core.connect_started()
 
     # -------------------------------------------------------------- keys
-    def _read_keys(self) -> None:
+    def _read_keys(self) -> bool:
+        """The keys waiting, each acted on; whether there were any."""
+        typed = False
         while True:
             try:
                 key = self.screen.get_wch()
             except curses.error:
                 self.escape.reset()  # nothing more waiting: a lone Esc does nothing
-                return
+                return typed
+            typed = True
             self._on_key(key)
             if self.done:
-                return
+                return typed
 
     def _on_key(self, key: str | int) -> None:
         name = key if isinstance(key, str) else _key_name(key)
