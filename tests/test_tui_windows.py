@@ -108,3 +108,11 @@ def test_tui_windows_with_no_dim_notices_and_times_are_grey(chat_server):
     finally:
         alice.close()
 
+
+def test_tui_windows_keypad_with_numlock_off_moves_as_home_and_end(alice):
+    """The keypad's 7 and 1 with NumLock off are Home and End: PDCurses says KEY_A1 and
+    KEY_C1 (an xterm sends ESC O w and ESC O q for them, which ncurses names so too)."""
+    alice.send("abc" + "\x1bOw" + "X")
+    alice.wait_for(lambda t: t.input_line() == "#general alice> Xabc", why="X at the start")
+    alice.send("\x1bOq" + "Y")
+    alice.wait_for(lambda t: t.input_line() == "#general alice> XabcY", why="Y at the end")

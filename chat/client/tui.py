@@ -342,7 +342,10 @@ class Tui:
 
     def _on_key(self, key: str | int) -> None:
         name = key if isinstance(key, str) else _key_name(key)
-        key = keys.PAD_KEYS.get(name, key)  # (PDCurses: a keypad key as its character)
+        if name in keys.PAD_MOVES:  # the keypad's Home, arrows... with NumLock off
+            name = keys.PAD_MOVES[name]
+            key = getattr(curses, name)
+        key = keys.PAD_TEXT.get(name, key)  # (PDCurses: a keypad key as its character)
         edit = self.escape.feed(key if isinstance(key, str) else name)
         if edit is not None:
             if edit:
