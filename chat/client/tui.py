@@ -404,9 +404,9 @@ class Tui:
 
     def key_resize(self) -> None:
         if WINDOWS:
-            # PDCurses learns the console's new size from resize_term(0, 0) (recent
-            # windows-curses calls it before returning KEY_RESIZE; older ones, and
-            # ncurses, refuse it with an error, which changes nothing).
+            # PDCurses learns the console's new size from resize_term(0, 0) (windows-
+            # curses 2 has called it already, and again does no harm); ncurses
+            # refuses it with an error, which changes nothing.
             try:
                 curses.resize_term(0, 0)
             except curses.error:

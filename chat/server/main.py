@@ -121,6 +121,7 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
     try:
         server.serve_forever()
     finally:
+        signal.set_wakeup_fd(-1)  # (the loop has closed that socket)
         for child in children:  # (they stop as this one does: told, then waited for)
             child.terminate()
         for child in children:
