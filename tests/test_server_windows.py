@@ -1,6 +1,7 @@
 """What the server and line mode do for Windows that can be checked here: the signals
 that stop the server (Ctrl-Break where it exists), the ceiling select() puts on
---max-clients there (pure), Ctrl-C on the real server.py, and line mode printing a
+--max-clients there and the refusal of a shared port without SO_REUSEPORT (pure),
+Ctrl-C on the real server.py, and line mode printing a
 character its stdout's code page lacks (a Windows pipe's ANSI code page).
 """
 from __future__ import annotations
@@ -9,8 +10,8 @@ import signal
 from types import SimpleNamespace
 
 from chat import protocol as p
-from chat.server.limits import WINDOWS_SELECT, Limits, fit_select
-from chat.server.main import stop_signals
+from chat.server.limits import WINDOWS_SELECT, Limits, build_parser, fit_select
+from chat.server.main import reuse_port_problem, stop_signals
 from test_plain_client import port_of
 
 
@@ -31,6 +32,16 @@ def test_limits_fit_select_lowers_max_clients_on_windows_only_and_says_so():
     assert fit_select(few, "win32") is None and few.max_clients == 300
     many = Limits(max_clients=5000)
     assert fit_select(many, "linux") is None and many.max_clients == 5000
+
+
+def test_server_nodes_sharing_a_port_are_refused_with_a_sentence_without_so_reuseport():
+    parse = build_parser().parse_args
+    for argv in (["--reuse-port"], ["--redis", "redis://127.0.0.1:6379", "--nodes", "2"]):
+        problem = reuse_port_problem(parse(argv), available=False)  # (Windows)
+        assert problem.startswith("--reuse-port and --nodes share one port") \
+            and "port of its own" in problem
+        assert reuse_port_problem(parse(argv), available=True) is None
+    assert reuse_port_problem(parse([]), available=False) is None
 
 
 def test_server_process_ctrl_c_tells_everyone_and_exits_0(spawn, connect):

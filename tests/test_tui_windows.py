@@ -82,3 +82,37 @@ def test_tui_windows_ctrl_c_is_a_key_that_quits_and_gives_the_terminal_back(alic
     assert raw.rfind(RMCUP) > raw.rfind(SMCUP) >= 0
     modes = alice.local_modes()
     assert modes & termios.ICANON and modes & termios.ECHO and modes & termios.ISIG
+
+
+def test_tui_windows_with_no_dim_notices_and_times_are_grey(chat_server):
+    """PDCurses has no dim attribute (tests/as_windows.py sets tui.DIM to 0 as it is
+    there): on a 16-colour terminal what is dimmed elsewhere is grey instead, and what
+    is said stays in the terminal's own colour."""
+    alice = Terminal(["--port", str(chat_server.port), "--room", "general", "--nick", "alice"],
+                     program=AS_WINDOWS, term="xterm-256color")
+    try:
+        alice.send("hello" + ENTER)
+
+        def grey_and_plain(t: Terminal) -> None:
+            rows = t.lines()
+            joined = [y for y, row in enumerate(rows) if "You joined general" in row]
+            said = [y for y, row in enumerate(rows) if row.endswith("alice: hello")]
+            assert joined and said, "the notice and the line"
+            joined, said = joined[0], said[0]
+            star = rows[joined].index("* You joined")
+            assert t.screen.buffer[joined][star].fg == "brightblack", "the notice is grey"
+            assert t.screen.buffer[said][0].fg == "brightblack", "its time is grey"
+            text = rows[said].index("hello")
+            assert t.screen.buffer[said][text].fg == "default", "what is said is not"
+        alice.wait_until(grey_and_plain)
+    finally:
+        alice.close()
+
+
+def test_tui_windows_keypad_with_numlock_off_moves_as_home_and_end(alice):
+    """The keypad's 7 and 1 with NumLock off are Home and End: PDCurses says KEY_A1 and
+    KEY_C1 (an xterm sends ESC O w and ESC O q for them, which ncurses names so too)."""
+    alice.send("abc" + "\x1bOw" + "X")
+    alice.wait_for(lambda t: t.input_line() == "#general alice> Xabc", why="X at the start")
+    alice.send("\x1bOq" + "Y")
+    alice.wait_for(lambda t: t.input_line() == "#general alice> XabcY", why="Y at the end")

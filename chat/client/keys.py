@@ -22,10 +22,15 @@ NAMED = {  # curses' names for keys its terminfo knows (Ctrl: 5, Alt: 3)
     "ALT_RIGHT": "word_right", "ALT_B": "word_left", "ALT_F": "word_right",
     "ALT_D": "kill_word_right", "ALT_BKSP": "kill_word", "CTL_DEL": "kill_word_right",
 }
-# PDCurses' codes for the numeric keypad's keys, which a terminal sends as the
-# characters on them: the view takes each as that character.
-PAD_KEYS = {"PADENTER": "\r", "PADSLASH": "/", "PADSTAR": "*", "PADMINUS": "-",
+# The numeric keypad's keys as curses may name them: PDCurses' codes for the keys
+# that a terminal sends as the characters on them (the view takes each as that
+# character), and, NumLock off, the keys by their place on the pad (KEY_A1 is the
+# top left; PDCurses sends all nine, terminfo knows five) as the keys they stand for.
+PAD_TEXT = {"PADENTER": "\r", "PADSLASH": "/", "PADSTAR": "*", "PADMINUS": "-",
             "PADPLUS": "+", "SHF_PADENTER": "\r", "CTL_PADENTER": "\r"}
+PAD_MOVES = {"KEY_A1": "KEY_HOME", "KEY_A2": "KEY_UP", "KEY_A3": "KEY_PPAGE",
+             "KEY_B1": "KEY_LEFT", "KEY_B3": "KEY_RIGHT", "KEY_C1": "KEY_END",
+             "KEY_C2": "KEY_DOWN", "KEY_C3": "KEY_NPAGE", "PADSTOP": "KEY_DC"}
 SEQUENCES = {  # the same keys, raw, after ESC (xterm style, old rxvt style)
     "[1;5D": "word_left", "[1;5C": "word_right", "[1;3D": "word_left", "[1;3C": "word_right",
     "[5D": "word_left", "[5C": "word_right", "Od": "word_left", "Oc": "word_right",

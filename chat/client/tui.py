@@ -31,6 +31,8 @@ from chat.client.tls import ClientTLS, TrustError, Untrusted
 # tests switch this on to run that branch here, on ncurses.
 WINDOWS = sys.platform == "win32"
 KEY_POLL = 0.03  # seconds between looks at the keys, where they cannot be selected on
+DIM = curses.A_DIM  # 0 under PDCurses, which has no dim: grey stands in (tests set it so)
+GREY = 8  # the bright black of a 16-colour terminal or console
 WRITE = 2  # (chat.tls.WRITE: what a TLS handshake may wait for)
 QUIT_GRACE = 1.0  # seconds to wait for the server's goodbye after /quit
 MAX_READ_PER_TURN = 1 << 14  # bytes read from the server before the screen is painted again
@@ -40,16 +42,17 @@ MAX_READ_PER_TURN = 1 << 14  # bytes read from the server before the screen is p
 class Styles:
     """Style names (from the scrollback and the view) to curses attributes."""
     NICK_COLOURS = ("CYAN", "GREEN", "YELLOW", "MAGENTA", "BLUE", "RED")
+    DIMMED = ("time", "system", "notice", "past")  # set apart from what is said now
 
     def __init__(self) -> None:
         self.colour = curses.has_colors()
-        base = {"time": curses.A_DIM, "text": curses.A_NORMAL, "system": curses.A_DIM,
-                "notice": curses.A_DIM, "info": curses.A_NORMAL, "error": curses.A_BOLD,
+        base = {"time": DIM, "text": curses.A_NORMAL, "system": DIM,
+                "notice": DIM, "info": curses.A_NORMAL, "error": curses.A_BOLD,
                 "own": curses.A_BOLD, "mention": curses.A_BOLD | curses.A_REVERSE,
                 "status": curses.A_REVERSE, "prompt": curses.A_BOLD,
                 "emphasis": curses.A_BOLD | curses.A_REVERSE, "panel": curses.A_NORMAL,
                 "speaker": curses.A_BOLD, "title": curses.A_BOLD | curses.A_UNDERLINE,
-                "past": curses.A_DIM, "marker": curses.A_BOLD, "topic-bar": curses.A_REVERSE,
+                "past": DIM, "marker": curses.A_BOLD, "topic-bar": curses.A_REVERSE,
                 "private": curses.A_BOLD}
         self.attrs = base
         self.nick_attrs = [curses.A_BOLD]
@@ -72,6 +75,9 @@ class Styles:
         curses.init_pair(8, curses.COLOR_BLACK, curses.COLOR_CYAN)
         self.attrs["error"] = curses.color_pair(7) | curses.A_BOLD
         self.attrs["status"] = curses.color_pair(8)
+        if not DIM and curses.COLORS > GREY:
+            curses.init_pair(9, GREY, background)
+            self.attrs.update(dict.fromkeys(self.DIMMED, curses.color_pair(9)))
 
     def attr(self, style: str) -> int:
         if style.startswith("nick:"):
@@ -344,7 +350,10 @@ class Tui:
 
     def _on_key(self, key: str | int) -> None:
         name = key if isinstance(key, str) else _key_name(key)
-        key = keys.PAD_KEYS.get(name, key)  # (PDCurses: a keypad key as its character)
+        if name in keys.PAD_MOVES:  # the keypad's Home, arrows... with NumLock off
+            name = keys.PAD_MOVES[name]
+            key = getattr(curses, name)
+        key = keys.PAD_TEXT.get(name, key)  # (PDCurses: a keypad key as its character)
         edit = self.escape.feed(key if isinstance(key, str) else name)
         if edit is not None:
             if edit:
@@ -403,9 +412,9 @@ class Tui:
 
     def key_resize(self) -> None:
         if WINDOWS:
-            # PDCurses learns the console's new size from resize_term(0, 0) (recent
-            # windows-curses calls it before returning KEY_RESIZE; older ones, and
-            # ncurses, refuse it with an error, which changes nothing).
+            # PDCurses learns the console's new size from resize_term(0, 0) (windows-
+            # curses 2 has called it already, and again does no harm); ncurses
+            # refuses it with an error, which changes nothing.
             try:
                 curses.resize_term(0, 0)
             except curses.error:

@@ -8,6 +8,7 @@ import errno
 import logging
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         print("cannot start: --nodes needs --redis (the nodes share rooms through it)",
               file=sys.stderr)
         return 1
+    problem = reuse_port_problem(args)
+    if problem:
+        print(f"cannot start: {problem}", file=sys.stderr)
+        return 1
     try:
         bus = RedisBus(args.redis, args.node) if args.redis else None
         store = open_redis_store(args.redis, bus=bus, local_tables=frozenset({SESSIONS}),
@@ -116,11 +121,22 @@ def _serve(args, store: Store, path: str, context: ssl.SSLContext | None,
     try:
         server.serve_forever()
     finally:
+        signal.set_wakeup_fd(-1)  # (the loop has closed that socket)
         for child in children:  # (they stop as this one does: told, then waited for)
             child.terminate()
         for child in children:
             child.wait()
     return 0
+
+
+def reuse_port_problem(args, available: bool = hasattr(socket, "SO_REUSEPORT")) -> str | None:
+    """Why --reuse-port or --nodes cannot work on this system (Windows has no
+    SO_REUSEPORT), as a sentence; None when they can or are not asked for."""
+    if available or not (args.reuse_port or args.nodes > 1):
+        return None
+    return ("--reuse-port and --nodes share one port between processes, which this system "
+            "cannot do (it has no SO_REUSEPORT, as on Windows): start each node on a port "
+            "of its own, with --redis and --node")
 
 
 def stop_signals(module=signal) -> list[int]:
