@@ -197,16 +197,17 @@ def start_server(caplog):
 
     def start(limits: Limits | None = None, grace: float = 0,
               tls: ssl.SSLContext | None = None, password: str | None = None,
-              compat_gap: float | None = None) -> Server:
+              compat_gap: float | None = None, selector=None) -> Server:
         """`grace`: how long a dropped session is held for /resume (0 here unless a
         test is about that: most tests want a dropped peer gone at once); `tls`: a
         server context (see the `certs` fixture); `compat_gap`: also a course port
-        (--compat-port 0) with that gap between sends."""
+        (--compat-port 0) with that gap between sends; `selector`: the loop's
+        (a selectors.SelectSelector, the only kind Windows has)."""
         from chat.server.password import PasswordGate
         course = {} if compat_gap is None else {"compat_port": 0, "compat_gap": compat_gap}
         server = Server(build_state(grace=grace), "127.0.0.1", 0, limits, tls_context=tls,
                         password=PasswordGate(password) if password is not None else None,
-                        **course)
+                        selector=selector, **course)
         thread = threading.Thread(target=run, args=(server,), name="parlor-server", daemon=True)
         thread.start()
         running.append((server, thread))

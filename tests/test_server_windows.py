@@ -69,3 +69,25 @@ def test_plain_client_prints_what_its_code_page_lacks_as_question_marks(server, 
     client.close_stdin()
     assert client.wait() == 0
     assert client.stderr.read_rest() == []
+
+
+def test_server_on_a_select_selector_lingers_only_within_the_spare(start_server, connect,
+                                                                  monkeypatch):
+    """On Windows the loop's selector is select()-based and watches 512 sockets at most;
+    goodbyes that linger (their FIN sent, their input drained for LINGER seconds) must
+    not push the loop past that: beyond SELECT_LINGER_CAP the socket is closed at once.
+    Every client still gets its BYE (it sent nothing after /quit: a plain FIN)."""
+    import selectors
+
+    from chat.server import loop
+    from chat.server.loop import SELECT_LINGER_CAP
+    from test_limits import wait_for
+    monkeypatch.setattr(loop, "LINGER", 60.0)  # none of them ends its linger during the test
+    server = start_server(selector=selectors.SelectSelector())
+    peers = [connect(server) for _ in range(SELECT_LINGER_CAP + 8)]
+    for peer in peers:
+        peer.send("/quit")
+    for peer in peers:
+        assert any(isinstance(m, p.Bye) for m in peer.expect_closed())
+    wait_for(lambda: not server.conns, "every connection closed")
+    assert len(server._lingering) == SELECT_LINGER_CAP  # (the peers have not closed theirs)

@@ -30,7 +30,7 @@ from chat.server.guard import (DISCONNECTED, Action, Caution, CutOff, Drop, Guar
                                Line, Probe, Refusal)
 from chat.server.admission import Admission
 from chat.server.course import GAP, CourseSession, Spacer
-from chat.server.limits import Limits
+from chat.server.limits import WINDOWS_SPARE, Limits
 from chat.server.password import PasswordGate
 from chat.server.state import REPLACED, ChatState, Outbox
 from chat.server.tls import Handshakes
@@ -69,6 +69,7 @@ RANK_SLACK = 0.001   # seconds of work rank within which a fresh line need not w
 SETTLE_WORK = 0.001  # seconds of sends one settle does; the rest go in the next turn
 FEW_WRITES = 64      # dirty connections that are always written in one go
 COURSE_RECV = course.MAX_MESSAGE  # a course client's message: what one recv(1024) takes
+SELECT_LINGER_CAP = WINDOWS_SPARE // 2  # lingering sockets at most on a select() selector
 UNACKED_RECHECK = 0.01  # seconds between looks at a course send the peer has not acknowledged
 
 
@@ -115,7 +116,8 @@ class Server:
                  limits: Limits | None = None, spin_us: int = 0,
                  tls_context: ssl.SSLContext | None = None,
                  password: PasswordGate | None = None, compat_port: int | None = None,
-                 compat_gap: float = GAP, bus=None, reuse_port: bool = False) -> None:
+                 compat_gap: float = GAP, bus=None, reuse_port: bool = False,
+                 selector: selectors.BaseSelector | None = None) -> None:
         self.limits = limits or Limits()
         self._spin_setting = spin_us / 1e6
         self.spin = self._spin_now()
@@ -125,7 +127,11 @@ class Server:
         _raise_fd_limit(self.limits.max_clients + 64)
         self.listener = socket.create_server((host, port), backlog=1024, reuse_port=reuse_port)
         self.listener.setblocking(False)
-        self.selector = selectors.DefaultSelector()
+        self.selector = selector or selectors.DefaultSelector()
+        # A select()-based selector (Windows' only kind) watches a fixed number of
+        # sockets: closing connections linger (to keep their BYE) only within the spare.
+        self._linger_cap = SELECT_LINGER_CAP if isinstance(self.selector, selectors.SelectSelector) \
+            else None
         self.selector.register(self.listener, READ, self._accept)
         # --compat-port: course-protocol clients, in the same rooms (chat.server.course).
         self.compat_gap = compat_gap
@@ -900,6 +906,9 @@ class Server:
         unread input sends a reset, and the peer's kernel may then discard our last
         lines (the BYE) before its program reads them.  So send FIN, discard what
         still comes, and close at the peer's end of file or after LINGER seconds."""
+        if self._linger_cap is not None and len(self._lingering) >= self._linger_cap:
+            sock.close()  # (its BYE may be lost to a reset: a crash of select() would lose more)
+            return
         try:
             sock.shutdown(socket.SHUT_WR)
         except OSError:
