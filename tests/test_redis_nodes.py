@@ -305,14 +305,3 @@ def test_redis_nodes_topic_and_joins_on_any_node_show_the_current_topic(spawn, r
     dee.send("/topic")
     assert "there is no topic in lounge" in dee.expect(p.Reply).text
     dee.close()
-
-
-def test_redis_nodes_a_challenge_to_someone_on_another_node_says_it_cannot_be_yet(spawn, redis_server):
-    a, b = two_nodes(spawn, redis_server)
-    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
-    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
-    ann.send("/game tictactoe bob")
-    reply = ann.expect(p.Reply)
-    assert reply.code == 1 and "bob is on another server of this chat" in reply.text
-    ann.send("/game tictactoe nobody")
-    assert "there is no nobody in lounge" in ann.expect(p.Reply).text

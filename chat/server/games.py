@@ -19,18 +19,26 @@ from chat import protocol as p
 from chat.server.matches import (BOT_SEAT, Challenge, Match, Person, Records, Score, fit,
                                  fit_text, fitness, how_to_start, leaver_note, left_note, redact,
                                  rematch_problem, score_key, where_problem, why_not)
-from chat.server.state import Outbox, Room, Session, Where, key
+from chat.server.far_games import (DO, LEFT, PLAYS, RENAMED, RESIGNS, Far, challenge_record,
+                                   do, game_record, index_table, parse_index, replay)
+from chat.server.presence import GONE, Alone, Presence
+from chat.server.state import Outbox, Room, Session, key
 from chat.server.history import History
 from chat.width import sanitize
 from game import registry
 from game.base import Game, GameError
+
+FAR_BASE = -10**9  # stand-ins for players on other servers have ids from here down
+GONE_GAME = "the server it ran on stopped answering"
+NO_SEAT = ("cannot check that with the other servers now (the message bus is down); "
+           "try again in a moment")
 
 BOT = "bot"
 MAX_BOT_MOVES = 64  # consecutive bot moves in one step: a guard against a game that loops
 MAX_REPLY = 400  # characters of a game's error sentence echoed back
 MAX_SCORES = 10_000  # running scores kept (pairs of players per room and game)
 GAMES = "running"  # the store's table of running games, by game id
-PLAYS, RESIGNS, FORFEITS = "plays", "resigns", "forfeits"  # what a player does in a game
+FORFEITS = "forfeits"  # what a player does in a game: PLAYS, RESIGNS or this
 SCORES = "scores"  # the store's table of running scores, by room, game and the pair's tokens
 log = logging.getLogger("parlor.server")
 
@@ -63,7 +71,12 @@ class GameHost:
         self._store: History | None = None  # where running games and scores are kept
         self._score_names: dict[tuple, str] = {}  # (room key, score key) -> its key there
         self._ids = itertools.count(1)
-        self._where: Where = lambda room_key, nick: None
+        self._presence: Presence = Alone()  # who holds which nick on the other servers
+        self._node = ""  # this server's name in a cluster ("": alone): see far_games
+        self._rooms: dict[str, Room] = {}
+        self._standins: dict[tuple[str, str], Session] = {}  # (node, key) -> a far player
+        self._far: dict[int, tuple[str, str]] = {}  # a stand-in's id -> (node, key)
+        self._far_ids = itertools.count(FAR_BASE, -1)
         self._handlers = {
             p.StartGame: self._on_game, p.ListGames: self._on_games, p.Accept: self._on_accept,
             p.Decline: self._on_decline, p.Move: self._on_move, p.Resign: self._on_resign,
@@ -90,9 +103,8 @@ class GameHost:
     def _route(self, session: Session, text: str) -> tuple[Match | None, str, str]:
         """(game, move text, problem) for a move: a game named by its id or name first
         (`/move g2 E`), else the one whose parser and rules take the text, else ask."""
-        nick, room = session.nick, session.room
-        games = [m for m in self.matches if m.room is room and nick is not None
-                 and (m.seats(nick) or not m.game.duel)]
+        nick = session.nick
+        games = self._playable(session)
         if not games:
             return None, text, self._no_route(session)
         first, _, rest = text.strip().partition(" ")
@@ -110,8 +122,165 @@ class GameHost:
             f"{p.typed(p.Move, f'{m.id} {text.strip()}')} for {m.game.name} ({m.id})"
             for m in best)
 
+    def _playable(self, session: Session) -> list[Match]:
+        """The games here `session` may move in: theirs, and the room game."""
+        nick, room = session.nick, session.room
+        return [m for m in self.matches if m.room is room and nick is not None
+                and (m.seats(nick) or not m.game.duel)]
+
     def _new_id(self) -> str:
+        if self._node:  # one count for the whole cluster (or, Redis away, this node's own)
+            return self._presence.game_id() or f"g{next(self._ids)}-{self._node}"
         return f"g{next(self._ids)}"
+
+    # -------------------------------------------------------------- games on other servers
+    # In a cluster, a game is run by one node: the challenger's (who starts it).  The
+    # room's index (far_games) tells the other nodes what runs where; their players'
+    # game commands are forwarded to that node through the room's stream, where a
+    # stand-in session plays for them and its answers go back to their node.
+    def _far_entries(self, room: Room) -> list[Far]:
+        """The room's games and challenges that other servers run."""
+        if not self._node or self._store is None:
+            return []
+        return parse_index(self._store.items(index_table(key(room.name))), self._node)
+
+    def _far_games(self, room: Room) -> tuple[list[Match], list[Far]]:
+        """The room's games other servers run, each replayed here from its moves (the
+        same board as there), and their challenges."""
+        running, waiting = [], []
+        for far in self._far_entries(room):
+            if not far.running:
+                waiting.append(far)
+                continue
+            try:
+                running.append(Match(far.id, room, far.replay(), far.bot))
+            except (GameError, ValueError, TypeError):
+                continue  # (one that does not replay here: its rules differ)
+        return running, waiting
+
+    def _far_seat(self, session: Session) -> Far | None:
+        """The game on another server that `session` sits in, or else a room game there
+        anyone may join in, if any."""
+        games = [f for f in self._far_entries(session.room) if f.running]
+        return next((f for f in games if f.seats(session.nick)),
+                    next((f for f in games if not f.duel), None))
+
+    def _far_seated(self, session: Session) -> Far | None:
+        return next((f for f in self._far_entries(session.room)
+                     if f.running and f.seats(session.nick)), None)
+
+    def _holder(self, room: Room, nick: str) -> Session:
+        """Who has `nick` in the room: a session here, or a stand-in for one elsewhere."""
+        here = room.nicks.get(key(nick))
+        return here if here is not None else next(
+            s for s in self._standins.values() if s.room is room and key(s.nick) == key(nick))
+
+    def _forward(self, session: Session, far: Far | str, out: Outbox, kind: str = DO,
+                 text: str = "") -> None:
+        if session.id in self._far:
+            return  # (a stand-in's own node tells the others itself)
+        node = far if isinstance(far, str) else far.node
+        out.forward(key(session.room.name), node, session.key, session.nick, f"{kind} {text}")
+
+    def _forward_msg(self, session: Session, far: Far, msg: object, out: Outbox) -> None:
+        self._forward(session, far, out, DO, p.encode_client(msg).decode("utf-8").rstrip("\n"))
+
+    def on_far(self, room_key: str, node: str, far_key: str, nick: str, text: str,
+               out: Outbox) -> None:
+        """What the player `nick` (session `far_key` on the server `node`) did about a
+        game this server runs, forwarded in the room's order: a stand-in does it here,
+        and what it is told goes back to them."""
+        room = self._rooms.get(room_key)
+        kind, _, rest = text.partition(" ")
+        if room is None:
+            return  # (the room's games went with its last member here)
+        standin = self._standin(room, node, far_key, nick)
+        start = len(out.sends)
+        if kind == DO:
+            msg = p.parse_client_line(rest)
+            if type(msg) in self.handles:
+                self.handle(standin, msg, out)
+        elif kind == LEFT:
+            self._forfeit_all(standin, room, nick, out)
+        elif kind == RENAMED:
+            self.on_renamed(standin, rest, out)
+        for i in range(start, len(out.sends)):
+            if out.sends[i][0] == (standin.id,):
+                out.sends[i] = (out.far(room_key, node, far_key), out.sends[i][1])
+        if kind == LEFT:
+            del self._standins[(node, far_key)], self._far[standin.id]
+
+    def _standin(self, room: Room, node: str, far_key: str, nick: str) -> Session:
+        standin = self._standins.get((node, far_key))
+        if standin is None:
+            standin = self._standins[(node, far_key)] = Session(next(self._far_ids), node)
+            self._far[standin.id] = (node, far_key)
+        standin.room, standin.nick = room, nick
+        return standin
+
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]], out: Outbox) -> None:
+        """The server `node` stopped answering and its users' nicks were freed (room key,
+        room, nick): the games it ran end (its players forfeit: a duel is the other
+        player's; a room game ends), and those its players sit in elsewhere hear they left."""
+        rooms: dict[str, tuple[str, set[str]]] = {}
+        for room_key, name, nick in freed:
+            rooms.setdefault(room_key, (name, set()))[1].add(nick)
+        for room_key, (name, nicks) in rooms.items():
+            room = self._rooms.get(room_key) or Room(name)
+            for far in parse_index(self._store.items(index_table(room_key))):
+                if far.node == node:
+                    self._end_far(room, far, nicks, out)
+                    continue
+                for nick in sorted(n for n in nicks if far.involves(n)):
+                    out.forward(room_key, far.node, "-", nick, f"{LEFT} {GONE}", node)
+
+    def _end_far(self, room: Room, far: Far, nicks: set[str], out: Outbox) -> None:
+        """A game or challenge whose server is gone: forfeited by its players who were
+        there, told to the room, and out of the index."""
+        self._index(room, far.id, None)
+        if not far.running:
+            _note(room, far.id, f"{far.describe()} is off: {GONE_GAME}", out)
+            return
+        try:
+            game = far.replay()
+        except GameError:
+            return
+        for nick in game.players if far.duel else ():
+            if nick in nicks and not game.is_over():
+                game.forfeit(nick)
+        match = Match(far.id, room, game, far.bot)
+        for msg in self._view(match):
+            out.to_room(room, msg)
+        outcome = game.outcome()
+        text = f"{far.name} ends: {GONE_GAME}" if outcome is None else outcome.summary
+        out.to_room(room, fit(p.GameOver(room.name, far.id, sanitize(text))))
+
+    def _index(self, room: Room, game_id: str, value: str | None) -> None:
+        if self._node and self._store is not None:
+            self._store.put(index_table(key(room.name)), game_id, value)
+
+    def _add_challenge(self, challenge: Challenge) -> None:
+        self.challenges.append(challenge)
+        self._index(challenge.room, challenge.id, challenge_record(
+            self._node, challenge.cls.name, challenge.challenger, challenge.target))
+
+    def _remove_challenge(self, challenge: Challenge) -> None:
+        self.challenges.remove(challenge)
+        self._index(challenge.room, challenge.id, None)
+
+    def _claim_seat(self, session: Session, challenge: Challenge | Far) -> str | None:
+        """Take the seat a challenge offers, atomically across servers: None when it is
+        `session`'s, else why not."""
+        if not self._node:
+            return None
+        holder = self._presence.claim_seat(challenge.id, session.nick)
+        if holder is None:
+            return None
+        if not holder:
+            return NO_SEAT
+        name = challenge.name if isinstance(challenge, Far) else challenge.cls.name
+        return (f"{challenge.challenger}'s challenge to anyone ({name}) was already taken by "
+                f"{holder}; {p.typed(p.StartGame, name)} makes your own")
 
     # -------------------------------------------------------------- /game
     def _on_game(self, session: Session, msg: p.StartGame, out: Outbox) -> None:
@@ -142,10 +311,11 @@ class GameHost:
                                   "what is running here."))
 
     def _busy_problem(self, session: Session) -> str | None:
-        match = self._duel_of(session.room, session.nick)
+        match = self._duel_of(session.room, session.nick) or \
+            self._far_duel(session.room, session.nick)
         if match is None:
             return None
-        return f"you are already playing {match.game.name}: finish it or /resign first"
+        return f"you are already playing {_name(match)}: finish it or /resign first"
 
     def _challenge(self, session: Session, cls: type[Game], target: str, out: Outbox) -> None:
         if key(target) == BOT:
@@ -160,7 +330,7 @@ class GameHost:
         me, room = session.nick, session.room
         self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} made a new challenge", out)
         challenge = Challenge(self._new_id(), room, cls, me, other)
-        self.challenges.append(challenge)
+        self._add_challenge(challenge)
         if other:
             note = f"{me} challenges {other} to {cls.name}: {other}, type /accept or /decline"
         else:
@@ -177,17 +347,15 @@ class GameHost:
             return None, f"you can't challenge yourself; /game {cls.name} bot plays the bot" \
                 if cls.has_bot else "you can't challenge yourself"
         other = room.nicks.get(key(target))
-        if other is None and self._where(key(room.name), target) is not None:
-            bot = f"; /game {cls.name} bot plays the bot" if cls.has_bot else ""
-            return None, (f"{target} is on another server of this chat: a game across "
-                          f"servers is not possible yet (both players must be on the same "
-                          f"one){bot}")
-        if other is None:
+        far = self._presence.where(key(room.name), target) if other is None else None
+        if other is None and far is None:
             return None, f"there is no {target} in {room.name}; /who lists who is here"
-        busy = self._duel_of(room, other.nick)
+        nick = other.nick if other is not None else far[2]  # (as they spell it)
+        busy = self._duel_of(room, nick) or next(
+            (f for f in self._far_entries(room) if f.running and f.duel and f.seats(nick)), None)
         if busy:
-            return None, f"{other.nick} is already playing {busy.game.name}"
-        return other.nick, ""
+            return None, f"{nick} is already playing {_name(busy)}"
+        return nick, ""
 
     def _start_bot(self, session: Session, cls: type[Game], out: Outbox) -> None:
         if not cls.has_bot:
@@ -198,9 +366,10 @@ class GameHost:
 
     def _start_open(self, session: Session, cls: type[Game], setup: str, out: Outbox) -> None:
         """A game for the whole room, started at once; `setup` is never echoed (a secret word)."""
-        running = self._open_match(session.room)
+        running = self._open_match(session.room) or next(
+            (f for f in self._far_entries(session.room) if f.running and not f.duel), None)
         if running:
-            _refuse(session, p.StartGame, f"{running.game.name} is already running in "
+            _refuse(session, p.StartGame, f"{_name(running)} is already running in "
                                      f"{session.room.name}: join in with /move", out)
             return
         problem = self._start(session.room, cls, (session.nick,), setup, out)
@@ -217,8 +386,11 @@ class GameHost:
             started = cls.start(players, setup, random.Random(seed))
         except GameError as exc:
             return str(exc)
-        match = Match(match_id or self._new_id(), room, started, bot, _people(room, started, bot),
-                      taken_by, setup, seed, _tokens(room, started, bot))
+        seated = [None if bot and nick == BOT else self._holder(room, nick)
+                  for nick in started.players] if started.duel else []
+        match = Match(match_id or self._new_id(), room, started, bot,
+                      tuple(BOT_SEAT if s is None else s.id for s in seated), taken_by, setup,
+                      seed, tuple(BOT_SEAT if s is None else s.token for s in seated))
         self.matches.append(match)
         self._keep(match)
         for nick in players:
@@ -326,17 +498,51 @@ class GameHost:
         if problem:
             _refuse(session, p.Accept, problem, out)
             return
+        if not self._mine(session, msg.nick, True) and \
+                (far := self._far_challenges(session, msg.nick, True)):
+            self._answer_far(session, far, p.Accept, out)
+            return
         challenge = self._pick(session, msg.nick, p.Accept, True, out)
         if challenge is not None:
             self._take(session, challenge, p.Accept, out)
 
+    def _far_challenges(self, session: Session, challenger: str, open_ok: bool) -> list[Far]:
+        """The challenges to `session` (from `challenger`, if named) other servers run."""
+        return [f for f in self._far_entries(session.room) if f.is_for(session.nick, open_ok)
+                and (not challenger or key(f.challenger) == key(challenger))]
+
+    def _answer_far(self, session: Session, far: list[Far], command: type, out: Outbox) -> None:
+        """Accept (or decline) a challenge another server runs: there, for `session`.
+        An open one's seat is taken here first, atomically, so two servers' takers
+        cannot both have it."""
+        if len(far) > 1:
+            names = ", ".join(f.challenger for f in far)
+            _refuse(session, command, f"several challenges wait for you (from {names}): "
+                                      f"{p.names_of(command)[0]} NICK", out)
+            return
+        problem = self._claim_seat(session, far[0]) if command is p.Accept and \
+            not far[0].target else None
+        if problem:
+            _refuse(session, command, problem, out)
+        else:
+            self._forward_msg(session, far[0], command(far[0].challenger), out)
+
+    def _far_duel(self, room: Room, nick: str) -> Far | None:
+        return next((f for f in self._far_entries(room) if f.running and f.duel and f.seats(nick)),
+                    None)
+
     def _take(self, session: Session, challenge: Challenge, command: type, out: Outbox) -> None:
-        busy = self._duel_of(session.room, challenge.challenger)
+        busy = self._duel_of(session.room, challenge.challenger) or \
+            self._far_duel(session.room, challenge.challenger)
         if busy:
-            _refuse(session, command, f"{challenge.challenger} is playing {busy.game.name} "
+            _refuse(session, command, f"{challenge.challenger} is playing {_name(busy)} "
                                       "now; try again when it is over", out)
             return
-        self.challenges.remove(challenge)
+        problem = self._claim_seat(session, challenge) if challenge.target is None else None
+        if problem:
+            _refuse(session, command, problem, out)
+            return
+        self._remove_challenge(challenge)
         players = challenge.players(session.nick)
         taker = session.nick if challenge.target is None else ""
         self._start(session.room, challenge.cls, players, "", out, match_id=challenge.id,
@@ -346,9 +552,7 @@ class GameHost:
               out: Outbox) -> Challenge | None:
         """The one challenge to `session` that `args` (a challenger, or nothing) means."""
         room, nick = session.room, session.nick
-        mine = [c for c in self.challenges if c.room is room and c.is_for(nick, open_ok)]
-        if args:
-            mine = [c for c in mine if key(c.challenger) == key(args)]
+        mine = self._mine(session, args, open_ok)
         if len(mine) == 1:
             return mine[0]
         taken = self._taken(room, args) if open_ok and not mine else None
@@ -364,6 +568,12 @@ class GameHost:
             _refuse(session, command, f"nobody has challenged you in {room.name}", out)
         return None
 
+    def _mine(self, session: Session, challenger: str, open_ok: bool) -> list[Challenge]:
+        """The challenges to `session` here (from `challenger`, if named)."""
+        room, nick = session.room, session.nick
+        return [c for c in self.challenges if c.room is room and c.is_for(nick, open_ok)
+                and (not challenger or key(c.challenger) == key(challenger))]
+
     def _taken(self, room: Room, challenger: str) -> str | None:
         """Why the open challenge (from `challenger`, or the latest) cannot be accepted
         now: someone took it, and they are playing it; None if there is none such."""
@@ -375,6 +585,11 @@ class GameHost:
                 name = match.game.name
                 return (f"{rival}'s challenge to anyone ({name}) was already taken by "
                         f"{match.taken_by}; {p.typed(p.StartGame, name)} makes your own")
+        for far in self._far_entries(room):
+            rival = next((n for n in far.players if n != far.taken_by), "")
+            if far.taken_by and (not challenger or key(challenger) == key(rival)):
+                return (f"{rival}'s challenge to anyone ({far.name}) was already taken by "
+                        f"{far.taken_by}; {p.typed(p.StartGame, far.name)} makes your own")
         return None
 
     def _on_decline(self, session: Session, msg: p.Decline, out: Outbox) -> None:
@@ -394,10 +609,14 @@ class GameHost:
         open_ones = [c for c in self.challenges if c.room is room and c.is_for(nick)
                      and c.target is None and (not args or key(c.challenger) == key(args))]
         if open_ones and not waiting:
-            # Nothing to decline: an open challenge waits for anyone who wants it.
-            who = ", ".join(c.challenger for c in open_ones)
-            _refuse(session, p.Decline, f"the challenge from {who} is open to anyone: "
-                                        "leave it for someone else, or /accept to play", out)
+            _refuse(session, p.Decline, _open_to_anyone(open_ones), out)
+            return
+        far = [] if waiting else self._far_challenges(session, args, True)
+        if far and all(f.target for f in far):
+            self._answer_far(session, far, p.Decline, out)
+            return
+        if far:  # (open ones only)
+            _refuse(session, p.Decline, _open_to_anyone(far), out)
             return
         challenge = self._pick(session, args, p.Decline, False, out)
         if challenge is not None:
@@ -432,7 +651,10 @@ class GameHost:
         rival = _rival(last, session.id)
         if key(rival) in room.nicks:  # someone else took the nick: no game to play again
             return None, rematch_problem(None, room)
-        return None, self._opponent(session, type(last.game), rival)[1]
+        name = last.game.name
+        return None, self._opponent(session, type(last.game), rival)[1] or (
+            f"{rival} is on another server of this chat: /rematch across servers is not "
+            f"possible yet; {p.typed(p.StartGame, f'{name} {rival}')} challenges them again")
 
     def _ask_rematch(self, session: Session, last: Match, players: tuple[str, ...],
                      out: Outbox) -> None:
@@ -445,7 +667,7 @@ class GameHost:
         self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} asked for a rematch", out)
         challenge = Challenge(self._new_id(), room, type(last.game), me, nick,
                               challenger_first=players[0] == me, rematch=True)
-        self.challenges.append(challenge)
+        self._add_challenge(challenge)
         people = tuple(reversed(last.people))
         score = (self.records.score(key(room.name), score_key(name, people)) or Score())
         score = score.line(players, people)
@@ -454,7 +676,7 @@ class GameHost:
                                   "or /decline", out)
 
     def _drop(self, challenge: Challenge, note: str, out: Outbox) -> None:
-        self.challenges.remove(challenge)
+        self._remove_challenge(challenge)
         _note(challenge.room, challenge.id, note, out)
 
     def _cancel(self, room: Room, which: Callable[[Challenge], bool], why: str,
@@ -465,7 +687,11 @@ class GameHost:
     # -------------------------------------------------------------- /move, /resign, /games
     def _on_move(self, session: Session, msg: p.Move, out: Outbox) -> None:
         match, args, problem = self._route(session, msg.text)
-        if match is None:
+        far = self._far_seat(session) if match is None and self._node and \
+            not where_problem(session) and not self._playable(session) else None
+        if far is not None:  # (a game here comes first)
+            self._forward_msg(session, far, msg, out)
+        elif match is None:
             _refuse(session, p.Move, problem, out)
             return
         if not args.strip():
@@ -499,6 +725,10 @@ class GameHost:
                                      if m.room is session.room and m.seats(session.nick)]
         named = [m for m in seated if key(args) in (key(m.id), key(m.game.name))]
         match = named[0] if len(named) == 1 else seated[0] if len(seated) == 1 else None
+        far = None if problem or seated else self._far_seated(session)
+        if far is not None:
+            self._forward_msg(session, far, msg, out)
+            return
         if match is None:
             if len(seated) > 1:
                 problem = "you are playing " + " and ".join(
@@ -527,8 +757,9 @@ class GameHost:
     def _tell_games(self, session: Session, room: Room, out: Outbox) -> bool:
         """The room's games (a line each), its waiting challenges, then each game's
         state and board, to `session`; False if there is nothing to tell."""
-        running = [m for m in self.matches if m.room is room]
-        waiting = [c for c in self.challenges if c.room is room]
+        far_running, far_waiting = self._far_games(room)
+        running = [m for m in self.matches if m.room is room] + far_running
+        waiting = [c for c in self.challenges if c.room is room] + far_waiting
         for match in running:
             text = f"{match.game.name} ({match.id}): {sanitize(match.game.status())}"
             out.to(session.id, fit(p.Info(text)))
@@ -545,11 +776,15 @@ class GameHost:
         nick = session.nick
         if nick is not None:
             self._forfeit_all(session, room, nick, out)
+            owners = {f.node for f in self._far_entries(room) if f.involves(nick)}
+            for node in sorted(owners):  # (their games elsewhere hear it in the room's order)
+                self._forward(session, node, out, LEFT, reason)
         if room.sessions.keys() <= {session.id}:  # the room is about to go away
             for match in [m for m in self.matches if m.room is room]:
                 self._unkeep(match)
+            for challenge in [c for c in self.challenges if c.room is room]:
+                self._remove_challenge(challenge)
             self.matches = [m for m in self.matches if m.room is not room]
-            self.challenges = [c for c in self.challenges if c.room is not room]
             self.records.forget_room(key(room.name))
 
     def _forfeit_all(self, session: Session, room: Room, nick: str, out: Outbox) -> None:
@@ -566,15 +801,17 @@ class GameHost:
 
     def nick_problem(self, session: Session) -> str | None:
         """Games know players by nick, so a player keeps theirs until the game ends."""
-        match = self._match_of(session.room, session.nick) if session.nick else None
+        match = self._match_of(session.room, session.nick) or self._far_seated(session) \
+            if session.nick else None
         if match is None:
             return None
-        return f"you are playing {match.game.name}: finish it or /resign before you change your nick"
+        return f"you are playing {_name(match)}: finish it or /resign before you change your nick"
 
     def on_renamed(self, session: Session, old: str, out: Outbox) -> None:
         room = session.room
         self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
-
+        for node in sorted({f.node for f in self._far_entries(room) if f.involves(old)}):
+            self._forward(session, node, out, RENAMED, old)  # (their challenges there are off)
 
     # -------------------------------------------------------------- kept in the store
     # A running game is kept as how it started and what was done in it since (a game is
@@ -583,22 +820,25 @@ class GameHost:
     # the sessions the state restored come back, and the games go on from where they were.
     def _act(self, match: Match, act: str, nick: str, text: str = "") -> str:
         """Do `act` in the match (a GameError for an illegal move changes nothing)."""
-        sentence = _do(match.game, act, nick, text)
+        sentence = do(match.game, act, nick, text)
         match.acts.append((act, nick, text) if act == PLAYS else (act, nick))
         self._keep(match)
         return sentence
 
     def _keep(self, match: Match) -> None:
         if self._store is not None and not match.game.is_over():
-            self._store.put(GAMES, match.id, json.dumps({
-                "room": match.room.name, "name": match.game.name,
-                "players": match.game.players, "tokens": match.tokens, "bot": match.bot,
-                "setup": match.setup, "seed": match.seed, "taken_by": match.taken_by,
-                "acts": match.acts}))
+            kept = {"room": match.room.name, "name": match.game.name,
+                    "players": match.game.players, "tokens": match.tokens, "bot": match.bot,
+                    "setup": match.setup, "seed": match.seed, "taken_by": match.taken_by,
+                    "acts": match.acts}
+            self._store.put(GAMES, match.id, json.dumps(kept))
+            self._index(match.room, match.id, game_record(self._node,
+                                                          {**kept, "duel": match.game.duel}))
 
     def _unkeep(self, match: Match) -> None:
         if self._store is not None:
             self._store.put(GAMES, match.id, None)
+            self._index(match.room, match.id, None)
 
     def _keep_score(self, room_key: str, skey: tuple, score: Score, match: Match) -> None:
         if self._store is None or not match.tokens:
@@ -616,12 +856,14 @@ class GameHost:
             self._store.put(SCORES, name, None)
 
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None:
+               tokens: dict[str, Session], presence: Presence | None = None) -> None:
         """Keep games and scores in the store `history` writes to from now on, after
         bringing back those it holds for the sessions the state restored (`tokens`, in
         `rooms`); what no longer fits (a player gone, a game whose rules changed) goes.
-        `where` says who holds a nick in a room on another server (several servers)."""
-        self._where = where
+        `presence` says who holds a nick in a room on another server, and which server
+        this is (several servers: then games may have players on other servers)."""
+        self._presence = presence or Alone()
+        self._node, self._rooms = self._presence.node, rooms
         store = self._store = history
         self.clock = history.clock
         numbers = [0]
@@ -658,45 +900,25 @@ def _revive(game_id: str, kept: dict, rooms: dict[str, Room],
     """The match `kept` describes, replayed move by move; LookupError if its room or a
     player's session is gone, GameError if the moves no longer replay."""
     room = rooms[key(kept["room"])]
-    cls = registry.get(kept["name"])
-    players = tuple(kept["players"])
     people = tuple(BOT_SEAT if t == BOT_SEAT else tokens[t].id for t in kept["tokens"])
-    game = cls.start(players, kept["setup"], random.Random(kept["seed"]))
     acts = [tuple(act) for act in kept["acts"]]
-    for act, nick, *text in acts:
-        _do(game, act, nick, *text)
+    game = replay(kept["name"], tuple(kept["players"]), kept["setup"], kept["seed"], acts)
     if game.is_over():
         raise GameError("it was over")
     return Match(game_id, room, game, bool(kept["bot"]), people, kept["taken_by"],
                  kept["setup"], kept["seed"], tuple(kept["tokens"]), acts)
 
 
-def _do(game: Game, act: str, nick: str, text: str = "") -> str:
-    """Play a move (its sentence), or resign or forfeit for `nick` ("")."""
-    if act == PLAYS:
-        return game.play(nick, text)
-    if act == RESIGNS:
-        game.resign(nick)
-    else:
-        game.forfeit(nick)
-    return ""
-
-
 # ------------------------------------------------------------------ helpers
-def _tokens(room: Room, game: Game, bot: bool) -> tuple[str, ...]:
-    """A duel's people by their resume tokens (the bot by its seat)."""
-    if not game.duel:
-        return ()
-    return tuple(BOT_SEAT if bot and nick == BOT else room.nicks[key(nick)].token
-                 for nick in game.players)
+def _open_to_anyone(challenges: list[Challenge] | list[Far]) -> str:
+    """Nothing to decline: an open challenge waits for anyone who wants it."""
+    who = ", ".join(c.challenger for c in challenges)
+    return (f"the challenge from {who} is open to anyone: leave it for someone else, "
+            "or /accept to play")
 
 
-def _people(room: Room, game: Game, bot: bool) -> tuple[Person, ...]:
-    """Who sits in each seat of a duel (none for a room game, where anyone joins in)."""
-    if not game.duel:
-        return ()
-    return tuple(BOT_SEAT if bot and nick == BOT else room.nicks[key(nick)].id
-                 for nick in game.players)
+def _name(game: Match | Far) -> str:
+    return game.game.name if isinstance(game, Match) else game.name
 
 
 def _rematch_seats(room: Room, last: Match) -> tuple[str, ...] | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+GONE = "their server stopped answering"  # why a dead server's users left their rooms
+
 
 class Presence(Protocol):
     def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
@@ -26,9 +28,26 @@ class Presence(Protocol):
     def rooms(self) -> dict[str, tuple[str, int]]:
         """room key -> (name, how many have a nick there) on the other servers."""
 
+    # Games (chat.server.far_games): `node` names this server ("": it is alone).
+    node: str
+
+    def game_id(self) -> str | None:
+        """A game id no other server gives (None: none can be had now)."""
+
+    def claim_seat(self, game_id: str, nick: str) -> str | None:
+        """Take the seat of the open challenge `game_id` for `nick`, atomically across
+        servers: None when it is theirs now, else who has it ("": cannot tell now)."""
+
 
 class Alone:
     """One server: its own rooms' nicks are all there is."""
+    node = ""
+
+    def game_id(self) -> str | None:
+        return None
+
+    def claim_seat(self, game_id: str, nick: str) -> str | None:
+        return None
 
     def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
         return None

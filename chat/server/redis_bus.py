@@ -23,6 +23,7 @@ from typing import Any
 
 from chat import protocol as p
 from chat.server.redis_client import RedisClient, RedisDownError
+from chat.server.presence import GONE
 from chat.server.redis_link import RedisLink
 from chat.server.resp import ReplyError
 from chat.server.store import MAX_PENDING, Entry, Pending
@@ -34,7 +35,6 @@ STREAM_MAX = 10_000        # entries (a turn's lines each) kept in a room's stre
 PROVISIONAL = 9 * 10**14   # ids below the 15-digit limit that only live within one turn
 BEAT = 2.0                 # seconds between a node's heartbeats
 NODE_TTL = 8.0             # a node silent this long is gone: its users leave their rooms
-GONE = "their server stopped answering"
 PAUSED = "chat is paused: reconnecting to the message bus (Redis); what you say is sent when it is back"
 RESUMED = "the message bus is back: chat goes on"
 NO_CLAIM = ("cannot check that nick with the other servers now (the message bus is down); "
@@ -117,6 +117,14 @@ end
 redis.call('HDEL', KEYS[2], ARGV[3])
 return 1
 """
+# KEYS: an open challenge's seat.  ARGV: the nick taking it.  "": it is theirs now;
+# else who has it.  (Kept a day: the game starts long before.)
+SEAT = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', 86400)
+return ''
+"""
 # A node whose heartbeat key is gone: only one node reaps it (SREM says who); its
 # claims are freed and returned (room key, room, nick, ...) for the Left lines.
 REAP = """
@@ -164,6 +172,7 @@ class RedisBus:
         # (room key, key, sender's node, sender's key, sender's nick): the session here
         # a private message from another node is for (None: none), which /r answers then
         self.heard: Callable[[str, str, str, str, str], int | None] | None = None
+        self.acts = self.reach = self.gone = None  # the games' (see attach)
         self.last_id = 0
         self.paused = False
         self._lines: list[tuple[str, bytes, int, str, str]] = []
@@ -181,9 +190,14 @@ class RedisBus:
         return self.prefix + ":".join(parts)
 
     # ------------------------------------------------------------------ wiring
-    def attach(self, selector, deliver, tell_all, heard=None) -> None:
-        """Start reading in the loop's selector (the loop calls this once)."""
+    def attach(self, selector, deliver, tell_all, heard=None, acts=None, reach=None,
+               gone=None) -> None:
+        """Start reading in the loop's selector (the loop calls this once).  Games:
+        `acts(room key, node, key, nick, text)` does a game act forwarded here (the
+        loop applies what it makes), `reach(room key, key)` is the session here of that
+        key, `gone(node, freed)` the sends a dead node's games' ends make."""
         self.deliver, self.tell_all, self.heard = deliver, tell_all, heard
+        self.acts, self.reach, self.gone = acts, reach, gone
         link = self.link = RedisLink(self.client.host, self.client.port, self.client.db,
                                      selector, self._on_up, self._on_down)
         link.connect()
@@ -210,7 +224,7 @@ class RedisBus:
         slot = id_slot(msg)
         room_key = targets if targets.__class__ is str else None
         if room_key is None and slot is None:
-            return False
+            return self._publish_game(targets, msg)
         if slot is None:
             line, at, prov = p.encode(msg), 0, ""
         else:
@@ -223,6 +237,23 @@ class RedisBus:
         else:
             to = f"{self.node} {','.join(map(str, targets))}"
         self._lines.append((room_key or getattr(msg, "room", "").casefold(), line, at, prov, to))
+        if len(self._lines) > MAX_PENDING:
+            del self._lines[0]
+        return True
+
+    def _publish_game(self, targets: tuple, msg: object) -> bool:
+        """A game act for the node that runs the game (Outbox.forward), or a line for a
+        session of another node from a game run here (Outbox.far); False: neither."""
+        kind = targets[0] if targets else None
+        if kind == "!":
+            _, room_key, node, sender, key, nick = targets
+            line, to = msg.encode("utf-8"), f"{node} !{sender or self.node} {key} {nick}"
+        elif kind == "#":
+            _, room_key, node, key = targets
+            line, to = p.encode(msg), f"{node} #{key}"
+        else:
+            return False
+        self._lines.append((room_key, line, 0, "", to))
         if len(self._lines) > MAX_PENDING:
             del self._lines[0]
         return True
@@ -355,6 +386,9 @@ class RedisBus:
         node, _, ids = to.partition(" ")
         if node != self.node:
             return
+        if ids[:1] in ("!", "#"):
+            self._deliver_game(room_key, line, ids, data)
+            return
         if ids.startswith("@"):  # one session here, by its key, from another node
             parts = ids[1:].split(" ")
             if len(parts) == 4 and self.heard is not None:
@@ -363,6 +397,16 @@ class RedisBus:
                     self.deliver(room_key, data, (session_id,))
             return
         self.deliver(room_key, data, tuple(int(i) for i in ids.split(",") if i.isdigit()))
+
+    def _deliver_game(self, room_key: str, line: str, ids: str, data: bytes) -> None:
+        parts = ids[1:].split(" ")
+        if ids[0] == "!" and len(parts) == 3 and self.acts is not None:
+            for text in line.split("\n"):  # (a run of acts is one entry)
+                self.acts(room_key, *parts, text)
+        elif ids[0] == "#" and len(parts) == 1 and self.reach is not None:
+            session_id = self.reach(room_key, parts[0])
+            if session_id is not None:
+                self.deliver(room_key, data, (session_id,))
 
     def _on_up(self) -> None:
         self._up_since = time.monotonic()
@@ -429,6 +473,9 @@ class RedisBus:
                 log.info("node %s is gone: %d nicks freed", other, len(freed) // 3)
             for i in range(0, len(freed) - 2, 3):
                 gone.append((freed[i], p.Left(freed[i + 1], freed[i + 2], GONE)))
+            if freed and self.gone is not None:
+                gone.extend(self.gone(other, [tuple(freed[i:i + 3])
+                                              for i in range(0, len(freed) - 2, 3)]))
         return gone
 
     # ------------------------------------------------------------------ presence
@@ -483,6 +530,22 @@ class RedisBus:
         if len(parts) != 3 or parts[0] == self.node or not all(parts):
             return None  # (nobody's, this node's own, or not ours to trust)
         return parts[0], parts[1], parts[2]
+
+    def game_id(self) -> str | None:
+        try:
+            got = self.client.call(b"INCR", self._key("game_ids"))
+        except RedisDownError:
+            return None
+        return f"g{got}" if isinstance(got, int) else None
+
+    def claim_seat(self, game_id: str, nick: str) -> str | None:
+        try:
+            got = self.client.call(b"EVAL", SEAT, 1, self._key("seat", game_id), nick)
+        except RedisDownError:
+            return ""
+        if got == "":
+            return None
+        return got if isinstance(got, str) and not isinstance(got, ReplyError) else ""
 
     def others(self, room_key: str) -> list[str]:
         try:

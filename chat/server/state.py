@@ -108,6 +108,19 @@ class Outbox:
     def to_room(self, room: Room, msg: p.ServerMessage) -> None:
         self.sends.append((key(room.name), msg))
 
+    # Several servers: only the bus carries these (chat.server.redis_bus).
+    def forward(self, room_key: str, node: str, session_key: str, nick: str, text: str,
+                sender_node: str = "") -> None:
+        """A game act (far_games) of the session `session_key`, `nick`, of the server
+        `sender_node` ("": this one), to the server `node`, which runs the game."""
+        self.sends.append((("!", room_key, node, sender_node, session_key, nick), text))
+
+    @staticmethod
+    def far(room_key: str, node: str, session_key: str) -> tuple[str, str, str, str]:
+        """The target for a send to the session `session_key` in the room on the server
+        `node`: what a game there hears back from a game run here."""
+        return ("#", room_key, node, session_key)
+
     def close(self, session_id: int) -> None:
         self.closes.append(session_id)
 
@@ -123,10 +136,6 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())  # (0.27 us a line: no faster test for "nothing to do")
 
 
-# (room key, nick) -> who holds it on another server (Presence.where), or None
-Where = Callable[[str, str], "tuple[str, str, str] | None"]
-
-
 class RoomGames(Protocol):
     """What ChatState asks of a game host (chat.server.games.GameHost)."""
     handles: frozenset[type]  # the command types it carries out
@@ -139,8 +148,11 @@ class RoomGames(Protocol):
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None: ...
     def on_join(self, session: Session, room: Room, out: Outbox) -> None: ...
     def on_seat(self, session: Session, room: Room, out: Outbox) -> None: ...
+    def on_far(self, room_key: str, node: str, far_key: str, nick: str, text: str,
+               out: Outbox) -> None: ...
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]], out: Outbox) -> None: ...
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None: ...
+               tokens: dict[str, Session], presence: Presence | None = None) -> None: ...
 
 
 class NoGames:
@@ -167,8 +179,15 @@ class NoGames:
     def on_seat(self, session: Session, room: Room, out: Outbox) -> None:
         pass
 
+    def on_far(self, room_key: str, node: str, far_key: str, nick: str, text: str,
+               out: Outbox) -> None:
+        pass
+
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]], out: Outbox) -> None:
+        pass
+
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None:
+               tokens: dict[str, Session], presence: Presence | None = None) -> None:
         pass
 
 
@@ -219,6 +238,25 @@ class ChatState:
         """A private message from another server came for the session of key `key` in
         the room: its id, or None if it is not here now (Direct.heard)."""
         return self.direct.heard(self.rooms.get(room_key), key, node, sender_key, nick)
+
+    def game_act(self, room_key: str, node: str, far_key: str, nick: str, text: str) -> Outbox:
+        """A game act forwarded from another server (GameHost.on_far): what to do."""
+        out = Outbox()
+        self.games.on_far(room_key, node, far_key, nick, text, out)
+        return out
+
+    def session_in(self, room_key: str, session_key: str) -> int | None:
+        """The id of the session here of key `session_key` in the room, if it is there."""
+        room = self.rooms.get(room_key)
+        return next((s.id for s in room.sessions.values() if s.key == session_key), None) \
+            if room is not None else None
+
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]]) -> list:
+        """The server `node` is gone and its nicks were freed (room key, room, nick):
+        the sends its games' ends make."""
+        out = Outbox()
+        self.games.node_gone(node, freed, out)
+        return out.sends
 
     def room_members(self, room_key: str) -> Iterable[int]:
         """The session ids a send to the room `room_key` reaches now."""
@@ -274,7 +312,7 @@ class ChatState:
                 session.account = kept["account"]
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
-        self.games.attach(self.history, self.rooms, self.tokens, self.presence.where)
+        self.games.attach(self.history, self.rooms, self.tokens, self.presence)
         if self._held:
             log.info("%d sessions wait %g s for their clients to come back", len(self._held),
                      self.grace)

@@ -1,0 +1,186 @@
+"""Games across nodes: real server.py processes with --redis against a real redis-server
+(tests/redis_harness.py), players on different nodes and a spectator on a third.
+"""
+from __future__ import annotations
+
+import time
+
+from chat import protocol as p
+from conftest import Peer
+from redis_harness import redis_server  # noqa: F401 (a fixture)
+from test_games_server import X_WINS, note, turn_of
+from test_redis_nodes import joined
+
+
+def nodes(spawn, redis, count: int):
+    return [spawn.server("--redis", redis.url) for _ in range(count)]
+
+
+def seen_by(peer: Peer, nick: str) -> None:
+    peer.expect(lambda m: isinstance(m, p.Joined) and m.nick == nick)
+
+
+def duel_across(a, b) -> tuple[Peer, Peer]:
+    """ann on node `a` and bob on node `b`, in a tictactoe game run by `a` (ann's), ann
+    to move."""
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    seen_by(ann, "bob")
+    ann.send("/game tictactoe bob")  # bob is on the other node
+    bob.expect(note("ann challenges bob to tictactoe"))
+    bob.send("/accept")
+    bob.expect(turn_of("ann"))
+    return ann, bob
+
+
+def board_until_over(peer: Peer) -> tuple[list[str], str]:
+    """Every line of the game until its GAMEOVER: (the last board's rows, the summary)."""
+    rows: list[str] = []
+    while True:
+        msg = peer.next()
+        if isinstance(msg, p.Board):
+            rows = [peer.next().text for _ in range(msg.count)]
+        elif isinstance(msg, p.GameOver):
+            return rows, msg.text
+
+
+def test_redis_games_a_duel_across_nodes_watched_from_a_third(spawn, redis_server):
+    a, b, c = nodes(spawn, redis_server, 3)
+    cid = joined(c.address, "lounge", "cid")
+    cid.send("/game tictactoe nobody")  # nobody of that nick on any node
+    assert "there is no nobody in lounge" in cid.expect(p.Reply).text
+    ann, bob = duel_across(a, b)
+    cid.expect(note("tictactoe starts: ann vs bob, ann moves first"))
+    players = {"ann": ann, "bob": bob}
+    for i, move in enumerate(X_WINS):
+        nick = ("ann", "bob")[i % 2]
+        players[nick].expect(turn_of(nick))
+        players[nick].send(f"/move {move}")
+    finals = [board_until_over(peer) for peer in (ann, bob, cid)]
+    assert finals[0] == finals[1] == finals[2]
+    rows, summary = finals[0]
+    assert summary == "ann wins with X (row 1)" and any("*X*" in row for row in rows)
+    ann.send("/rematch")  # not across nodes yet: it says so, and how to play again
+    assert "/game tictactoe bob challenges them again" in ann.expect(p.Reply).text
+
+
+def test_redis_games_a_move_out_of_turn_is_told_to_its_player_only(spawn, redis_server):
+    a, b = nodes(spawn, redis_server, 2)
+    ann, bob = duel_across(a, b)
+    bob.send("/move 5")  # ann moves first: the refusal comes back to bob, on node B
+    reply = bob.expect(p.Reply)
+    assert reply.command == "move" and reply.code == 1 and "ann" in reply.text
+    ann.send("/move 1")
+    said = ann.lines_until(lambda m: isinstance(m, p.GameNote) and m.text.startswith("ann plays"))
+    assert not any(isinstance(m, p.Reply) and m.command == "move" for m in said)
+    bob.send("/resign")
+    assert ann.expect(p.GameOver).text == "bob resigned: ann wins"
+
+
+def test_redis_games_an_open_challenge_taken_on_two_nodes_at_once_seats_one(spawn, redis_server):
+    a, b, c = nodes(spawn, redis_server, 3)
+    ann = joined(a.address, "lounge", "ann")
+    bob, cid = joined(b.address, "lounge", "bob"), joined(c.address, "lounge", "cid")
+    seen_by(ann, "cid")
+    ann.send("/game tictactoe")  # to anyone
+    bob.expect(note("ann challenges anyone"))
+    cid.expect(note("ann challenges anyone"))
+    bob.send("/accept")
+    cid.send("/accept")
+    start = ann.expect(note("tictactoe starts"))
+    taker = "bob" if "ann vs bob" in start.text else "cid"
+    loser = cid if taker == "bob" else bob
+    reply = loser.expect(lambda m: isinstance(m, p.Reply) and m.command == "accept")
+    assert reply.code == 1 and f"already taken by {taker}" in reply.text
+    lines = ann.lines_until(lambda m: isinstance(m, p.Turn))
+    assert not any(isinstance(m, p.GameNote) and "starts" in m.text for m in lines)
+
+
+def test_redis_games_an_open_challenge_accepted_on_another_node(spawn, redis_server):
+    a, b = nodes(spawn, redis_server, 2)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    seen_by(ann, "bob")
+    ann.send("/game tictactoe")
+    bob.expect(note("ann challenges anyone"))
+    bob.send("/accept")
+    assert bob.expect(note("tictactoe starts")).text.startswith("tictactoe starts: ann vs bob")
+    dee = joined(b.address, "lounge", "dee")  # too late: told who took it
+    dee.send("/accept")
+    assert "was already taken by bob" in dee.expect(p.Reply).text
+
+
+def game_lines(peer: Peer) -> list[p.ServerMessage]:
+    """The game's lines the peer sees, up to its GAMEOVER."""
+    return [m for m in peer.lines_until(lambda m: isinstance(m, p.GameOver))
+            if isinstance(m, (p.GameNote, p.GameState, p.Turn, p.Board, p.BoardRow, p.GameOver))]
+
+
+def test_redis_games_a_bot_game_on_one_node_is_the_same_on_another(spawn, redis_server):
+    a, b = nodes(spawn, redis_server, 2)
+    ann, cid = joined(a.address, "lounge", "ann"), joined(a.address, "lounge", "cid")
+    bob = joined(b.address, "lounge", "bob")
+    seen_by(ann, "bob")
+    seen_by(cid, "bob")
+    ann.send("/game tictactoe bot")
+    moves = 0
+    while True:  # ann plays the first free cell each turn
+        msg = ann.expect(lambda m: isinstance(m, (p.Turn, p.GameOver)))
+        if isinstance(msg, p.GameOver):
+            break
+        if msg.nick == "ann":
+            ann.send(f"/move {msg.text.split()[0]}")
+            moves += 1
+    here, there = game_lines(cid), game_lines(bob)  # on the game's node, and on another
+    assert here == there
+    bot_moves = [m for m in there if isinstance(m, p.GameNote) and m.text.startswith("bot plays")]
+    assert moves - 1 <= len(bot_moves) <= moves  # once each: not once per node
+
+
+def test_redis_games_a_dead_nodes_players_forfeit_within_the_heartbeat_bound(spawn, redis_server):
+    a, b, c = nodes(spawn, redis_server, 3)
+    ann, bob = duel_across(a, b)  # run by node A, which dies: its game ends there
+    dee, cid = joined(a.address, "lounge", "dee"), joined(c.address, "lounge", "cid")
+    seen_by(ann, "cid")
+    cid.send("/game tictactoe dee")  # run by node C: its player on A forfeits
+    dee.expect(note("cid challenges dee"))
+    dee.send("/accept")
+    cid.expect(turn_of("cid"))
+    a.popen.kill()
+    killed = time.monotonic()
+    for peer in (bob, cid):  # (both games are in the room: each sees both end)
+        overs = {peer.expect(p.GameOver, timeout=15).text for _ in range(2)}
+        assert overs == {"ann forfeited: bob wins", "dee forfeited: cid wins"}
+    assert time.monotonic() - killed < 10.5
+    bob.send("/game tictactoe bot")  # and they are free to play again
+    assert bob.expect(note("tictactoe starts")).text.startswith("tictactoe starts: bob vs bot")
+
+
+def last_board(peer: Peer, until) -> list[str]:
+    """The rows of the last board the peer sees up to a line that `until` takes."""
+    rows, lines = [], peer.lines_until(until)
+    for i, msg in enumerate(lines):
+        if isinstance(msg, p.Board):
+            rows = [m.text for m in lines[i + 1:i + 1 + msg.count]]
+    return rows
+
+
+def test_redis_games_someone_who_joins_on_a_third_node_is_shown_the_game(spawn, redis_server):
+    a, b, c = nodes(spawn, redis_server, 3)
+    ann, bob = duel_across(a, b)
+    ann.send("/move 1")
+    bob.expect(turn_of("bob"))
+    bob.send("/move 5")
+    seen = last_board(bob, lambda m: isinstance(m, p.BoardRow) and m.text == "ann (X) to move")
+    cid = Peer(c.address)  # joins after: shown the game as its node has it
+    cid.send("/join lounge")
+    status = cid.expect(lambda m: isinstance(m, p.Info) and m.text.startswith("tictactoe ("))
+    assert status.text.endswith("ann (X) vs bob (O), ann to move")
+    assert cid.expect(p.GameState).players == ("ann", "bob")
+    assert cid.expect(p.Turn).nick == "ann"
+    head = cid.expect(p.Board)
+    assert [cid.next().text for _ in range(head.count)] == seen
+    dee = joined(a.address, "lounge", "dee")
+    dee.send("/game tictactoe")  # a challenge waiting elsewhere is shown too
+    cid.expect(note("dee challenges anyone"))
+    cid.send("/games")
+    lines = cid.lines_until(lambda m: isinstance(m, p.Info) and "waits for an answer" in m.text)
+    assert lines[-1].text == "dee's challenge to anyone (tictactoe) waits for an answer"
