@@ -5,15 +5,32 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from chat import protocol as p
-from conftest import Peer
+from conftest import TIMEOUT, Peer
 from redis_harness import redis_server  # noqa: F401 (a fixture)
 from test_games_server import X_WINS, note, turn_of
 from test_redis_nodes import joined
 
 
-def nodes(spawn, redis, count: int):
-    return [spawn.server("--redis", redis.url) for _ in range(count)]
+@pytest.fixture
+def nodes(spawn, redis_server):
+    """nodes(N): N server.py processes on one Redis; at the end, none logged a traceback
+    (a failure the server survives still shows there)."""
+    started = []
+
+    def start(count: int) -> list:
+        started.extend(spawn.server("--redis", redis_server.url) for _ in range(count))
+        return started[-count:]
+
+    yield start
+    for node in started:
+        if node.popen.poll() is None:
+            node.popen.terminate()
+            node.popen.wait(TIMEOUT)
+        log = "\n".join(node.stderr.read_rest())
+        assert "Traceback" not in log, log
 
 
 def seen_by(peer: Peer, nick: str) -> None:
@@ -43,8 +60,8 @@ def board_until_over(peer: Peer) -> tuple[list[str], str]:
             return rows, msg.text
 
 
-def test_redis_games_a_duel_across_nodes_watched_from_a_third(spawn, redis_server):
-    a, b, c = nodes(spawn, redis_server, 3)
+def test_redis_games_a_duel_across_nodes_watched_from_a_third(nodes):
+    a, b, c = nodes(3)
     cid = joined(c.address, "lounge", "cid")
     cid.send("/game tictactoe nobody")  # nobody of that nick on any node
     assert "there is no nobody in lounge" in cid.expect(p.Reply).text
@@ -63,12 +80,13 @@ def test_redis_games_a_duel_across_nodes_watched_from_a_third(spawn, redis_serve
     assert "/game tictactoe bob challenges them again" in ann.expect(p.Reply).text
 
 
-def test_redis_games_a_move_out_of_turn_is_told_to_its_player_only(spawn, redis_server):
-    a, b = nodes(spawn, redis_server, 2)
+def test_redis_games_a_move_out_of_turn_is_told_to_its_player_only(nodes):
+    a, b = nodes(2)
     ann, bob = duel_across(a, b)
     bob.send("/move 5")  # ann moves first: the refusal comes back to bob, on node B
-    reply = bob.expect(p.Reply)
-    assert reply.command == "move" and reply.code == 1 and "ann" in reply.text
+    said = bob.lines_until(p.Reply)
+    assert not any(isinstance(m, p.Error) for m in said)
+    assert said[-1].command == "move" and said[-1].code == 1 and "not your turn" in said[-1].text
     ann.send("/move 1")
     said = ann.lines_until(lambda m: isinstance(m, p.GameNote) and m.text.startswith("ann plays"))
     assert not any(isinstance(m, p.Reply) and m.command == "move" for m in said)
@@ -76,8 +94,8 @@ def test_redis_games_a_move_out_of_turn_is_told_to_its_player_only(spawn, redis_
     assert ann.expect(p.GameOver).text == "bob resigned: ann wins"
 
 
-def test_redis_games_an_open_challenge_taken_on_two_nodes_at_once_seats_one(spawn, redis_server):
-    a, b, c = nodes(spawn, redis_server, 3)
+def test_redis_games_an_open_challenge_taken_on_two_nodes_at_once_seats_one(nodes):
+    a, b, c = nodes(3)
     ann = joined(a.address, "lounge", "ann")
     bob, cid = joined(b.address, "lounge", "bob"), joined(c.address, "lounge", "cid")
     seen_by(ann, "cid")
@@ -95,8 +113,8 @@ def test_redis_games_an_open_challenge_taken_on_two_nodes_at_once_seats_one(spaw
     assert not any(isinstance(m, p.GameNote) and "starts" in m.text for m in lines)
 
 
-def test_redis_games_an_open_challenge_accepted_on_another_node(spawn, redis_server):
-    a, b = nodes(spawn, redis_server, 2)
+def test_redis_games_an_open_challenge_accepted_on_another_node(nodes):
+    a, b = nodes(2)
     ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
     seen_by(ann, "bob")
     ann.send("/game tictactoe")
@@ -114,8 +132,8 @@ def game_lines(peer: Peer) -> list[p.ServerMessage]:
             if isinstance(m, (p.GameNote, p.GameState, p.Turn, p.Board, p.BoardRow, p.GameOver))]
 
 
-def test_redis_games_a_bot_game_on_one_node_is_the_same_on_another(spawn, redis_server):
-    a, b = nodes(spawn, redis_server, 2)
+def test_redis_games_a_bot_game_on_one_node_is_the_same_on_another(nodes):
+    a, b = nodes(2)
     ann, cid = joined(a.address, "lounge", "ann"), joined(a.address, "lounge", "cid")
     bob = joined(b.address, "lounge", "bob")
     seen_by(ann, "bob")
@@ -135,8 +153,8 @@ def test_redis_games_a_bot_game_on_one_node_is_the_same_on_another(spawn, redis_
     assert moves - 1 <= len(bot_moves) <= moves  # once each: not once per node
 
 
-def test_redis_games_a_dead_nodes_players_forfeit_within_the_heartbeat_bound(spawn, redis_server):
-    a, b, c = nodes(spawn, redis_server, 3)
+def test_redis_games_a_dead_nodes_players_forfeit_within_the_heartbeat_bound(nodes):
+    a, b, c = nodes(3)
     ann, bob = duel_across(a, b)  # run by node A, which dies: its game ends there
     dee, cid = joined(a.address, "lounge", "dee"), joined(c.address, "lounge", "cid")
     seen_by(ann, "cid")
@@ -163,8 +181,8 @@ def last_board(peer: Peer, until) -> list[str]:
     return rows
 
 
-def test_redis_games_someone_who_joins_on_a_third_node_is_shown_the_game(spawn, redis_server):
-    a, b, c = nodes(spawn, redis_server, 3)
+def test_redis_games_someone_who_joins_on_a_third_node_is_shown_the_game(nodes):
+    a, b, c = nodes(3)
     ann, bob = duel_across(a, b)
     ann.send("/move 1")
     bob.expect(turn_of("bob"))

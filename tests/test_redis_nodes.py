@@ -305,3 +305,24 @@ def test_redis_nodes_topic_and_joins_on_any_node_show_the_current_topic(spawn, r
     dee.send("/topic")
     assert "there is no topic in lounge" in dee.expect(p.Reply).text
     dee.close()
+
+
+def test_redis_nodes_a_private_message_reaches_a_logged_in_user_in_another_room_elsewhere(
+        spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann = joined(a.address, "lounge", "ann")  # a guest
+    bob, dee = joined(b.address, "den", "bob"), joined(b.address, "den", "dee")
+    bob.send("/register a long enough password")  # (after node A read the accounts)
+    assert bob.expect(lambda m: isinstance(m, p.Reply) and m.command == "register").code == 0
+    ann.send("/msg bob psst")  # bob is in another room, on the other node
+    got = bob.expect(p.Private)
+    assert (got.room, got.nick, got.to, got.text) == ("lounge", "ann", "bob", "psst")
+    assert ann.expect(p.Private).text == "psst"  # (her own copy)
+    bob.send("/r back at you")  # /r answers her, in her room, on her node
+    back = ann.expect(p.Private)
+    assert (back.nick, back.to, back.text) == ("bob", "ann", "back at you")
+    dee.send("/msg nobody hi")  # (a line after them: dee saw neither)
+    said = dee.lines_until(lambda m: isinstance(m, p.Reply) and m.command == "msg")
+    assert not any(isinstance(m, p.Private) for m in said)
+    ann.send("/msg dee hi")  # dee is no logged-in user: only in your room
+    assert "there is no dee in lounge" in ann.expect(p.Reply).text

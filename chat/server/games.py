@@ -192,8 +192,12 @@ class GameHost:
         and what it is told goes back to them."""
         room = self._rooms.get(room_key)
         kind, _, rest = text.partition(" ")
-        if room is None:
-            return  # (the room's games went with its last member here)
+        if room is None:  # (the room's games went with its last member here)
+            msg = p.parse_client_line(rest) if kind == DO else None
+            if type(msg) in self.handles:
+                out.sends.append((out.far(room_key, node, far_key), p.reply(
+                    msg, 1, "that game is over: nobody who played it is here any more")))
+            return
         standin = self._standin(room, node, far_key, nick)
         start = len(out.sends)
         if kind == DO:
@@ -207,11 +211,15 @@ class GameHost:
         for i in range(start, len(out.sends)):
             if out.sends[i][0] == (standin.id,):
                 out.sends[i] = (out.far(room_key, node, far_key), out.sends[i][1])
-        if kind == LEFT:
-            del self._standins[(node, far_key)], self._far[standin.id]
+        if kind == LEFT:  # (by their node, or for a dead one by nick: "-" its key)
+            for where, gone in list(self._standins.items()):
+                if gone.room is room and key(gone.nick) == key(nick):
+                    del self._standins[where], self._far[gone.id]
 
     def _standin(self, room: Room, node: str, far_key: str, nick: str) -> Session:
-        standin = self._standins.get((node, far_key))
+        standin = self._standins.get((node, far_key)) or next(
+            (s for s in self._standins.values() if s.room is room and key(s.nick) == key(nick)
+             and far_key == "-"), None)
         if standin is None:
             standin = self._standins[(node, far_key)] = Session(next(self._far_ids), node)
             self._far[standin.id] = (node, far_key)
@@ -691,7 +699,8 @@ class GameHost:
             not where_problem(session) and not self._playable(session) else None
         if far is not None:  # (a game here comes first)
             self._forward_msg(session, far, msg, out)
-        elif match is None:
+            return
+        if match is None:
             _refuse(session, p.Move, problem, out)
             return
         if not args.strip():
@@ -873,6 +882,7 @@ class GameHost:
             except (GameError, LookupError, TypeError, ValueError) as exc:
                 log.info("game %s is not brought back: %s", game_id, exc)
                 store.put(GAMES, game_id, None)
+                self._unindex(game_id, value)
                 continue
             self.matches.append(match)
             numbers.append(int(game_id[1:]) if game_id[1:].isdigit() else 0)
@@ -884,6 +894,16 @@ class GameHost:
                 store.put(SCORES, name, None)
         if self.matches:
             log.info("%d games in progress are back", len(self.matches))
+
+    def _unindex(self, game_id: str, value: str) -> None:
+        """A game of this node that is over after a restart leaves the room's index
+        (a player on another server could not be brought back)."""
+        try:
+            room = json.loads(value).get("room")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(room, str):
+            self._index(Room(room), game_id, None)
 
     def _revive_score(self, name: str, kept: dict, tokens: dict[str, Session]) -> None:
         room_key, game_name, *names = name.split("|")

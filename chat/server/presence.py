@@ -28,6 +28,10 @@ class Presence(Protocol):
     def rooms(self) -> dict[str, tuple[str, int]]:
         """room key -> (name, how many have a nick there) on the other servers."""
 
+    def find(self, nick: str) -> tuple[str, str, str, str] | None:
+        """Who holds `nick` in any room on another server, as (server, session key,
+        nick, room key); None when nobody there does."""
+
     # Games (chat.server.far_games): `node` names this server ("": it is alone).
     node: str
 
@@ -63,3 +67,6 @@ class Alone:
 
     def rooms(self) -> dict[str, tuple[str, int]]:
         return {}
+
+    def find(self, nick: str) -> tuple[str, str, str, str] | None:
+        return None

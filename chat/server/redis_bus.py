@@ -100,19 +100,23 @@ end
 return first + n
 """ % STREAM_MAX
 
-# KEYS: the room's nicks, the node's claims.  ARGV: nick key, owner ("NODE KEY"),
-# nick, claim field, claim value.  1: it is the owner's now; 0: someone else's.
+# KEYS: the room's nicks, the node's claims, the nick's rooms.  ARGV: nick key, owner
+# ("NODE KEY"), nick, claim field, claim value, room key.  1: it is the owner's now;
+# 0: someone else's.  (The nick's rooms, `at:NICK`, are where /msg finds a logged-in
+# user in another room.)
 CLAIM = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held and string.sub(held, 1, #ARGV[2] + 1) ~= ARGV[2] .. ' ' then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[6])
 return 1
 """
 RELEASE = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held and string.sub(held, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then
   redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SREM', KEYS[3], ARGV[4])
 end
 redis.call('HDEL', KEYS[2], ARGV[3])
 return 1
@@ -139,6 +143,7 @@ for i = 1, #claims, 2 do
   local held = redis.call('HGET', prefix .. 'nicks:' .. room_key, nick_key)
   if held and string.sub(held, 1, #dead + 1) == dead .. ' ' then
     redis.call('HDEL', prefix .. 'nicks:' .. room_key, nick_key)
+    redis.call('SREM', prefix .. 'at:' .. nick_key, room_key)
     table.insert(gone, room_key); table.insert(gone, room); table.insert(gone, nick)
   end
 end
@@ -169,9 +174,10 @@ class RedisBus:
         self.link: RedisLink | None = None
         self.deliver: Callable[[str, bytes, tuple[int, ...] | None], None] | None = None
         self.tell_all: Callable[[str], None] | None = None
-        # (room key, key, sender's node, sender's key, sender's nick): the session here
-        # a private message from another node is for (None: none), which /r answers then
-        self.heard: Callable[[str, str, str, str, str], int | None] | None = None
+        # (room key, key, sender's node, sender's key, sender's nick[, sender's room key]):
+        # the session here a private message from another node is for (None: none),
+        # which /r answers then
+        self.heard: Callable[..., int | None] | None = None
         self.acts = self.reach = self.gone = None  # the games' (see attach)
         self.last_id = 0
         self.paused = False
@@ -231,9 +237,11 @@ class RedisBus:
             (line, at), prov = slot, str(msg.id)
         if room_key is not None:
             to = ""
-        elif targets[0].__class__ is str:  # (node, key, sender's key, sender's nick)
-            node, key, sender_key, nick = targets
+        elif targets[0].__class__ is str:  # (node, key, sender's key, sender's nick, room)
+            node, key, sender_key, nick, far_room = targets
             to = f"{node} @{key} {self.node} {sender_key} {nick}"
+            if far_room:  # in another room: its stream, and where the sender is, for /r
+                room_key, to = far_room, f"{to} {msg.room.casefold()}"
         else:
             to = f"{self.node} {','.join(map(str, targets))}"
         self._lines.append((room_key or getattr(msg, "room", "").casefold(), line, at, prov, to))
@@ -391,7 +399,7 @@ class RedisBus:
             return
         if ids.startswith("@"):  # one session here, by its key, from another node
             parts = ids[1:].split(" ")
-            if len(parts) == 4 and self.heard is not None:
+            if len(parts) in (4, 5) and self.heard is not None:
                 session_id = self.heard(room_key, *parts)
                 if session_id is not None:
                     self.deliver(room_key, data, (session_id,))
@@ -482,9 +490,10 @@ class RedisBus:
     def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
         owner = f"{self.node} {owner}"
         try:
-            got = self.client.call(b"EVAL", CLAIM, 2, self._key("nicks", room_key),
-                                   self._key("claims", self.node), nick.casefold(), owner, nick,
-                                   f"{room_key} {nick.casefold()}", f"{room} {nick}")
+            got = self.client.call(b"EVAL", CLAIM, 3, self._key("nicks", room_key),
+                                   self._key("claims", self.node), self._key("at", nick.casefold()),
+                                   nick.casefold(), owner, nick, f"{room_key} {nick.casefold()}",
+                                   f"{room} {nick}", room_key)
         except RedisDownError:
             return NO_CLAIM
         if got == 1:
@@ -498,9 +507,10 @@ class RedisBus:
             self._releases.append((room_key, nick, owner))
 
     def _release(self, room_key: str, nick: str, owner: str) -> None:
-        self.client.call(b"EVAL", RELEASE, 2, self._key("nicks", room_key),
-                         self._key("claims", self.node), nick.casefold(),
-                         f"{self.node} {owner}", f"{room_key} {nick.casefold()}")
+        self.client.call(b"EVAL", RELEASE, 3, self._key("nicks", room_key),
+                         self._key("claims", self.node), self._key("at", nick.casefold()),
+                         nick.casefold(), f"{self.node} {owner}", f"{room_key} {nick.casefold()}",
+                         room_key)
 
     def _retry_releases(self) -> None:
         while self._releases:
@@ -520,6 +530,19 @@ class RedisBus:
         for got in claims:
             _room_counts(got if isinstance(got, list) else [], counts)
         return {room_key: (name, n) for room_key, (name, n) in counts.items()}
+
+    def find(self, nick: str) -> tuple[str, str, str, str] | None:
+        """Someone of nick `nick` in any room on another node: (node, session key, nick,
+        room key); None: nobody there."""
+        try:
+            rooms = self.client.call(b"SMEMBERS", self._key("at", nick.casefold()))
+        except RedisDownError:
+            return None
+        for room_key in sorted(rooms) if isinstance(rooms, list) else ():
+            found = self.where(room_key, nick) if isinstance(room_key, str) else None
+            if found is not None:
+                return (*found, room_key)
+        return None
 
     def where(self, room_key: str, nick: str) -> tuple[str, str, str] | None:
         try:

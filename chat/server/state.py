@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat import protocol as p
+from chat.server.accounts import TABLE as ACCOUNTS
 from chat.server.direct import YOU, Absence, Direct, Elsewhere, end_key
 from chat.server.history import REPLAY, History
 from chat.server.identity import Identity
@@ -100,10 +101,12 @@ class Outbox:
         for msg in messages:
             self.sends.append(((session_id,), msg))
 
-    def to_elsewhere(self, node: str, key: str, sender: Session, msg: p.ServerMessage) -> None:
-        """To the session of key `key` on the server `node` (several servers), from
-        `sender` here (so that its /r answers): only the bus carries it."""
-        self.sends.append(((node, key, sender.key, sender.nick), msg))
+    def to_elsewhere(self, node: str, key: str, sender: Session, msg: p.ServerMessage,
+                     room_key: str = "") -> None:
+        """To the session of key `key` on the server `node` (several servers), in the
+        sender's room or, `room_key`, in that one, from `sender` here (so that its /r
+        answers): only the bus carries it."""
+        self.sends.append(((node, key, sender.key, sender.nick, room_key), msg))
 
     def to_room(self, room: Room, msg: p.ServerMessage) -> None:
         self.sends.append((key(room.name), msg))
@@ -219,7 +222,7 @@ class ChatState:
         self.help_lines = [*HELP, *self.games.help_lines]
         self.direct = Direct(self.history, clock, self._chat_text,
                              lambda s: self.sessions.get(s.id) is s, self.keep, self._reach,
-                             self.presence.where)
+                             self.presence.where, self._find)
         self.identity = Identity(self, require_login)
         self.moderation = Moderation(self, frozenset(a.casefold() for a in admins))
         self._handlers: dict[type, Handler] = {
@@ -234,10 +237,13 @@ class ChatState:
         }
         self._restore()
 
-    def heard(self, room_key: str, key: str, node: str, sender_key: str, nick: str) -> int | None:
+    def heard(self, room_key: str, key: str, node: str, sender_key: str, nick: str,
+              sender_room: str = "") -> int | None:
         """A private message from another server came for the session of key `key` in
-        the room: its id, or None if it is not here now (Direct.heard)."""
-        return self.direct.heard(self.rooms.get(room_key), key, node, sender_key, nick)
+        the room (from `sender_room`, if another): its id, or None if it is not here
+        now (Direct.heard)."""
+        return self.direct.heard(self.rooms.get(room_key), key, node, sender_key, nick,
+                                 sender_room)
 
     def game_act(self, room_key: str, node: str, far_key: str, nick: str, text: str) -> Outbox:
         """A game act forwarded from another server (GameHost.on_far): what to do."""
@@ -610,6 +616,16 @@ class ChatState:
             return False
         self._end_held(holder, "came back on another connection", out)
         return True
+
+    def _find(self, nick: str) -> tuple[str, str, str, str] | None:
+        """The logged-in user who is `nick` on another server, in some room (node,
+        session key, nick, room key); their account may be newer than this server's
+        last look at the accounts."""
+        nick_key = key(nick)
+        if not self.identity.accounts.exists(nick_key) and \
+                not (self.history.fresh(ACCOUNTS, [nick_key]) or {}).get(nick_key):
+            return None
+        return self.presence.find(nick)
 
     def _reach(self, nick: str) -> Session | None:
         """The logged-in user who is `nick`, their account's nick, in some room."""
