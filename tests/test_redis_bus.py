@@ -74,6 +74,12 @@ def test_redis_bus_an_open_challenges_seat_is_one_nicks_across_nodes(redis_serve
     assert two.claim_seat("g7", "cid") == "bob"  # the other node is told who has it
     assert one.claim_seat("g7", "bob") is None  # (the owner's node claims it again: still bob's)
     assert two.claim_seat("g8", "cid") is None
+    assert one.claim_player("lounge", "bob", "g7") is None  # one duel at a time, everywhere
+    assert two.claim_player("lounge", "BOB", "g9") == "g7"
+    two.release_player("lounge", "bob", "g9")  # (not the one bob plays: a no-op)
+    assert two.claim_player("lounge", "bob", "g9") == "g7"
+    one.release_player("lounge", "bob", "g7")
+    assert two.claim_player("lounge", "bob", "g9") is None
     ids = {one.game_id(), two.game_id(), one.game_id()}
     assert len(ids) == 3 and all(i.startswith("g") for i in ids)  # no two nodes give one id
 

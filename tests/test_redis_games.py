@@ -202,3 +202,26 @@ def test_redis_games_someone_who_joins_on_a_third_node_is_shown_the_game(nodes):
     cid.send("/games")
     lines = cid.lines_until(lambda m: isinstance(m, p.Info) and "waits for an answer" in m.text)
     assert lines[-1].text == "dee's challenge to anyone (tictactoe) waits for an answer"
+
+
+def test_redis_games_two_accepts_at_once_on_two_nodes_start_one_duel(nodes):
+    a, b, c = nodes(3)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    cid = joined(c.address, "lounge", "cid")
+    seen_by(ann, "cid")
+    ann.send("/game tictactoe bob")  # run by node A
+    cid.send("/game tictactoe bob")  # run by node C
+    for _ in range(2):  # (in either order)
+        bob.expect(lambda m: isinstance(m, p.GameNote) and "challenges bob" in m.text)
+    bob.send("/accept ann\n/accept cid")  # in one turn: both go on before either starts
+    said: list = []
+    refused = lambda m: isinstance(m, p.Reply) and m.command == "accept"  # noqa: E731
+    while not (any(map(note("tictactoe starts"), said)) and any(map(refused, said))):
+        said.append(bob.next())
+    assert "already playing" in next(filter(refused, said)).text
+    bob.send("/games")  # one game runs, the other challenge waits
+    infos = [m.text for m in bob.lines_until(
+        lambda m: isinstance(m, p.Info) and "waits for an answer" in m.text) if isinstance(m, p.Info)]
+    assert len([t for t in infos if t.startswith("tictactoe (")]) == 1
+    assert len([t for t in infos if "waits for an answer" in t]) == 1
+    assert len([m for m in said if note("tictactoe starts")(m)]) == 1

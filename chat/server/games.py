@@ -246,6 +246,8 @@ class GameHost:
         """A game or challenge whose server is gone: forfeited by its players who were
         there, told to the room, and out of the index."""
         self._index(room, far.id, None)
+        if far.duel:
+            self._release_players(room, far.id, far.players)
         if not far.running:
             _note(room, far.id, f"{far.describe()} is off: {GONE_GAME}", out)
             return
@@ -275,6 +277,29 @@ class GameHost:
     def _remove_challenge(self, challenge: Challenge) -> None:
         self.challenges.remove(challenge)
         self._index(challenge.room, challenge.id, None)
+
+    def _claim_players(self, session: Session, game_id: str, players: tuple[str, ...],
+                       command: type) -> str | None:
+        """One duel at a time, across servers too: each player of a new duel is claimed
+        for it in Redis, atomically (two servers starting a duel with the same player
+        at once: one gets them).  None when all are; else why not, none kept."""
+        taken: list[str] = []
+        for nick in players if self._node else ():
+            holder = self._presence.claim_player(key(session.room.name), nick, game_id)
+            if holder is not None:
+                self._release_players(session.room, game_id, tuple(taken))
+                if not holder:
+                    return NO_SEAT
+                if key(nick) == key(session.nick):
+                    return f"you are already playing ({holder}): finish it or /resign first"
+                return f"{nick} is already playing ({holder}) now; try again when it is over"
+            taken.append(nick)
+        return None
+
+    def _release_players(self, room: Room, game_id: str, players: tuple[str, ...]) -> None:
+        for nick in players if self._node else ():
+            if nick != BOT:
+                self._presence.release_player(key(room.name), nick, game_id)
 
     def _claim_seat(self, session: Session, challenge: Challenge | Far) -> str | None:
         """Take the seat a challenge offers, atomically across servers: None when it is
@@ -370,7 +395,16 @@ class GameHost:
             _refuse(session, p.StartGame, f"{cls.name} has no bot; challenge someone with "
                                      f"/game {cls.name} NICK", out)
             return
-        self._start(session.room, cls, (session.nick, BOT), "", out, bot=True)
+        self._start_with_bot(session, cls, (session.nick, BOT), p.StartGame, out)
+
+    def _start_with_bot(self, session: Session, cls: type[Game], players: tuple[str, ...],
+                        command: type, out: Outbox) -> None:
+        game_id = self._new_id()
+        problem = self._claim_players(session, game_id, (session.nick,), command)
+        if problem:
+            _refuse(session, command, problem, out)
+        else:
+            self._start(session.room, cls, players, "", out, bot=True, match_id=game_id)
 
     def _start_open(self, session: Session, cls: type[Game], setup: str, out: Outbox) -> None:
         """A game for the whole room, started at once; `setup` is never echoed (a secret word)."""
@@ -546,12 +580,16 @@ class GameHost:
             _refuse(session, command, f"{challenge.challenger} is playing {_name(busy)} "
                                       "now; try again when it is over", out)
             return
-        problem = self._claim_seat(session, challenge) if challenge.target is None else None
-        if problem:
-            _refuse(session, command, problem, out)
+        players = challenge.players(session.nick)
+        problem = self._claim_players(session, challenge.id, players, command)
+        seat = None if problem or challenge.target is not None else \
+            self._claim_seat(session, challenge)
+        if seat:
+            self._release_players(session.room, challenge.id, players)
+        if problem or seat:
+            _refuse(session, command, problem or seat, out)
             return
         self._remove_challenge(challenge)
-        players = challenge.players(session.nick)
         taker = session.nick if challenge.target is None else ""
         self._start(session.room, challenge.cls, players, "", out, match_id=challenge.id,
                     taken_by=taker)
@@ -646,7 +684,7 @@ class GameHost:
             return
         players = _rematch_seats(room, last)
         if last.bot:
-            self._start(room, type(last.game), players, "", out, bot=True)
+            self._start_with_bot(session, type(last.game), players, p.Rematch, out)
         else:
             self._ask_rematch(session, last, players, out)
 
@@ -848,6 +886,8 @@ class GameHost:
         if self._store is not None:
             self._store.put(GAMES, match.id, None)
             self._index(match.room, match.id, None)
+        if match.game.duel:
+            self._release_players(match.room, match.id, match.game.players)
 
     def _keep_score(self, room_key: str, skey: tuple, score: Score, match: Match) -> None:
         if self._store is None or not match.tokens:
@@ -899,11 +939,12 @@ class GameHost:
         """A game of this node that is over after a restart leaves the room's index
         (a player on another server could not be brought back)."""
         try:
-            room = json.loads(value).get("room")
-        except (ValueError, AttributeError):
+            kept = json.loads(value)
+            room, players = Room(kept["room"]), tuple(map(str, kept["players"]))
+        except (ValueError, TypeError, LookupError):
             return
-        if isinstance(room, str):
-            self._index(Room(room), game_id, None)
+        self._index(room, game_id, None)
+        self._release_players(room, game_id, players)
 
     def _revive_score(self, name: str, kept: dict, tokens: dict[str, Session]) -> None:
         room_key, game_name, *names = name.split("|")

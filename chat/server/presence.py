@@ -42,6 +42,13 @@ class Presence(Protocol):
         """Take the seat of the open challenge `game_id` for `nick`, atomically across
         servers: None when it is theirs now, else who has it ("": cannot tell now)."""
 
+    def claim_player(self, room_key: str, nick: str, game_id: str) -> str | None:
+        """`nick` plays the duel `game_id` in the room, atomically across servers: None
+        when they do now, else the game they play ("": cannot tell now)."""
+
+    def release_player(self, room_key: str, nick: str, game_id: str) -> None:
+        """`nick` no longer plays `game_id` (a no-op if they play another)."""
+
 
 class Alone:
     """One server: its own rooms' nicks are all there is."""
@@ -52,6 +59,12 @@ class Alone:
 
     def claim_seat(self, game_id: str, nick: str) -> str | None:
         return None
+
+    def claim_player(self, room_key: str, nick: str, game_id: str) -> str | None:
+        return None
+
+    def release_player(self, room_key: str, nick: str, game_id: str) -> None:
+        pass
 
     def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
         return None

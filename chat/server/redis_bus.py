@@ -121,13 +121,18 @@ end
 redis.call('HDEL', KEYS[2], ARGV[3])
 return 1
 """
-# KEYS: an open challenge's seat.  ARGV: the nick taking it.  "": it is theirs now;
-# else who has it.  (Kept a day: the game starts long before.)
-SEAT = """
+# KEYS: an open challenge's seat (ARGV: the nick taking it), or a player in a room
+# (ARGV: the duel they play).  "": it is theirs now; else who (what) has it.  (Kept
+# a day at most: a game's node lets go of it when the game ends, or its reaper does.)
+HOLD = """
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[1] then return held end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', 86400)
 return ''
+"""
+LET_GO = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
 """
 # A node whose heartbeat key is gone: only one node reaps it (SREM says who); its
 # claims are freed and returned (room key, room, nick, ...) for the Left lines.
@@ -562,8 +567,21 @@ class RedisBus:
         return f"g{got}" if isinstance(got, int) else None
 
     def claim_seat(self, game_id: str, nick: str) -> str | None:
+        return self._hold(self._key("seat", game_id), nick)
+
+    def claim_player(self, room_key: str, nick: str, game_id: str) -> str | None:
+        return self._hold(self._key("playing", room_key, nick.casefold()), game_id)
+
+    def release_player(self, room_key: str, nick: str, game_id: str) -> None:
         try:
-            got = self.client.call(b"EVAL", SEAT, 1, self._key("seat", game_id), nick)
+            self.client.call(b"EVAL", LET_GO, 1, self._key("playing", room_key, nick.casefold()),
+                             game_id)
+        except RedisDownError:
+            pass  # (it runs out in a day)
+
+    def _hold(self, key: str, value: str) -> str | None:
+        try:
+            got = self.client.call(b"EVAL", HOLD, 1, key, value)
         except RedisDownError:
             return ""
         if got == "":
