@@ -359,6 +359,7 @@ def test_direct_help_lists_the_new_commands(room):
 
 class Faraway:
     """A presence (chat.server.presence) with nicks held on another server 'n2'."""
+    node = "n1"
 
     def __init__(self) -> None:
         self.held: dict[tuple[str, str], tuple[str, str, str]] = {}
@@ -377,6 +378,9 @@ class Faraway:
 
     def where(self, room_key, nick):
         return self.held.get((room_key, nick.casefold()))
+
+    def find(self, nick):
+        return None
 
 
 def test_a_private_message_to_someone_on_another_server_goes_to_their_server_only():

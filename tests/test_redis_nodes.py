@@ -326,3 +326,33 @@ def test_redis_nodes_a_private_message_reaches_a_logged_in_user_in_another_room_
     assert not any(isinstance(m, p.Private) for m in said)
     ann.send("/msg dee hi")  # dee is no logged-in user: only in your room
     assert "there is no dee in lounge" in ann.expect(p.Reply).text
+
+
+def test_redis_nodes_a_session_resumes_on_another_node_once_its_node_is_gone(spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
+    token = ann.session.token
+    ann.send("/game tictactoe bob")  # run by node A
+    bob.expect(lambda m: isinstance(m, p.GameNote) and "challenges bob" in m.text)
+    bob.send("/accept")
+    ann.expect(lambda m: isinstance(m, p.Turn) and m.nick == "ann")
+    ann.close()  # dropped: node A keeps her session, and her seat, for /resume
+    bob.expect(lambda m: isinstance(m, p.Left) and m.nick == "ann")
+    again = Peer(b.address)  # her client comes back through the balancer: to node B
+    again.send(f"/resume {token}")
+    refused = again.expect(p.Reply)  # A is up and keeps it: it is hers there
+    assert refused.code == 1 and "another server of this chat, which is still up" in refused.text
+    a.popen.terminate()  # A stops (a restart, say): her session is node B's to take back
+    a.popen.wait()
+    again.send(f"/resume {token}")
+    back = again.expect(p.Reply)
+    assert (back.code, back.text) == (0, "welcome back: you are ann in lounge")
+    assert again.expect(p.Here).nick == "ann"
+    assert bob.expect(lambda m: isinstance(m, p.Joined) and m.nick == "ann").text == p.BACK
+    assert bob.expect(p.GameOver).text == "ann forfeited: bob wins"  # (it ended with A)
+    again.send("here again")
+    assert bob.expect(p.Chat).text == "here again"
+    bob.send("/who")  # once, on node B now, whatever A's reaper does
+    members = bob.expect(p.Members)
+    assert sorted(bob.next().nick for _ in range(members.count)) == ["ann", "bob"]

@@ -9,11 +9,22 @@ from typing import Protocol
 GONE = "their server stopped answering"  # why a dead server's users left their rooms
 
 
+def node_table(table: str, node: str) -> str:
+    """The name of a store table that is one server's own (its kept sessions), in a
+    store several servers share."""
+    return f"{table}@{node}"
+
+
 class Presence(Protocol):
-    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
+    def claim(self, room_key: str, room: str, nick: str, owner: str,
+              gone: str = "") -> str | None:
         """Take `nick` in the room for this server's session `owner` (its key: the same
         after a restart and a /resume), atomically across servers: None when it is the
-        owner's now, else a sentence saying why not."""
+        owner's now, else a sentence saying why not.  `gone`: a server that is gone,
+        whose claim on it is taken over (a /resume here of a session it kept)."""
+
+    def alive(self, node: str) -> bool:
+        """Whether the server `node` is up (its heartbeat is fresh)."""
 
     def release(self, room_key: str, nick: str, owner: str) -> None:
         """The owner no longer has `nick` there (a no-op if it is not its own)."""
@@ -66,8 +77,12 @@ class Alone:
     def release_player(self, room_key: str, nick: str, game_id: str) -> None:
         pass
 
-    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
+    def claim(self, room_key: str, room: str, nick: str, owner: str,
+              gone: str = "") -> str | None:
         return None
+
+    def alive(self, node: str) -> bool:
+        return False
 
     def release(self, room_key: str, nick: str, owner: str) -> None:
         pass

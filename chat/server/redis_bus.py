@@ -101,12 +101,13 @@ return first + n
 """ % STREAM_MAX
 
 # KEYS: the room's nicks, the node's claims, the nick's rooms.  ARGV: nick key, owner
-# ("NODE KEY"), nick, claim field, claim value, room key.  1: it is the owner's now;
-# 0: someone else's.  (The nick's rooms, `at:NICK`, are where /msg finds a logged-in
-# user in another room.)
+# ("NODE KEY"), nick, claim field, claim value, room key, a gone node whose claim is
+# taken over ("": none).  1: it is the owner's now; 0: someone else's.  (The nick's
+# rooms, `at:NICK`, are where /msg finds a logged-in user in another room.)
 CLAIM = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
-if held and string.sub(held, 1, #ARGV[2] + 1) ~= ARGV[2] .. ' ' then return 0 end
+if held and string.sub(held, 1, #ARGV[2] + 1) ~= ARGV[2] .. ' ' and
+    (ARGV[7] == '' or string.sub(held, 1, #ARGV[7] + 1) ~= ARGV[7] .. ' ') then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
 redis.call('SADD', KEYS[3], ARGV[6])
@@ -492,13 +493,14 @@ class RedisBus:
         return gone
 
     # ------------------------------------------------------------------ presence
-    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
+    def claim(self, room_key: str, room: str, nick: str, owner: str,
+              gone: str = "") -> str | None:
         owner = f"{self.node} {owner}"
         try:
             got = self.client.call(b"EVAL", CLAIM, 3, self._key("nicks", room_key),
                                    self._key("claims", self.node), self._key("at", nick.casefold()),
                                    nick.casefold(), owner, nick, f"{room_key} {nick.casefold()}",
-                                   f"{room} {nick}", room_key)
+                                   f"{room} {nick}", room_key, gone)
         except RedisDownError:
             return NO_CLAIM
         if got == 1:
@@ -558,6 +560,12 @@ class RedisBus:
         if len(parts) != 3 or parts[0] == self.node or not all(parts):
             return None  # (nobody's, this node's own, or not ours to trust)
         return parts[0], parts[1], parts[2]
+
+    def alive(self, node: str) -> bool:
+        try:
+            return self.client.call(b"EXISTS", self._key("node", node)) == 1
+        except RedisDownError:
+            return True  # (it may be: nothing of it is taken over)
 
     def game_id(self) -> str | None:
         try:

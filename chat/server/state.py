@@ -25,7 +25,7 @@ from chat.server.identity import Identity
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
 from chat.server.moderation import Moderation
-from chat.server.presence import Alone, Presence
+from chat.server.presence import Alone, Presence, node_table
 from chat.server.store import Store
 from chat.server.topics import Kept, Topics, topic_problem
 from chat.width import sanitize
@@ -35,6 +35,7 @@ log = logging.getLogger("parlor.server")
 LIST_LIMIT = 200  # rooms in one /list answer; more are left out, and counted
 REPLACED = "you connected again: this connection is replaced by the new one"
 SESSIONS = "session"  # the store's table of kept sessions
+RESUMABLE = "resumable"  # several servers: which server keeps a session, by its token
 GREETING = ("Welcome to Parlor. Type /list to see the rooms, /join ROOM to enter one, "
             "then /nick NAME to pick your name. /help lists every command.")
 
@@ -296,6 +297,9 @@ class ChatState:
                  **({"account": session.account} if session.account else {})}))
         else:
             self.history.put(SESSIONS, session.token, None)
+        if self.presence.node:  # (several servers: which one keeps it, for a /resume)
+            self.history.put(RESUMABLE, session.token, self.presence.node
+                             if session.room is not None and session.nick else None)
 
     def _restore(self) -> None:
         """The sessions the store kept, held for the grace from now (under ids below
@@ -741,6 +745,8 @@ class ChatState:
         nick and seats (a connection still serving it is replaced)."""
         old = self.tokens.get(msg.token) if msg.token else None
         if old is None or old is session:
+            if session.room is None and self._resume_elsewhere(session, msg, out):
+                return
             out.to(session.id, p.reply(msg, 1, "that session is over (it ended longer ago "
                                                "than the server waits, or never was); "
                                                "join again with /join ROOM"))
@@ -764,6 +770,48 @@ class ChatState:
         self._send_members(old, room, out)
         if back:
             self.games.on_seat(old, room, out)
+
+    def _resume_elsewhere(self, session: Session, msg: p.Resume, out: Outbox) -> bool:
+        """Several servers: `msg.token` names a session another server kept, and that
+        server is gone (stopped, or dead): this connection becomes it, in its room
+        under its nick (its games ended with that server).  Whether it was one."""
+        node = (self.history.fresh(RESUMABLE, [msg.token]) or {}).get(msg.token) \
+            if self.presence.node and msg.token else None
+        table = node_table(SESSIONS, node or "")
+        kept = (self.history.fresh(table, [msg.token]) or {}).get(msg.token) \
+            if node and node != self.presence.node else None
+        try:
+            kept = json.loads(kept) if kept is not None else None
+            name, nick, token = str(kept["in"]), str(kept["as"]), msg.token
+        except (ValueError, TypeError, LookupError):
+            return False  # (none, or not one to trust)
+        room = self.rooms.get(key(name))
+        problem = ("it waits on another server of this chat, which is still up: it is "
+                   "yours there once you connect to it again") if self.presence.alive(node) \
+            else f"{nick} is taken in {name} meanwhile" if room and key(nick) in room.nicks \
+            else self.presence.claim(key(name), name, nick, end_key(token), gone=node)
+        if problem:
+            out.to(session.id, p.reply(msg, 1, f"that session cannot come back here: {problem}"))
+            return True
+        self.history.put(table, token, None)  # (it is this server's now)
+        self.tokens.pop(session.token, None)
+        session.token, self.tokens[token] = token, session
+        if self.identity.accounts.exists(kept.get("account", "")):
+            session.account = kept["account"]
+        room = self.rooms.setdefault(key(name), Room(name))
+        room.add(session)
+        session.room, session.nick = room, nick
+        room.nicks[key(nick)] = session
+        self.keep(session)
+        log.info("resume #%d %s in %s, from server %s", session.id, nick, name, node)
+        out.to(session.id, p.reply(msg, 0, f"welcome back: you are {nick} in {name}"),
+               self._session_line(session), p.Here(name, nick))
+        self._send_topic(session, room, p.TOPIC_ON_JOIN, out)
+        out.to_room(room, p.Joined(name, nick, p.BACK))
+        self.games.node_gone(node, [(key(name), name, nick)], out)  # (as its reaper would)
+        self._send_members(session, room, out)
+        self.games.on_join(session, room, out)
+        return True
 
     def _send_topic(self, session: Session, room: Room, why: str, out: Outbox) -> bool:
         """The room's topic to `session`, if it has one; whether it had."""
