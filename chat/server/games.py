@@ -19,19 +19,16 @@ from chat import protocol as p
 from chat.server.matches import (BOT_SEAT, Challenge, Match, Person, Records, Score, fit,
                                  fit_text, fitness, how_to_start, leaver_note, left_note, redact,
                                  rematch_problem, score_key, where_problem, why_not)
-from chat.server.far_games import (DO, LEFT, PLAYS, RENAMED, RESIGNS, Far, challenge_record,
-                                   do, game_record, index_table, parse_index, replay)
-from chat.server.presence import GONE, Alone, Presence
+from chat.server.far_games import (DO, LEFT, PLAYS, RENAMED, RESIGNS, Cluster, Far,
+                                   challenge_record, do, game_record, replay)
+from chat.server.presence import GONE, Presence
 from chat.server.state import Outbox, Room, Session, key
 from chat.server.history import History
 from chat.width import sanitize
 from game import registry
 from game.base import Game, GameError
 
-FAR_BASE = -10**9  # stand-ins for players on other servers have ids from here down
 GONE_GAME = "the server it ran on stopped answering"
-NO_SEAT = ("cannot check that with the other servers now (the message bus is down); "
-           "try again in a moment")
 
 BOT = "bot"
 MAX_BOT_MOVES = 64  # consecutive bot moves in one step: a guard against a game that loops
@@ -71,12 +68,8 @@ class GameHost:
         self._store: History | None = None  # where running games and scores are kept
         self._score_names: dict[tuple, str] = {}  # (room key, score key) -> its key there
         self._ids = itertools.count(1)
-        self._presence: Presence = Alone()  # who holds which nick on the other servers
-        self._node = ""  # this server's name in a cluster ("": alone): see far_games
+        self.cluster = Cluster(BOT)  # the other servers (several servers), if any
         self._rooms: dict[str, Room] = {}
-        self._standins: dict[tuple[str, str], Session] = {}  # (node, key) -> a far player
-        self._far: dict[int, tuple[str, str]] = {}  # a stand-in's id -> (node, key)
-        self._far_ids = itertools.count(FAR_BASE, -1)
         self._handlers = {
             p.StartGame: self._on_game, p.ListGames: self._on_games, p.Accept: self._on_accept,
             p.Decline: self._on_decline, p.Move: self._on_move, p.Resign: self._on_resign,
@@ -129,8 +122,9 @@ class GameHost:
                 and (m.seats(nick) or not m.game.duel)]
 
     def _new_id(self) -> str:
-        if self._node:  # one count for the whole cluster (or, Redis away, this node's own)
-            return self._presence.game_id() or f"g{next(self._ids)}-{self._node}"
+        node = self.cluster.node
+        if node:  # one count for the whole cluster (or, Redis away, this node's own)
+            return self.cluster.presence.game_id() or f"g{next(self._ids)}-{node}"
         return f"g{next(self._ids)}"
 
     # -------------------------------------------------------------- games on other servers
@@ -138,17 +132,11 @@ class GameHost:
     # room's index (far_games) tells the other nodes what runs where; their players'
     # game commands are forwarded to that node through the room's stream, where a
     # stand-in session plays for them and its answers go back to their node.
-    def _far_entries(self, room: Room) -> list[Far]:
-        """The room's games and challenges that other servers run."""
-        if not self._node or self._store is None:
-            return []
-        return parse_index(self._store.items(index_table(key(room.name))), self._node)
-
     def _far_games(self, room: Room) -> tuple[list[Match], list[Far]]:
         """The room's games other servers run, each replayed here from its moves (the
         same board as there), and their challenges."""
         running, waiting = [], []
-        for far in self._far_entries(room):
+        for far in self.cluster.entries(room):
             if not far.running:
                 waiting.append(far)
                 continue
@@ -157,33 +145,6 @@ class GameHost:
             except (GameError, ValueError, TypeError):
                 continue  # (one that does not replay here: its rules differ)
         return running, waiting
-
-    def _far_seat(self, session: Session) -> Far | None:
-        """The game on another server that `session` sits in, or else a room game there
-        anyone may join in, if any."""
-        games = [f for f in self._far_entries(session.room) if f.running]
-        return next((f for f in games if f.seats(session.nick)),
-                    next((f for f in games if not f.duel), None))
-
-    def _far_seated(self, session: Session) -> Far | None:
-        return next((f for f in self._far_entries(session.room)
-                     if f.running and f.seats(session.nick)), None)
-
-    def _holder(self, room: Room, nick: str) -> Session:
-        """Who has `nick` in the room: a session here, or a stand-in for one elsewhere."""
-        here = room.nicks.get(key(nick))
-        return here if here is not None else next(
-            s for s in self._standins.values() if s.room is room and key(s.nick) == key(nick))
-
-    def _forward(self, session: Session, far: Far | str, out: Outbox, kind: str = DO,
-                 text: str = "") -> None:
-        if session.id in self._far:
-            return  # (a stand-in's own node tells the others itself)
-        node = far if isinstance(far, str) else far.node
-        out.forward(key(session.room.name), node, session.key, session.nick, f"{kind} {text}")
-
-    def _forward_msg(self, session: Session, far: Far, msg: object, out: Outbox) -> None:
-        self._forward(session, far, out, DO, p.encode_client(msg).decode("utf-8").rstrip("\n"))
 
     def on_far(self, room_key: str, node: str, far_key: str, nick: str, text: str,
                out: Outbox) -> None:
@@ -198,7 +159,7 @@ class GameHost:
                 out.sends.append((out.far(room_key, node, far_key), p.reply(
                     msg, 1, "that game is over: nobody who played it is here any more")))
             return
-        standin = self._standin(room, node, far_key, nick)
+        standin = self.cluster.standin(room, node, far_key, nick)
         start = len(out.sends)
         if kind == DO:
             msg = p.parse_client_line(rest)
@@ -212,19 +173,7 @@ class GameHost:
             if out.sends[i][0] == (standin.id,):
                 out.sends[i] = (out.far(room_key, node, far_key), out.sends[i][1])
         if kind == LEFT:  # (by their node, or for a dead one by nick: "-" its key)
-            for where, gone in list(self._standins.items()):
-                if gone.room is room and key(gone.nick) == key(nick):
-                    del self._standins[where], self._far[gone.id]
-
-    def _standin(self, room: Room, node: str, far_key: str, nick: str) -> Session:
-        standin = self._standins.get((node, far_key)) or next(
-            (s for s in self._standins.values() if s.room is room and key(s.nick) == key(nick)
-             and far_key == "-"), None)
-        if standin is None:
-            standin = self._standins[(node, far_key)] = Session(next(self._far_ids), node)
-            self._far[standin.id] = (node, far_key)
-        standin.room, standin.nick = room, nick
-        return standin
+            self.cluster.drop_standins(room, nick)
 
     def node_gone(self, node: str, freed: list[tuple[str, str, str]], out: Outbox) -> None:
         """The server `node` stopped answering and its users' nicks were freed (room key,
@@ -235,7 +184,7 @@ class GameHost:
             rooms.setdefault(room_key, (name, set()))[1].add(nick)
         for room_key, (name, nicks) in rooms.items():
             room = self._rooms.get(room_key) or Room(name)
-            for far in parse_index(self._store.items(index_table(room_key))):
+            for far in self.cluster.all_entries(room_key):
                 if far.node == node:
                     self._end_far(room, far, nicks, out)
                     continue
@@ -245,9 +194,9 @@ class GameHost:
     def _end_far(self, room: Room, far: Far, nicks: set[str], out: Outbox) -> None:
         """A game or challenge whose server is gone: forfeited by its players who were
         there, told to the room, and out of the index."""
-        self._index(room, far.id, None)
+        self.cluster.index(room, far.id, None)
         if far.duel:
-            self._release_players(room, far.id, far.players)
+            self.cluster.release_players(room, far.id, far.players)
         if not far.running:
             _note(room, far.id, f"{far.describe()} is off: {GONE_GAME}", out)
             return
@@ -265,55 +214,14 @@ class GameHost:
         text = f"{far.name} ends: {GONE_GAME}" if outcome is None else outcome.summary
         out.to_room(room, fit(p.GameOver(room.name, far.id, sanitize(text))))
 
-    def _index(self, room: Room, game_id: str, value: str | None) -> None:
-        if self._node and self._store is not None:
-            self._store.put(index_table(key(room.name)), game_id, value)
-
     def _add_challenge(self, challenge: Challenge) -> None:
         self.challenges.append(challenge)
-        self._index(challenge.room, challenge.id, challenge_record(
-            self._node, challenge.cls.name, challenge.challenger, challenge.target))
+        self.cluster.index(challenge.room, challenge.id, challenge_record(
+            self.cluster.node, challenge.cls.name, challenge.challenger, challenge.target))
 
     def _remove_challenge(self, challenge: Challenge) -> None:
         self.challenges.remove(challenge)
-        self._index(challenge.room, challenge.id, None)
-
-    def _claim_players(self, session: Session, game_id: str, players: tuple[str, ...],
-                       command: type) -> str | None:
-        """One duel at a time, across servers too: each player of a new duel is claimed
-        for it in Redis, atomically (two servers starting a duel with the same player
-        at once: one gets them).  None when all are; else why not, none kept."""
-        taken: list[str] = []
-        for nick in players if self._node else ():
-            holder = self._presence.claim_player(key(session.room.name), nick, game_id)
-            if holder is not None:
-                self._release_players(session.room, game_id, tuple(taken))
-                if not holder:
-                    return NO_SEAT
-                if key(nick) == key(session.nick):
-                    return f"you are already playing ({holder}): finish it or /resign first"
-                return f"{nick} is already playing ({holder}) now; try again when it is over"
-            taken.append(nick)
-        return None
-
-    def _release_players(self, room: Room, game_id: str, players: tuple[str, ...]) -> None:
-        for nick in players if self._node else ():
-            if nick != BOT:
-                self._presence.release_player(key(room.name), nick, game_id)
-
-    def _claim_seat(self, session: Session, challenge: Challenge | Far) -> str | None:
-        """Take the seat a challenge offers, atomically across servers: None when it is
-        `session`'s, else why not."""
-        if not self._node:
-            return None
-        holder = self._presence.claim_seat(challenge.id, session.nick)
-        if holder is None:
-            return None
-        if not holder:
-            return NO_SEAT
-        name = challenge.name if isinstance(challenge, Far) else challenge.cls.name
-        return (f"{challenge.challenger}'s challenge to anyone ({name}) was already taken by "
-                f"{holder}; {p.typed(p.StartGame, name)} makes your own")
+        self.cluster.index(challenge.room, challenge.id, None)
 
     # -------------------------------------------------------------- /game
     def _on_game(self, session: Session, msg: p.StartGame, out: Outbox) -> None:
@@ -345,7 +253,7 @@ class GameHost:
 
     def _busy_problem(self, session: Session) -> str | None:
         match = self._duel_of(session.room, session.nick) or \
-            self._far_duel(session.room, session.nick)
+            self.cluster.duel(session.room, session.nick)
         if match is None:
             return None
         return f"you are already playing {_name(match)}: finish it or /resign first"
@@ -380,12 +288,12 @@ class GameHost:
             return None, f"you can't challenge yourself; /game {cls.name} bot plays the bot" \
                 if cls.has_bot else "you can't challenge yourself"
         other = room.nicks.get(key(target))
-        far = self._presence.where(key(room.name), target) if other is None else None
+        far = self.cluster.presence.where(key(room.name), target) if other is None else None
         if other is None and far is None:
             return None, f"there is no {target} in {room.name}; /who lists who is here"
         nick = other.nick if other is not None else far[2]  # (as they spell it)
         busy = self._duel_of(room, nick) or next(
-            (f for f in self._far_entries(room) if f.running and f.duel and f.seats(nick)), None)
+            (f for f in self.cluster.entries(room) if f.running and f.duel and f.seats(nick)), None)
         if busy:
             return None, f"{nick} is already playing {_name(busy)}"
         return nick, ""
@@ -400,7 +308,7 @@ class GameHost:
     def _start_with_bot(self, session: Session, cls: type[Game], players: tuple[str, ...],
                         command: type, out: Outbox) -> None:
         game_id = self._new_id()
-        problem = self._claim_players(session, game_id, (session.nick,), command)
+        problem = self.cluster.claim_players(session, game_id, (session.nick,))
         if problem:
             _refuse(session, command, problem, out)
         else:
@@ -409,7 +317,7 @@ class GameHost:
     def _start_open(self, session: Session, cls: type[Game], setup: str, out: Outbox) -> None:
         """A game for the whole room, started at once; `setup` is never echoed (a secret word)."""
         running = self._open_match(session.room) or next(
-            (f for f in self._far_entries(session.room) if f.running and not f.duel), None)
+            (f for f in self.cluster.entries(session.room) if f.running and not f.duel), None)
         if running:
             _refuse(session, p.StartGame, f"{_name(running)} is already running in "
                                      f"{session.room.name}: join in with /move", out)
@@ -428,7 +336,7 @@ class GameHost:
             started = cls.start(players, setup, random.Random(seed))
         except GameError as exc:
             return str(exc)
-        seated = [None if bot and nick == BOT else self._holder(room, nick)
+        seated = [None if bot and nick == BOT else self.cluster.holder(room, nick)
                   for nick in started.players] if started.duel else []
         match = Match(match_id or self._new_id(), room, started, bot,
                       tuple(BOT_SEAT if s is None else s.id for s in seated), taken_by, setup,
@@ -541,17 +449,12 @@ class GameHost:
             _refuse(session, p.Accept, problem, out)
             return
         if not self._mine(session, msg.nick, True) and \
-                (far := self._far_challenges(session, msg.nick, True)):
+                (far := self.cluster.challenges(session, msg.nick, True)):
             self._answer_far(session, far, p.Accept, out)
             return
         challenge = self._pick(session, msg.nick, p.Accept, True, out)
         if challenge is not None:
             self._take(session, challenge, p.Accept, out)
-
-    def _far_challenges(self, session: Session, challenger: str, open_ok: bool) -> list[Far]:
-        """The challenges to `session` (from `challenger`, if named) other servers run."""
-        return [f for f in self._far_entries(session.room) if f.is_for(session.nick, open_ok)
-                and (not challenger or key(f.challenger) == key(challenger))]
 
     def _answer_far(self, session: Session, far: list[Far], command: type, out: Outbox) -> None:
         """Accept (or decline) a challenge another server runs: there, for `session`.
@@ -562,30 +465,27 @@ class GameHost:
             _refuse(session, command, f"several challenges wait for you (from {names}): "
                                       f"{p.names_of(command)[0]} NICK", out)
             return
-        problem = self._claim_seat(session, far[0]) if command is p.Accept and \
-            not far[0].target else None
+        problem = self.cluster.claim_seat(session, far[0].id, far[0].challenger, far[0].name) \
+            if command is p.Accept and not far[0].target else None
         if problem:
             _refuse(session, command, problem, out)
         else:
-            self._forward_msg(session, far[0], command(far[0].challenger), out)
-
-    def _far_duel(self, room: Room, nick: str) -> Far | None:
-        return next((f for f in self._far_entries(room) if f.running and f.duel and f.seats(nick)),
-                    None)
+            self.cluster.forward_msg(session, far[0], command(far[0].challenger), out)
 
     def _take(self, session: Session, challenge: Challenge, command: type, out: Outbox) -> None:
         busy = self._duel_of(session.room, challenge.challenger) or \
-            self._far_duel(session.room, challenge.challenger)
+            self.cluster.duel(session.room, challenge.challenger)
         if busy:
             _refuse(session, command, f"{challenge.challenger} is playing {_name(busy)} "
                                       "now; try again when it is over", out)
             return
         players = challenge.players(session.nick)
-        problem = self._claim_players(session, challenge.id, players, command)
+        problem = self.cluster.claim_players(session, challenge.id, players)
         seat = None if problem or challenge.target is not None else \
-            self._claim_seat(session, challenge)
+            self.cluster.claim_seat(session, challenge.id, challenge.challenger,
+                                    challenge.cls.name)
         if seat:
-            self._release_players(session.room, challenge.id, players)
+            self.cluster.release_players(session.room, challenge.id, players)
         if problem or seat:
             _refuse(session, command, problem or seat, out)
             return
@@ -631,7 +531,7 @@ class GameHost:
                 name = match.game.name
                 return (f"{rival}'s challenge to anyone ({name}) was already taken by "
                         f"{match.taken_by}; {p.typed(p.StartGame, name)} makes your own")
-        for far in self._far_entries(room):
+        for far in self.cluster.entries(room):
             rival = next((n for n in far.players if n != far.taken_by), "")
             if far.taken_by and (not challenger or key(challenger) == key(rival)):
                 return (f"{rival}'s challenge to anyone ({far.name}) was already taken by "
@@ -657,7 +557,7 @@ class GameHost:
         if open_ones and not waiting:
             _refuse(session, p.Decline, _open_to_anyone(open_ones), out)
             return
-        far = [] if waiting else self._far_challenges(session, args, True)
+        far = [] if waiting else self.cluster.challenges(session, args, True)
         if far and all(f.target for f in far):
             self._answer_far(session, far, p.Decline, out)
             return
@@ -733,10 +633,10 @@ class GameHost:
     # -------------------------------------------------------------- /move, /resign, /games
     def _on_move(self, session: Session, msg: p.Move, out: Outbox) -> None:
         match, args, problem = self._route(session, msg.text)
-        far = self._far_seat(session) if match is None and self._node and \
+        far = self.cluster.seat(session) if match is None and self.cluster.node and \
             not where_problem(session) and not self._playable(session) else None
         if far is not None:  # (a game here comes first)
-            self._forward_msg(session, far, msg, out)
+            self.cluster.forward_msg(session, far, msg, out)
             return
         if match is None:
             _refuse(session, p.Move, problem, out)
@@ -772,9 +672,9 @@ class GameHost:
                                      if m.room is session.room and m.seats(session.nick)]
         named = [m for m in seated if key(args) in (key(m.id), key(m.game.name))]
         match = named[0] if len(named) == 1 else seated[0] if len(seated) == 1 else None
-        far = None if problem or seated else self._far_seated(session)
+        far = None if problem or seated else self.cluster.seated(session)
         if far is not None:
-            self._forward_msg(session, far, msg, out)
+            self.cluster.forward_msg(session, far, msg, out)
             return
         if match is None:
             if len(seated) > 1:
@@ -823,9 +723,9 @@ class GameHost:
         nick = session.nick
         if nick is not None:
             self._forfeit_all(session, room, nick, out)
-            owners = {f.node for f in self._far_entries(room) if f.involves(nick)}
+            owners = {f.node for f in self.cluster.entries(room) if f.involves(nick)}
             for node in sorted(owners):  # (their games elsewhere hear it in the room's order)
-                self._forward(session, node, out, LEFT, reason)
+                self.cluster.forward(session, node, out, LEFT, reason)
         if room.sessions.keys() <= {session.id}:  # the room is about to go away
             for match in [m for m in self.matches if m.room is room]:
                 self._unkeep(match)
@@ -848,7 +748,7 @@ class GameHost:
 
     def nick_problem(self, session: Session) -> str | None:
         """Games know players by nick, so a player keeps theirs until the game ends."""
-        match = self._match_of(session.room, session.nick) or self._far_seated(session) \
+        match = self._match_of(session.room, session.nick) or self.cluster.seated(session) \
             if session.nick else None
         if match is None:
             return None
@@ -857,8 +757,8 @@ class GameHost:
     def on_renamed(self, session: Session, old: str, out: Outbox) -> None:
         room = session.room
         self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
-        for node in sorted({f.node for f in self._far_entries(room) if f.involves(old)}):
-            self._forward(session, node, out, RENAMED, old)  # (their challenges there are off)
+        for node in sorted({f.node for f in self.cluster.entries(room) if f.involves(old)}):
+            self.cluster.forward(session, node, out, RENAMED, old)  # (their challenges there are off)
 
     # -------------------------------------------------------------- kept in the store
     # A running game is kept as how it started and what was done in it since (a game is
@@ -879,15 +779,15 @@ class GameHost:
                     "setup": match.setup, "seed": match.seed, "taken_by": match.taken_by,
                     "acts": match.acts}
             self._store.put(GAMES, match.id, json.dumps(kept))
-            self._index(match.room, match.id, game_record(self._node,
+            self.cluster.index(match.room, match.id, game_record(self.cluster.node,
                                                           {**kept, "duel": match.game.duel}))
 
     def _unkeep(self, match: Match) -> None:
         if self._store is not None:
             self._store.put(GAMES, match.id, None)
-            self._index(match.room, match.id, None)
+            self.cluster.index(match.room, match.id, None)
         if match.game.duel:
-            self._release_players(match.room, match.id, match.game.players)
+            self.cluster.release_players(match.room, match.id, match.game.players)
 
     def _keep_score(self, room_key: str, skey: tuple, score: Score, match: Match) -> None:
         if self._store is None or not match.tokens:
@@ -911,9 +811,9 @@ class GameHost:
         `rooms`); what no longer fits (a player gone, a game whose rules changed) goes.
         `presence` says who holds a nick in a room on another server, and which server
         this is (several servers: then games may have players on other servers)."""
-        self._presence = presence or Alone()
-        self._node, self._rooms = self._presence.node, rooms
+        self._rooms = rooms
         store = self._store = history
+        self.cluster.attach(history, presence)
         self.clock = history.clock
         numbers = [0]
         for game_id, value in store.items(GAMES).items():
@@ -943,8 +843,8 @@ class GameHost:
             room, players = Room(kept["room"]), tuple(map(str, kept["players"]))
         except (ValueError, TypeError, LookupError):
             return
-        self._index(room, game_id, None)
-        self._release_players(room, game_id, players)
+        self.cluster.index(room, game_id, None)
+        self.cluster.release_players(room, game_id, players)
 
     def _revive_score(self, name: str, kept: dict, tokens: dict[str, Session]) -> None:
         room_key, game_name, *names = name.split("|")
