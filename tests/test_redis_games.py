@@ -225,3 +225,18 @@ def test_redis_games_two_accepts_at_once_on_two_nodes_start_one_duel(nodes):
     assert len([t for t in infos if t.startswith("tictactoe (")]) == 1
     assert len([t for t in infos if "waits for an answer" in t]) == 1
     assert len([m for m in said if note("tictactoe starts")(m)]) == 1
+
+
+def test_redis_games_a_room_game_is_played_from_another_node(nodes):
+    a, b = nodes(2)
+    ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
+    seen_by(ann, "bob")
+    ann.send("/game hangman PARLOR")  # run by node A, for everyone in the room
+    bob.expect(note("ann starts hangman"))
+    bob.send("/guess e")  # from node B
+    assert bob.expect(lambda m: isinstance(m, (p.GameNote, p.Reply))).text == \
+        "bob guesses E: not in the word, 5 guesses left"
+    ann.send("/leave")  # the word's setter leaves: the game is over, there and here
+    assert bob.expect(p.GameOver).text == "ann left: the word was PARLOR"
+    bob.send("/game hangman CHAT")  # the room is free for a new one
+    assert bob.expect(note("bob starts hangman")).text.startswith("bob starts hangman")
