@@ -103,3 +103,14 @@ def test_redis_bus_a_game_act_goes_to_the_node_that_runs_the_game(redis_server):
         bus._deliver("lounge", dict(zip(fields[::2], fields[1::2])))
     assert acts == [("lounge", "n1", "k1", "bob", "do /move 5")]
     assert reached == [(p.encode(p.Info("not your turn")), (4,))]
+
+
+def test_redis_bus_a_node_that_stops_is_gone_since_then(redis_server):
+    import time
+    one, two = RedisBus(redis_server.url, "n1"), RedisBus(redis_server.url, "n2")
+    assert two.gone_since("n1") is not None  # (never up: as good as gone, now)
+    one.tick(time.monotonic())  # its heartbeat
+    assert two.gone_since("n1") is None  # up: its sessions are its own
+    before = time.time()
+    one.close()
+    assert before - 0.01 <= two.gone_since("n1") <= time.time() + 0.01

@@ -23,8 +23,9 @@ class Presence(Protocol):
         owner's now, else a sentence saying why not.  `gone`: a server that is gone,
         whose claim on it is taken over (a /resume here of a session it kept)."""
 
-    def alive(self, node: str) -> bool:
-        """Whether the server `node` is up (its heartbeat is fresh)."""
+    def gone_since(self, node: str) -> float | None:
+        """When the server `node` went (stopped, or its heartbeat ran out: wall time);
+        None while it is up, or cannot be told."""
 
     def release(self, room_key: str, nick: str, owner: str) -> None:
         """The owner no longer has `nick` there (a no-op if it is not its own)."""
@@ -81,8 +82,8 @@ class Alone:
               gone: str = "") -> str | None:
         return None
 
-    def alive(self, node: str) -> bool:
-        return False
+    def gone_since(self, node: str) -> float | None:
+        return None
 
     def release(self, room_key: str, nick: str, owner: str) -> None:
         pass

@@ -35,6 +35,7 @@ STREAM_MAX = 10_000        # entries (a turn's lines each) kept in a room's stre
 PROVISIONAL = 9 * 10**14   # ids below the 15-digit limit that only live within one turn
 BEAT = 2.0                 # seconds between a node's heartbeats
 NODE_TTL = 8.0             # a node silent this long is gone: its users leave their rooms
+GONE_KEPT = 86400          # seconds a gone node's time of going is kept (for /resume)
 PAUSED = "chat is paused: reconnecting to the message bus (Redis); what you say is sent when it is back"
 RESUMED = "the message bus is back: chat goes on"
 NO_CLAIM = ("cannot check that nick with the other servers now (the message bus is down); "
@@ -141,6 +142,7 @@ REAP = """
 local prefix, dead = ARGV[1], ARGV[2]
 if redis.call('EXISTS', prefix .. 'node:' .. dead) == 1 then return {} end
 if redis.call('SREM', prefix .. 'nodes', dead) == 0 then return {} end
+redis.call('SET', prefix .. 'gone:' .. dead, ARGV[3], 'NX', 'EX', %d)
 local claims = redis.call('HGETALL', prefix .. 'claims:' .. dead)
 local gone = {}
 for i = 1, #claims, 2 do
@@ -155,7 +157,7 @@ for i = 1, #claims, 2 do
 end
 redis.call('DEL', prefix .. 'claims:' .. dead)
 return gone
-"""
+""" % GONE_KEPT
 
 
 def id_slot(msg: object) -> tuple[bytes, int] | None:
@@ -216,7 +218,9 @@ class RedisBus:
 
     def close(self) -> None:
         try:
-            self.client.pipeline([(b"DEL", self._key("node", self.node))])
+            self.client.pipeline([(b"DEL", self._key("node", self.node)),
+                                  (b"SET", self._key("gone", self.node), f"{time.time():.3f}",
+                                   b"EX", GONE_KEPT)])
         except RedisDownError:
             pass
         if self.link is not None:
@@ -481,7 +485,7 @@ class RedisBus:
         for other in replies[2] if isinstance(replies[2], list) else []:
             if other == self.node or not isinstance(other, str):
                 continue
-            freed = self.client.call(b"EVAL", REAP, 0, self.prefix, other)
+            freed = self.client.call(b"EVAL", REAP, 0, self.prefix, other, f"{time.time():.3f}")
             freed = [f for f in freed if isinstance(f, str)] if isinstance(freed, list) else []
             if freed:
                 log.info("node %s is gone: %d nicks freed", other, len(freed) // 3)
@@ -561,11 +565,18 @@ class RedisBus:
             return None  # (nobody's, this node's own, or not ours to trust)
         return parts[0], parts[1], parts[2]
 
-    def alive(self, node: str) -> bool:
+    def gone_since(self, node: str) -> float | None:
         try:
-            return self.client.call(b"EXISTS", self._key("node", node)) == 1
+            alive, since = self.client.pipeline([(b"EXISTS", self._key("node", node)),
+                                                 (b"GET", self._key("gone", node))])
         except RedisDownError:
-            return True  # (it may be: nothing of it is taken over)
+            return None  # (it may be up: nothing of it is taken over)
+        if alive != 0:
+            return None
+        try:  # (its heartbeat ran out, and nobody has reaped it yet: just now)
+            return float(since) if isinstance(since, str) else time.time()
+        except ValueError:
+            return time.time()
 
     def game_id(self) -> str | None:
         try:

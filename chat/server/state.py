@@ -785,9 +785,11 @@ class ChatState:
             name, nick, token = str(kept["in"]), str(kept["as"]), msg.token
         except (ValueError, TypeError, LookupError):
             return False  # (none, or not one to trust)
-        room = self.rooms.get(key(name))
+        gone, room = self.presence.gone_since(node), self.rooms.get(key(name))
+        if gone is not None and self.clock() - gone > self.grace:
+            return False  # (its grace ran out with that server)
         problem = ("it waits on another server of this chat, which is still up: it is "
-                   "yours there once you connect to it again") if self.presence.alive(node) \
+                   "yours there once you connect to it again") if gone is None \
             else f"{nick} is taken in {name} meanwhile" if room and key(nick) in room.nicks \
             else self.presence.claim(key(name), name, nick, end_key(token), gone=node)
         if problem:
