@@ -359,6 +359,7 @@ def test_direct_help_lists_the_new_commands(room):
 
 class Faraway:
     """A presence (chat.server.presence) with nicks held on another server 'n2'."""
+    node = "n1"
 
     def __init__(self) -> None:
         self.held: dict[tuple[str, str], tuple[str, str, str]] = {}
@@ -378,6 +379,9 @@ class Faraway:
     def where(self, room_key, nick):
         return self.held.get((room_key, nick.casefold()))
 
+    def find(self, nick):
+        return None
+
 
 def test_a_private_message_to_someone_on_another_server_goes_to_their_server_only():
     room, far = Room(), Faraway()
@@ -390,14 +394,14 @@ def test_a_private_message_to_someone_on_another_server_goes_to_their_server_onl
     assert (line.nick, line.to, line.text) == ("ann", "Bob", "psst")
     ann_key = room.state.sessions[room.ids["ann"]].key
     assert [t for t, m in out.sends if m is line] == [(room.ids["ann"],),
-                                                      ("n2", "k2", ann_key, "ann")]
+                                                      ("n2", "k2", ann_key, "ann", "")]
     assert room.got(out, "cid") == []
     # bob answers from n2: the line is for ann's key; her /r then answers bob there
     assert room.state.heard("red", "nobody's key", "n2", "k2", "Bob") is None
     assert room.state.heard("red", ann_key, "n2", "k2", "Bob") == room.ids["ann"]
     out = room.say("ann", "/r back")
     assert [t for t, m in out.sends if isinstance(m, p.Private)] == [
-        (room.ids["ann"],), ("n2", "k2", ann_key, "ann")]
+        (room.ids["ann"],), ("n2", "k2", ann_key, "ann", "")]
     far.held[("red", "bob")] = ("n2", "k3", "Bob")  # bob left; someone else is Bob now
     out = room.say("ann", "/r still there?")
     assert "no longer here in red" in room.got(out, "ann")[0].text

@@ -66,3 +66,51 @@ def test_redis_bus_a_batch_whose_reply_was_lost_is_written_once(redis_server, mo
     assert store.flush()
     assert [e.text for e in store.recent("lounge", 10)] == ["once", "later"]
     assert [line.split(" ", 5)[-1] for line in stream(redis_server, "lounge")] == ["once", "later"]
+
+
+def test_redis_bus_an_open_challenges_seat_is_one_nicks_across_nodes(redis_server):
+    one, two = RedisBus(redis_server.url, "n1"), RedisBus(redis_server.url, "n2")
+    assert one.claim_seat("g7", "bob") is None  # taken, in one script: no check-then-set
+    assert two.claim_seat("g7", "cid") == "bob"  # the other node is told who has it
+    assert one.claim_seat("g7", "bob") is None  # (the owner's node claims it again: still bob's)
+    assert two.claim_seat("g8", "cid") is None
+    assert one.claim_player("lounge", "bob", "g7") is None  # one duel at a time, everywhere
+    assert two.claim_player("lounge", "BOB", "g9") == "g7"
+    two.release_player("lounge", "bob", "g9")  # (not the one bob plays: a no-op)
+    assert two.claim_player("lounge", "bob", "g9") == "g7"
+    one.release_player("lounge", "bob", "g7")
+    assert two.claim_player("lounge", "bob", "g9") is None
+    ids = {one.game_id(), two.game_id(), one.game_id()}
+    assert len(ids) == 3 and all(i.startswith("g") for i in ids)  # no two nodes give one id
+
+
+def test_redis_bus_a_game_act_goes_to_the_node_that_runs_the_game(redis_server):
+    bus = RedisBus(redis_server.url, "n1")
+    store = open_redis_store(redis_server.url, bus=bus)
+    assert bus.publish(("!", "lounge", "n2", "", "k1", "bob"), "do /move 5")
+    assert bus.publish(("#", "lounge", "n2", "k1"), p.Info("not your turn"))
+    assert store.flush()
+    got = RedisClient(redis_server.url).call(b"XRANGE", "parlor:bus:lounge", "-", "+")
+    assert [dict(zip(f[::2], f[1::2])) for _, f in got] == [
+        {"line": "do /move 5", "to": "n2 !n1 k1 bob"},
+        {"line": p.encode(p.Info("not your turn")).decode().rstrip("\n"), "to": "n2 #k1"}]
+    acts, reached = [], []
+    bus.acts = lambda *act: acts.append(act)
+    bus.reach = lambda room_key, key: 4 if key == "k1" else None
+    bus.deliver = lambda room_key, data, ids: reached.append((data, ids))
+    bus.node = "n2"  # (read back as node n2 would)
+    for _, fields in got:
+        bus._deliver("lounge", dict(zip(fields[::2], fields[1::2])))
+    assert acts == [("lounge", "n1", "k1", "bob", "do /move 5")]
+    assert reached == [(p.encode(p.Info("not your turn")), (4,))]
+
+
+def test_redis_bus_a_node_that_stops_is_gone_since_then(redis_server):
+    import time
+    one, two = RedisBus(redis_server.url, "n1"), RedisBus(redis_server.url, "n2")
+    assert two.gone_since("n1") is not None  # (never up: as good as gone, now)
+    one.tick(time.monotonic())  # its heartbeat
+    assert two.gone_since("n1") is None  # up: its sessions are its own
+    before = time.time()
+    one.close()
+    assert before - 0.01 <= two.gone_since("n1") <= time.time() + 0.01

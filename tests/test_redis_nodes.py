@@ -307,12 +307,52 @@ def test_redis_nodes_topic_and_joins_on_any_node_show_the_current_topic(spawn, r
     dee.close()
 
 
-def test_redis_nodes_a_challenge_to_someone_on_another_node_says_it_cannot_be_yet(spawn, redis_server):
+def test_redis_nodes_a_private_message_reaches_a_logged_in_user_in_another_room_elsewhere(
+        spawn, redis_server):
+    a, b = two_nodes(spawn, redis_server)
+    ann = joined(a.address, "lounge", "ann")  # a guest
+    bob, dee = joined(b.address, "den", "bob"), joined(b.address, "den", "dee")
+    bob.send("/register a long enough password")  # (after node A read the accounts)
+    assert bob.expect(lambda m: isinstance(m, p.Reply) and m.command == "register").code == 0
+    ann.send("/msg bob psst")  # bob is in another room, on the other node
+    got = bob.expect(p.Private)
+    assert (got.room, got.nick, got.to, got.text) == ("lounge", "ann", "bob", "psst")
+    assert ann.expect(p.Private).text == "psst"  # (her own copy)
+    bob.send("/r back at you")  # /r answers her, in her room, on her node
+    back = ann.expect(p.Private)
+    assert (back.nick, back.to, back.text) == ("bob", "ann", "back at you")
+    dee.send("/msg nobody hi")  # (a line after them: dee saw neither)
+    said = dee.lines_until(lambda m: isinstance(m, p.Reply) and m.command == "msg")
+    assert not any(isinstance(m, p.Private) for m in said)
+    ann.send("/msg dee hi")  # dee is no logged-in user: only in your room
+    assert "there is no dee in lounge" in ann.expect(p.Reply).text
+
+
+def test_redis_nodes_a_session_resumes_on_another_node_once_its_node_is_gone(spawn, redis_server):
     a, b = two_nodes(spawn, redis_server)
     ann, bob = joined(a.address, "lounge", "ann"), joined(b.address, "lounge", "bob")
     ann.expect(lambda m: isinstance(m, p.Joined) and m.nick == "bob")
-    ann.send("/game tictactoe bob")
-    reply = ann.expect(p.Reply)
-    assert reply.code == 1 and "bob is on another server of this chat" in reply.text
-    ann.send("/game tictactoe nobody")
-    assert "there is no nobody in lounge" in ann.expect(p.Reply).text
+    token = ann.session.token
+    ann.send("/game tictactoe bob")  # run by node A
+    bob.expect(lambda m: isinstance(m, p.GameNote) and "challenges bob" in m.text)
+    bob.send("/accept")
+    ann.expect(lambda m: isinstance(m, p.Turn) and m.nick == "ann")
+    ann.close()  # dropped: node A keeps her session, and her seat, for /resume
+    bob.expect(lambda m: isinstance(m, p.Left) and m.nick == "ann")
+    again = Peer(b.address)  # her client comes back through the balancer: to node B
+    again.send(f"/resume {token}")
+    refused = again.expect(p.Reply)  # A is up and keeps it: it is hers there
+    assert refused.code == 1 and "another server of this chat, which is still up" in refused.text
+    a.popen.terminate()  # A stops (a restart, say): her session is node B's to take back
+    a.popen.wait()
+    again.send(f"/resume {token}")
+    back = again.expect(p.Reply)
+    assert (back.code, back.text) == (0, "welcome back: you are ann in lounge")
+    assert again.expect(p.Here).nick == "ann"
+    assert bob.expect(lambda m: isinstance(m, p.Joined) and m.nick == "ann").text == p.BACK
+    assert bob.expect(p.GameOver).text == "ann forfeited: bob wins"  # (it ended with A)
+    again.send("here again")
+    assert bob.expect(p.Chat).text == "here again"
+    bob.send("/who")  # once, on node B now, whatever A's reaper does
+    members = bob.expect(p.Members)
+    assert sorted(bob.next().nick for _ in range(members.count)) == ["ann", "bob"]

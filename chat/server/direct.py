@@ -58,11 +58,13 @@ def how_long(seconds: float) -> str:
 class Elsewhere:
     """Someone in `room` on another server (several servers: chat.server.redis_bus), as
     a private message's end: by their server and their session's key, as the room's
-    nick claims say.  (Their away and their dropped connection are that server's.)"""
+    nick claims say; or, `far_room`, in that room (its key), not this server's `room`.
+    (Their away and their dropped connection are that server's.)"""
     node: str
     key: str
     nick: str
     room: Room | None
+    far_room: str = ""
     held_until: None = None
     away: None = None
     last_from: object = None
@@ -78,12 +80,14 @@ class Direct:
                  chat_text: Callable[[Session, str], tuple[str, str | None]],
                  live: Callable[[Session], bool], keep: Callable[[Session], None],
                  reach: Callable[[str], Session | None] = lambda nick: None,
-                 where: Callable[[str, str], tuple[str, str, str] | None] = lambda r, n: None
+                 where: Callable[[str, str], tuple[str, str, str] | None] = lambda r, n: None,
+                 find: Callable[[str], tuple[str, str, str, str] | None] = lambda nick: None
                  ) -> None:
         self.history, self.clock = history, clock
         self._chat_text, self._live, self._keep = chat_text, live, keep
         self._reach = reach  # a logged-in user by their account's nick, in any room
         self._where = where  # (room key, nick): who holds it on another server
+        self._find = find  # a logged-in user by their account's nick, on another server
         self._away: dict[int, Session] = {}  # session id -> a session away (for /who)
         self.handlers = {p.Tell: self.on_tell, p.TellBack: self.on_tell_back, p.Me: self.on_me,
                          p.Away: self.on_away, p.Back: self.on_back}
@@ -101,7 +105,7 @@ class Direct:
         room = session.room
         target = room.nicks.get(nick.casefold()) if room is not None else None
         if target is None and room is not None:
-            target = self._reach(nick) or self._elsewhere(room, nick)
+            target = self._reach(nick) or self._elsewhere(room, nick) or self._far_user(nick)
         if room is not None and session.nick is not None and target is None:
             out.to(session.id, p.reply(msg, 1, f"there is no {nick} in {room.name}: a private "
                                                "message goes to someone in your room, or to "
@@ -121,7 +125,8 @@ class Direct:
             return
         here = session.room
         if isinstance(last, Elsewhere):  # still theirs, that nick, there?
-            now = self._elsewhere(here, last.nick) if last.room is here else None
+            now = self._far_in(last.far_room, last.nick) if last.far_room else \
+                self._elsewhere(here, last.nick) if last.room is here else None
             last = now if now is not None and now.key == last.key else None
             if last is None:
                 where = f" in {here.name}" if here is not None else ""
@@ -145,13 +150,23 @@ class Direct:
         found = self._where(room.name.casefold(), nick) if room is not None else None
         return Elsewhere(*found, room) if found is not None else None
 
+    def _far_in(self, room_key: str, nick: str) -> Elsewhere | None:
+        """`nick` in the room `room_key` on another server."""
+        found = self._where(room_key, nick)
+        return Elsewhere(*found, None, room_key) if found is not None else None
+
+    def _far_user(self, nick: str) -> Elsewhere | None:
+        found = self._find(nick)
+        return Elsewhere(*found[:3], None, found[3]) if found is not None else None
+
     def heard(self, room: Room | None, key: str, node: str, sender_key: str,
-              nick: str) -> int | None:
-        """A private message from `nick` on the server `node` came for the session of
-        key `key` in `room`: its id (None: not here now), whose /r answers them."""
+              nick: str, sender_room: str = "") -> int | None:
+        """A private message from `nick` on the server `node` (in the room
+        `sender_room`, if not `room`) came for the session of key `key` in `room`: its
+        id (None: not here now), whose /r answers them."""
         for session in room.nicks.values() if room is not None else ():
             if session.key == key:
-                session.last_from = Elsewhere(node, sender_key, nick, room)
+                session.last_from = Elsewhere(node, sender_key, nick, room, sender_room)
                 return session.id
         return None
 
@@ -177,7 +192,7 @@ class Direct:
                                                f"they see it if they are back within {left} s"))
             return
         if isinstance(target, Elsewhere):
-            out.to_elsewhere(target.node, target.key, session, line)
+            out.to_elsewhere(target.node, target.key, session, line, target.far_room)
             return
         out.to(target.id, line)
         away = target.away

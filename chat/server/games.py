@@ -19,18 +19,23 @@ from chat import protocol as p
 from chat.server.matches import (BOT_SEAT, Challenge, Match, Person, Records, Score, fit,
                                  fit_text, fitness, how_to_start, leaver_note, left_note, redact,
                                  rematch_problem, score_key, where_problem, why_not)
-from chat.server.state import Outbox, Room, Session, Where, key
+from chat.server.far_games import (DO, LEFT, PLAYS, RENAMED, RESIGNS, Cluster, Far,
+                                   challenge_record, do, game_record, replay)
+from chat.server.presence import GONE, Presence
+from chat.server.state import Outbox, Room, Session, key
 from chat.server.history import History
 from chat.width import sanitize
 from game import registry
 from game.base import Game, GameError
+
+GONE_GAME = "the server it ran on stopped answering"
 
 BOT = "bot"
 MAX_BOT_MOVES = 64  # consecutive bot moves in one step: a guard against a game that loops
 MAX_REPLY = 400  # characters of a game's error sentence echoed back
 MAX_SCORES = 10_000  # running scores kept (pairs of players per room and game)
 GAMES = "running"  # the store's table of running games, by game id
-PLAYS, RESIGNS, FORFEITS = "plays", "resigns", "forfeits"  # what a player does in a game
+FORFEITS = "forfeits"  # what a player does in a game: PLAYS, RESIGNS or this
 SCORES = "scores"  # the store's table of running scores, by room, game and the pair's tokens
 log = logging.getLogger("parlor.server")
 
@@ -63,7 +68,8 @@ class GameHost:
         self._store: History | None = None  # where running games and scores are kept
         self._score_names: dict[tuple, str] = {}  # (room key, score key) -> its key there
         self._ids = itertools.count(1)
-        self._where: Where = lambda room_key, nick: None
+        self.cluster = Cluster(BOT)  # the other servers (several servers), if any
+        self._rooms: dict[str, Room] = {}
         self._handlers = {
             p.StartGame: self._on_game, p.ListGames: self._on_games, p.Accept: self._on_accept,
             p.Decline: self._on_decline, p.Move: self._on_move, p.Resign: self._on_resign,
@@ -90,9 +96,8 @@ class GameHost:
     def _route(self, session: Session, text: str) -> tuple[Match | None, str, str]:
         """(game, move text, problem) for a move: a game named by its id or name first
         (`/move g2 E`), else the one whose parser and rules take the text, else ask."""
-        nick, room = session.nick, session.room
-        games = [m for m in self.matches if m.room is room and nick is not None
-                 and (m.seats(nick) or not m.game.duel)]
+        nick = session.nick
+        games = self._playable(session)
         if not games:
             return None, text, self._no_route(session)
         first, _, rest = text.strip().partition(" ")
@@ -110,8 +115,113 @@ class GameHost:
             f"{p.typed(p.Move, f'{m.id} {text.strip()}')} for {m.game.name} ({m.id})"
             for m in best)
 
+    def _playable(self, session: Session) -> list[Match]:
+        """The games here `session` may move in: theirs, and the room game."""
+        nick, room = session.nick, session.room
+        return [m for m in self.matches if m.room is room and nick is not None
+                and (m.seats(nick) or not m.game.duel)]
+
     def _new_id(self) -> str:
+        node = self.cluster.node
+        if node:  # one count for the whole cluster (or, Redis away, this node's own)
+            return self.cluster.presence.game_id() or f"g{next(self._ids)}-{node}"
         return f"g{next(self._ids)}"
+
+    # -------------------------------------------------------------- games on other servers
+    # In a cluster, a game is run by one node: the challenger's (who starts it).  The
+    # room's index (far_games) tells the other nodes what runs where; their players'
+    # game commands are forwarded to that node through the room's stream, where a
+    # stand-in session plays for them and its answers go back to their node.
+    def _far_games(self, room: Room) -> tuple[list[Match], list[Far]]:
+        """The room's games other servers run, each replayed here from its moves (the
+        same board as there), and their challenges."""
+        running, waiting = [], []
+        for far in self.cluster.entries(room):
+            if not far.running:
+                waiting.append(far)
+                continue
+            try:
+                running.append(Match(far.id, room, far.replay(), far.bot))
+            except (GameError, ValueError, TypeError):
+                continue  # (one that does not replay here: its rules differ)
+        return running, waiting
+
+    def on_far(self, room_key: str, node: str, far_key: str, nick: str, text: str,
+               out: Outbox) -> None:
+        """What the player `nick` (session `far_key` on the server `node`) did about a
+        game this server runs, forwarded in the room's order: a stand-in does it here,
+        and what it is told goes back to them."""
+        room = self._rooms.get(room_key)
+        kind, _, rest = text.partition(" ")
+        if room is None:  # (the room's games went with its last member here)
+            msg = p.parse_client_line(rest) if kind == DO else None
+            if type(msg) in self.handles:
+                out.sends.append((out.far(room_key, node, far_key), p.reply(
+                    msg, 1, "that game is over: nobody who played it is here any more")))
+            return
+        standin = self.cluster.standin(room, node, far_key, nick)
+        start = len(out.sends)
+        if kind == DO:
+            msg = p.parse_client_line(rest)
+            if type(msg) in self.handles:
+                self.handle(standin, msg, out)
+        elif kind == LEFT:
+            self._forfeit_all(standin, room, nick, out)
+        elif kind == RENAMED:
+            self.on_renamed(standin, rest, out)
+        for i in range(start, len(out.sends)):
+            if out.sends[i][0] == (standin.id,):
+                out.sends[i] = (out.far(room_key, node, far_key), out.sends[i][1])
+        if kind == LEFT:  # (by their node, or for a dead one by nick: "-" its key)
+            self.cluster.drop_standins(room, nick)
+
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]], out: Outbox) -> None:
+        """The server `node` stopped answering and its users' nicks were freed (room key,
+        room, nick): the games it ran end (its players forfeit: a duel is the other
+        player's; a room game ends), and those its players sit in elsewhere hear they left."""
+        rooms: dict[str, tuple[str, set[str]]] = {}
+        for room_key, name, nick in freed:
+            rooms.setdefault(room_key, (name, set()))[1].add(nick)
+        for room_key, (name, nicks) in rooms.items():
+            room = self._rooms.get(room_key) or Room(name)
+            for far in self.cluster.all_entries(room_key):
+                if far.node == node:
+                    self._end_far(room, far, nicks, out)
+                    continue
+                for nick in sorted(n for n in nicks if far.involves(n)):
+                    out.forward(room_key, far.node, "-", nick, f"{LEFT} {GONE}", node)
+
+    def _end_far(self, room: Room, far: Far, nicks: set[str], out: Outbox) -> None:
+        """A game or challenge whose server is gone: forfeited by its players who were
+        there, told to the room, and out of the index."""
+        self.cluster.index(room, far.id, None)
+        if far.duel:
+            self.cluster.release_players(room, far.id, far.players)
+        if not far.running:
+            _note(room, far.id, f"{far.describe()} is off: {GONE_GAME}", out)
+            return
+        try:
+            game = far.replay()
+        except GameError:
+            return
+        for nick in game.players if far.duel else ():
+            if nick in nicks and not game.is_over():
+                game.forfeit(nick)
+        match = Match(far.id, room, game, far.bot)
+        for msg in self._view(match):
+            out.to_room(room, msg)
+        outcome = game.outcome()
+        text = f"{far.name} ends: {GONE_GAME}" if outcome is None else outcome.summary
+        out.to_room(room, fit(p.GameOver(room.name, far.id, sanitize(text))))
+
+    def _add_challenge(self, challenge: Challenge) -> None:
+        self.challenges.append(challenge)
+        self.cluster.index(challenge.room, challenge.id, challenge_record(
+            self.cluster.node, challenge.cls.name, challenge.challenger, challenge.target))
+
+    def _remove_challenge(self, challenge: Challenge) -> None:
+        self.challenges.remove(challenge)
+        self.cluster.index(challenge.room, challenge.id, None)
 
     # -------------------------------------------------------------- /game
     def _on_game(self, session: Session, msg: p.StartGame, out: Outbox) -> None:
@@ -142,10 +252,11 @@ class GameHost:
                                   "what is running here."))
 
     def _busy_problem(self, session: Session) -> str | None:
-        match = self._duel_of(session.room, session.nick)
+        match = self._duel_of(session.room, session.nick) or \
+            self.cluster.duel(session.room, session.nick)
         if match is None:
             return None
-        return f"you are already playing {match.game.name}: finish it or /resign first"
+        return f"you are already playing {_name(match)}: finish it or /resign first"
 
     def _challenge(self, session: Session, cls: type[Game], target: str, out: Outbox) -> None:
         if key(target) == BOT:
@@ -160,7 +271,7 @@ class GameHost:
         me, room = session.nick, session.room
         self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} made a new challenge", out)
         challenge = Challenge(self._new_id(), room, cls, me, other)
-        self.challenges.append(challenge)
+        self._add_challenge(challenge)
         if other:
             note = f"{me} challenges {other} to {cls.name}: {other}, type /accept or /decline"
         else:
@@ -177,30 +288,38 @@ class GameHost:
             return None, f"you can't challenge yourself; /game {cls.name} bot plays the bot" \
                 if cls.has_bot else "you can't challenge yourself"
         other = room.nicks.get(key(target))
-        if other is None and self._where(key(room.name), target) is not None:
-            bot = f"; /game {cls.name} bot plays the bot" if cls.has_bot else ""
-            return None, (f"{target} is on another server of this chat: a game across "
-                          f"servers is not possible yet (both players must be on the same "
-                          f"one){bot}")
-        if other is None:
+        far = self.cluster.presence.where(key(room.name), target) if other is None else None
+        if other is None and far is None:
             return None, f"there is no {target} in {room.name}; /who lists who is here"
-        busy = self._duel_of(room, other.nick)
+        nick = other.nick if other is not None else far[2]  # (as they spell it)
+        busy = self._duel_of(room, nick) or next(
+            (f for f in self.cluster.entries(room) if f.running and f.duel and f.seats(nick)), None)
         if busy:
-            return None, f"{other.nick} is already playing {busy.game.name}"
-        return other.nick, ""
+            return None, f"{nick} is already playing {_name(busy)}"
+        return nick, ""
 
     def _start_bot(self, session: Session, cls: type[Game], out: Outbox) -> None:
         if not cls.has_bot:
             _refuse(session, p.StartGame, f"{cls.name} has no bot; challenge someone with "
                                      f"/game {cls.name} NICK", out)
             return
-        self._start(session.room, cls, (session.nick, BOT), "", out, bot=True)
+        self._start_with_bot(session, cls, (session.nick, BOT), p.StartGame, out)
+
+    def _start_with_bot(self, session: Session, cls: type[Game], players: tuple[str, ...],
+                        command: type, out: Outbox) -> None:
+        game_id = self._new_id()
+        problem = self.cluster.claim_players(session, game_id, (session.nick,))
+        if problem:
+            _refuse(session, command, problem, out)
+        else:
+            self._start(session.room, cls, players, "", out, bot=True, match_id=game_id)
 
     def _start_open(self, session: Session, cls: type[Game], setup: str, out: Outbox) -> None:
         """A game for the whole room, started at once; `setup` is never echoed (a secret word)."""
-        running = self._open_match(session.room)
+        running = self._open_match(session.room) or next(
+            (f for f in self.cluster.entries(session.room) if f.running and not f.duel), None)
         if running:
-            _refuse(session, p.StartGame, f"{running.game.name} is already running in "
+            _refuse(session, p.StartGame, f"{_name(running)} is already running in "
                                      f"{session.room.name}: join in with /move", out)
             return
         problem = self._start(session.room, cls, (session.nick,), setup, out)
@@ -217,8 +336,11 @@ class GameHost:
             started = cls.start(players, setup, random.Random(seed))
         except GameError as exc:
             return str(exc)
-        match = Match(match_id or self._new_id(), room, started, bot, _people(room, started, bot),
-                      taken_by, setup, seed, _tokens(room, started, bot))
+        seated = [None if bot and nick == BOT else self.cluster.holder(room, nick)
+                  for nick in started.players] if started.duel else []
+        match = Match(match_id or self._new_id(), room, started, bot,
+                      tuple(BOT_SEAT if s is None else s.id for s in seated), taken_by, setup,
+                      seed, tuple(BOT_SEAT if s is None else s.token for s in seated))
         self.matches.append(match)
         self._keep(match)
         for nick in players:
@@ -326,18 +448,48 @@ class GameHost:
         if problem:
             _refuse(session, p.Accept, problem, out)
             return
+        if not self._mine(session, msg.nick, True) and \
+                (far := self.cluster.challenges(session, msg.nick, True)):
+            self._answer_far(session, far, p.Accept, out)
+            return
         challenge = self._pick(session, msg.nick, p.Accept, True, out)
         if challenge is not None:
             self._take(session, challenge, p.Accept, out)
 
+    def _answer_far(self, session: Session, far: list[Far], command: type, out: Outbox) -> None:
+        """Accept (or decline) a challenge another server runs: there, for `session`.
+        An open one's seat is taken here first, atomically, so two servers' takers
+        cannot both have it."""
+        if len(far) > 1:
+            names = ", ".join(f.challenger for f in far)
+            _refuse(session, command, f"several challenges wait for you (from {names}): "
+                                      f"{p.names_of(command)[0]} NICK", out)
+            return
+        problem = self.cluster.claim_seat(session, far[0].id, far[0].challenger, far[0].name) \
+            if command is p.Accept and not far[0].target else None
+        if problem:
+            _refuse(session, command, problem, out)
+        else:
+            self.cluster.forward_msg(session, far[0], command(far[0].challenger), out)
+
     def _take(self, session: Session, challenge: Challenge, command: type, out: Outbox) -> None:
-        busy = self._duel_of(session.room, challenge.challenger)
+        busy = self._duel_of(session.room, challenge.challenger) or \
+            self.cluster.duel(session.room, challenge.challenger)
         if busy:
-            _refuse(session, command, f"{challenge.challenger} is playing {busy.game.name} "
+            _refuse(session, command, f"{challenge.challenger} is playing {_name(busy)} "
                                       "now; try again when it is over", out)
             return
-        self.challenges.remove(challenge)
         players = challenge.players(session.nick)
+        problem = self.cluster.claim_players(session, challenge.id, players)
+        seat = None if problem or challenge.target is not None else \
+            self.cluster.claim_seat(session, challenge.id, challenge.challenger,
+                                    challenge.cls.name)
+        if seat:
+            self.cluster.release_players(session.room, challenge.id, players)
+        if problem or seat:
+            _refuse(session, command, problem or seat, out)
+            return
+        self._remove_challenge(challenge)
         taker = session.nick if challenge.target is None else ""
         self._start(session.room, challenge.cls, players, "", out, match_id=challenge.id,
                     taken_by=taker)
@@ -346,9 +498,7 @@ class GameHost:
               out: Outbox) -> Challenge | None:
         """The one challenge to `session` that `args` (a challenger, or nothing) means."""
         room, nick = session.room, session.nick
-        mine = [c for c in self.challenges if c.room is room and c.is_for(nick, open_ok)]
-        if args:
-            mine = [c for c in mine if key(c.challenger) == key(args)]
+        mine = self._mine(session, args, open_ok)
         if len(mine) == 1:
             return mine[0]
         taken = self._taken(room, args) if open_ok and not mine else None
@@ -364,6 +514,12 @@ class GameHost:
             _refuse(session, command, f"nobody has challenged you in {room.name}", out)
         return None
 
+    def _mine(self, session: Session, challenger: str, open_ok: bool) -> list[Challenge]:
+        """The challenges to `session` here (from `challenger`, if named)."""
+        room, nick = session.room, session.nick
+        return [c for c in self.challenges if c.room is room and c.is_for(nick, open_ok)
+                and (not challenger or key(c.challenger) == key(challenger))]
+
     def _taken(self, room: Room, challenger: str) -> str | None:
         """Why the open challenge (from `challenger`, or the latest) cannot be accepted
         now: someone took it, and they are playing it; None if there is none such."""
@@ -375,6 +531,11 @@ class GameHost:
                 name = match.game.name
                 return (f"{rival}'s challenge to anyone ({name}) was already taken by "
                         f"{match.taken_by}; {p.typed(p.StartGame, name)} makes your own")
+        for far in self.cluster.entries(room):
+            rival = next((n for n in far.players if n != far.taken_by), "")
+            if far.taken_by and (not challenger or key(challenger) == key(rival)):
+                return (f"{rival}'s challenge to anyone ({far.name}) was already taken by "
+                        f"{far.taken_by}; {p.typed(p.StartGame, far.name)} makes your own")
         return None
 
     def _on_decline(self, session: Session, msg: p.Decline, out: Outbox) -> None:
@@ -394,10 +555,14 @@ class GameHost:
         open_ones = [c for c in self.challenges if c.room is room and c.is_for(nick)
                      and c.target is None and (not args or key(c.challenger) == key(args))]
         if open_ones and not waiting:
-            # Nothing to decline: an open challenge waits for anyone who wants it.
-            who = ", ".join(c.challenger for c in open_ones)
-            _refuse(session, p.Decline, f"the challenge from {who} is open to anyone: "
-                                        "leave it for someone else, or /accept to play", out)
+            _refuse(session, p.Decline, _open_to_anyone(open_ones), out)
+            return
+        far = [] if waiting else self.cluster.challenges(session, args, True)
+        if far and all(f.target for f in far):
+            self._answer_far(session, far, p.Decline, out)
+            return
+        if far:  # (open ones only)
+            _refuse(session, p.Decline, _open_to_anyone(far), out)
             return
         challenge = self._pick(session, args, p.Decline, False, out)
         if challenge is not None:
@@ -419,7 +584,7 @@ class GameHost:
             return
         players = _rematch_seats(room, last)
         if last.bot:
-            self._start(room, type(last.game), players, "", out, bot=True)
+            self._start_with_bot(session, type(last.game), players, p.Rematch, out)
         else:
             self._ask_rematch(session, last, players, out)
 
@@ -432,7 +597,10 @@ class GameHost:
         rival = _rival(last, session.id)
         if key(rival) in room.nicks:  # someone else took the nick: no game to play again
             return None, rematch_problem(None, room)
-        return None, self._opponent(session, type(last.game), rival)[1]
+        name = last.game.name
+        return None, self._opponent(session, type(last.game), rival)[1] or (
+            f"{rival} is on another server of this chat: /rematch across servers is not "
+            f"possible yet; {p.typed(p.StartGame, f'{name} {rival}')} challenges them again")
 
     def _ask_rematch(self, session: Session, last: Match, players: tuple[str, ...],
                      out: Outbox) -> None:
@@ -445,7 +613,7 @@ class GameHost:
         self._cancel(room, lambda c: key(c.challenger) == key(me), f"{me} asked for a rematch", out)
         challenge = Challenge(self._new_id(), room, type(last.game), me, nick,
                               challenger_first=players[0] == me, rematch=True)
-        self.challenges.append(challenge)
+        self._add_challenge(challenge)
         people = tuple(reversed(last.people))
         score = (self.records.score(key(room.name), score_key(name, people)) or Score())
         score = score.line(players, people)
@@ -454,7 +622,7 @@ class GameHost:
                                   "or /decline", out)
 
     def _drop(self, challenge: Challenge, note: str, out: Outbox) -> None:
-        self.challenges.remove(challenge)
+        self._remove_challenge(challenge)
         _note(challenge.room, challenge.id, note, out)
 
     def _cancel(self, room: Room, which: Callable[[Challenge], bool], why: str,
@@ -465,6 +633,11 @@ class GameHost:
     # -------------------------------------------------------------- /move, /resign, /games
     def _on_move(self, session: Session, msg: p.Move, out: Outbox) -> None:
         match, args, problem = self._route(session, msg.text)
+        far = self.cluster.seat(session) if match is None and self.cluster.node and \
+            not where_problem(session) and not self._playable(session) else None
+        if far is not None:  # (a game here comes first)
+            self.cluster.forward_msg(session, far, msg, out)
+            return
         if match is None:
             _refuse(session, p.Move, problem, out)
             return
@@ -499,6 +672,10 @@ class GameHost:
                                      if m.room is session.room and m.seats(session.nick)]
         named = [m for m in seated if key(args) in (key(m.id), key(m.game.name))]
         match = named[0] if len(named) == 1 else seated[0] if len(seated) == 1 else None
+        far = None if problem or seated else self.cluster.seated(session)
+        if far is not None:
+            self.cluster.forward_msg(session, far, msg, out)
+            return
         if match is None:
             if len(seated) > 1:
                 problem = "you are playing " + " and ".join(
@@ -527,8 +704,9 @@ class GameHost:
     def _tell_games(self, session: Session, room: Room, out: Outbox) -> bool:
         """The room's games (a line each), its waiting challenges, then each game's
         state and board, to `session`; False if there is nothing to tell."""
-        running = [m for m in self.matches if m.room is room]
-        waiting = [c for c in self.challenges if c.room is room]
+        far_running, far_waiting = self._far_games(room)
+        running = [m for m in self.matches if m.room is room] + far_running
+        waiting = [c for c in self.challenges if c.room is room] + far_waiting
         for match in running:
             text = f"{match.game.name} ({match.id}): {sanitize(match.game.status())}"
             out.to(session.id, fit(p.Info(text)))
@@ -545,11 +723,15 @@ class GameHost:
         nick = session.nick
         if nick is not None:
             self._forfeit_all(session, room, nick, out)
+            owners = {f.node for f in self.cluster.entries(room) if f.involves(nick)}
+            for node in sorted(owners):  # (their games elsewhere hear it in the room's order)
+                self.cluster.forward(session, node, out, LEFT, reason)
         if room.sessions.keys() <= {session.id}:  # the room is about to go away
             for match in [m for m in self.matches if m.room is room]:
                 self._unkeep(match)
+            for challenge in [c for c in self.challenges if c.room is room]:
+                self._remove_challenge(challenge)
             self.matches = [m for m in self.matches if m.room is not room]
-            self.challenges = [c for c in self.challenges if c.room is not room]
             self.records.forget_room(key(room.name))
 
     def _forfeit_all(self, session: Session, room: Room, nick: str, out: Outbox) -> None:
@@ -566,15 +748,17 @@ class GameHost:
 
     def nick_problem(self, session: Session) -> str | None:
         """Games know players by nick, so a player keeps theirs until the game ends."""
-        match = self._match_of(session.room, session.nick) if session.nick else None
+        match = self._match_of(session.room, session.nick) or self.cluster.seated(session) \
+            if session.nick else None
         if match is None:
             return None
-        return f"you are playing {match.game.name}: finish it or /resign before you change your nick"
+        return f"you are playing {_name(match)}: finish it or /resign before you change your nick"
 
     def on_renamed(self, session: Session, old: str, out: Outbox) -> None:
         room = session.room
         self._cancel(room, lambda c: c.involves(old), f"{old} is now {session.nick}", out)
-
+        for node in sorted({f.node for f in self.cluster.entries(room) if f.involves(old)}):
+            self.cluster.forward(session, node, out, RENAMED, old)  # (their challenges there are off)
 
     # -------------------------------------------------------------- kept in the store
     # A running game is kept as how it started and what was done in it since (a game is
@@ -583,22 +767,27 @@ class GameHost:
     # the sessions the state restored come back, and the games go on from where they were.
     def _act(self, match: Match, act: str, nick: str, text: str = "") -> str:
         """Do `act` in the match (a GameError for an illegal move changes nothing)."""
-        sentence = _do(match.game, act, nick, text)
+        sentence = do(match.game, act, nick, text)
         match.acts.append((act, nick, text) if act == PLAYS else (act, nick))
         self._keep(match)
         return sentence
 
     def _keep(self, match: Match) -> None:
         if self._store is not None and not match.game.is_over():
-            self._store.put(GAMES, match.id, json.dumps({
-                "room": match.room.name, "name": match.game.name,
-                "players": match.game.players, "tokens": match.tokens, "bot": match.bot,
-                "setup": match.setup, "seed": match.seed, "taken_by": match.taken_by,
-                "acts": match.acts}))
+            kept = {"room": match.room.name, "name": match.game.name,
+                    "players": match.game.players, "tokens": match.tokens, "bot": match.bot,
+                    "setup": match.setup, "seed": match.seed, "taken_by": match.taken_by,
+                    "acts": match.acts}
+            self._store.put(GAMES, match.id, json.dumps(kept))
+            self.cluster.index(match.room, match.id, game_record(self.cluster.node,
+                                                          {**kept, "duel": match.game.duel}))
 
     def _unkeep(self, match: Match) -> None:
         if self._store is not None:
             self._store.put(GAMES, match.id, None)
+            self.cluster.index(match.room, match.id, None)
+        if match.game.duel:
+            self.cluster.release_players(match.room, match.id, match.game.players)
 
     def _keep_score(self, room_key: str, skey: tuple, score: Score, match: Match) -> None:
         if self._store is None or not match.tokens:
@@ -616,13 +805,15 @@ class GameHost:
             self._store.put(SCORES, name, None)
 
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None:
+               tokens: dict[str, Session], presence: Presence | None = None) -> None:
         """Keep games and scores in the store `history` writes to from now on, after
         bringing back those it holds for the sessions the state restored (`tokens`, in
         `rooms`); what no longer fits (a player gone, a game whose rules changed) goes.
-        `where` says who holds a nick in a room on another server (several servers)."""
-        self._where = where
+        `presence` says who holds a nick in a room on another server, and which server
+        this is (several servers: then games may have players on other servers)."""
+        self._rooms = rooms
         store = self._store = history
+        self.cluster.attach(history, presence)
         self.clock = history.clock
         numbers = [0]
         for game_id, value in store.items(GAMES).items():
@@ -631,6 +822,7 @@ class GameHost:
             except (GameError, LookupError, TypeError, ValueError) as exc:
                 log.info("game %s is not brought back: %s", game_id, exc)
                 store.put(GAMES, game_id, None)
+                self._unindex(game_id, value)
                 continue
             self.matches.append(match)
             numbers.append(int(game_id[1:]) if game_id[1:].isdigit() else 0)
@@ -642,6 +834,17 @@ class GameHost:
                 store.put(SCORES, name, None)
         if self.matches:
             log.info("%d games in progress are back", len(self.matches))
+
+    def _unindex(self, game_id: str, value: str) -> None:
+        """A game of this node that is over after a restart leaves the room's index
+        (a player on another server could not be brought back)."""
+        try:
+            kept = json.loads(value)
+            room, players = Room(kept["room"]), tuple(map(str, kept["players"]))
+        except (ValueError, TypeError, LookupError):
+            return
+        self.cluster.index(room, game_id, None)
+        self.cluster.release_players(room, game_id, players)
 
     def _revive_score(self, name: str, kept: dict, tokens: dict[str, Session]) -> None:
         room_key, game_name, *names = name.split("|")
@@ -658,45 +861,25 @@ def _revive(game_id: str, kept: dict, rooms: dict[str, Room],
     """The match `kept` describes, replayed move by move; LookupError if its room or a
     player's session is gone, GameError if the moves no longer replay."""
     room = rooms[key(kept["room"])]
-    cls = registry.get(kept["name"])
-    players = tuple(kept["players"])
     people = tuple(BOT_SEAT if t == BOT_SEAT else tokens[t].id for t in kept["tokens"])
-    game = cls.start(players, kept["setup"], random.Random(kept["seed"]))
     acts = [tuple(act) for act in kept["acts"]]
-    for act, nick, *text in acts:
-        _do(game, act, nick, *text)
+    game = replay(kept["name"], tuple(kept["players"]), kept["setup"], kept["seed"], acts)
     if game.is_over():
         raise GameError("it was over")
     return Match(game_id, room, game, bool(kept["bot"]), people, kept["taken_by"],
                  kept["setup"], kept["seed"], tuple(kept["tokens"]), acts)
 
 
-def _do(game: Game, act: str, nick: str, text: str = "") -> str:
-    """Play a move (its sentence), or resign or forfeit for `nick` ("")."""
-    if act == PLAYS:
-        return game.play(nick, text)
-    if act == RESIGNS:
-        game.resign(nick)
-    else:
-        game.forfeit(nick)
-    return ""
-
-
 # ------------------------------------------------------------------ helpers
-def _tokens(room: Room, game: Game, bot: bool) -> tuple[str, ...]:
-    """A duel's people by their resume tokens (the bot by its seat)."""
-    if not game.duel:
-        return ()
-    return tuple(BOT_SEAT if bot and nick == BOT else room.nicks[key(nick)].token
-                 for nick in game.players)
+def _open_to_anyone(challenges: list[Challenge] | list[Far]) -> str:
+    """Nothing to decline: an open challenge waits for anyone who wants it."""
+    who = ", ".join(c.challenger for c in challenges)
+    return (f"the challenge from {who} is open to anyone: leave it for someone else, "
+            "or /accept to play")
 
 
-def _people(room: Room, game: Game, bot: bool) -> tuple[Person, ...]:
-    """Who sits in each seat of a duel (none for a room game, where anyone joins in)."""
-    if not game.duel:
-        return ()
-    return tuple(BOT_SEAT if bot and nick == BOT else room.nicks[key(nick)].id
-                 for nick in game.players)
+def _name(game: Match | Far) -> str:
+    return game.game.name if isinstance(game, Match) else game.name
 
 
 def _rematch_seats(room: Room, last: Match) -> tuple[str, ...] | None:

@@ -184,7 +184,8 @@ class Server:
         # and come back to be delivered here; None for a server on its own.
         self.bus = bus
         if bus is not None:
-            bus.attach(self.selector, self._from_bus, self._tell_all, self.state.heard)
+            bus.attach(self.selector, self._from_bus, self._tell_all, self.state.heard,
+                       self._game_act, self.state.session_in, self.state.node_gone)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -824,6 +825,15 @@ class Server:
             conn.out_size += size
             if conn.out_size > limit:
                 self._overflow(conn)
+
+    def _game_act(self, *act: str) -> None:
+        """A game act another node forwarded to this one, which runs the game."""
+        try:
+            out = self.state.game_act(*act)
+        except Exception:  # the boundary of what another node sent, as of a connection's
+            log.exception("error doing a game act from another node: %r", act)
+            return
+        self._apply(out)
 
     def _tell_all(self, text: str) -> None:
         data = p.encode(p.Info(text))

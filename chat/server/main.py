@@ -15,7 +15,7 @@ import sys
 
 from chat.paths import default_db
 from chat.trust import is_loopback
-from chat.server.games import GameHost
+from chat.server.games import GAMES, SCORES, GameHost
 from chat.server.history import REPLAY
 from chat.server.limits import GRACE, build_parser, fit_select, limits_from_args
 from chat.server.loop import Server
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         bus = RedisBus(args.redis, args.node) if args.redis else None
-        store = open_redis_store(args.redis, bus=bus, local_tables=frozenset({SESSIONS}),
+        store = open_redis_store(args.redis, bus=bus, local_tables=frozenset({SESSIONS, GAMES, SCORES}),
                                  **retention) if bus else open_store(path, **retention)
     except (StoreOpenError, ValueError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from typing import Any
 
 from chat import protocol as p
 from chat.server.redis_client import RedisClient, RedisDownError
+from chat.server.presence import GONE
 from chat.server.redis_link import RedisLink
 from chat.server.resp import ReplyError
 from chat.server.store import MAX_PENDING, Entry, Pending
@@ -34,7 +35,7 @@ STREAM_MAX = 10_000        # entries (a turn's lines each) kept in a room's stre
 PROVISIONAL = 9 * 10**14   # ids below the 15-digit limit that only live within one turn
 BEAT = 2.0                 # seconds between a node's heartbeats
 NODE_TTL = 8.0             # a node silent this long is gone: its users leave their rooms
-GONE = "their server stopped answering"
+GONE_KEPT = 86400          # seconds a gone node's time of going is kept (for /resume)
 PAUSED = "chat is paused: reconnecting to the message bus (Redis); what you say is sent when it is back"
 RESUMED = "the message bus is back: chat goes on"
 NO_CLAIM = ("cannot check that nick with the other servers now (the message bus is down); "
@@ -100,21 +101,39 @@ end
 return first + n
 """ % STREAM_MAX
 
-# KEYS: the room's nicks, the node's claims.  ARGV: nick key, owner ("NODE KEY"),
-# nick, claim field, claim value.  1: it is the owner's now; 0: someone else's.
+# KEYS: the room's nicks, the node's claims, the nick's rooms.  ARGV: nick key, owner
+# ("NODE KEY"), nick, claim field, claim value, room key, a gone node whose claim is
+# taken over ("": none).  1: it is the owner's now; 0: someone else's.  (The nick's
+# rooms, `at:NICK`, are where /msg finds a logged-in user in another room.)
 CLAIM = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
-if held and string.sub(held, 1, #ARGV[2] + 1) ~= ARGV[2] .. ' ' then return 0 end
+if held and string.sub(held, 1, #ARGV[2] + 1) ~= ARGV[2] .. ' ' and
+    (ARGV[7] == '' or string.sub(held, 1, #ARGV[7] + 1) ~= ARGV[7] .. ' ') then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[6])
 return 1
 """
 RELEASE = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held and string.sub(held, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then
   redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('SREM', KEYS[3], ARGV[4])
 end
 redis.call('HDEL', KEYS[2], ARGV[3])
+return 1
+"""
+# KEYS: an open challenge's seat (ARGV: the nick taking it), or a player in a room
+# (ARGV: the duel they play).  "": it is theirs now; else who (what) has it.  (Kept
+# a day at most: a game's node lets go of it when the game ends, or its reaper does.)
+HOLD = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', 86400)
+return ''
+"""
+LET_GO = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
 # A node whose heartbeat key is gone: only one node reaps it (SREM says who); its
@@ -123,6 +142,7 @@ REAP = """
 local prefix, dead = ARGV[1], ARGV[2]
 if redis.call('EXISTS', prefix .. 'node:' .. dead) == 1 then return {} end
 if redis.call('SREM', prefix .. 'nodes', dead) == 0 then return {} end
+redis.call('SET', prefix .. 'gone:' .. dead, ARGV[3], 'NX', 'EX', %d)
 local claims = redis.call('HGETALL', prefix .. 'claims:' .. dead)
 local gone = {}
 for i = 1, #claims, 2 do
@@ -131,12 +151,13 @@ for i = 1, #claims, 2 do
   local held = redis.call('HGET', prefix .. 'nicks:' .. room_key, nick_key)
   if held and string.sub(held, 1, #dead + 1) == dead .. ' ' then
     redis.call('HDEL', prefix .. 'nicks:' .. room_key, nick_key)
+    redis.call('SREM', prefix .. 'at:' .. nick_key, room_key)
     table.insert(gone, room_key); table.insert(gone, room); table.insert(gone, nick)
   end
 end
 redis.call('DEL', prefix .. 'claims:' .. dead)
 return gone
-"""
+""" % GONE_KEPT
 
 
 def id_slot(msg: object) -> tuple[bytes, int] | None:
@@ -161,9 +182,11 @@ class RedisBus:
         self.link: RedisLink | None = None
         self.deliver: Callable[[str, bytes, tuple[int, ...] | None], None] | None = None
         self.tell_all: Callable[[str], None] | None = None
-        # (room key, key, sender's node, sender's key, sender's nick): the session here
-        # a private message from another node is for (None: none), which /r answers then
-        self.heard: Callable[[str, str, str, str, str], int | None] | None = None
+        # (room key, key, sender's node, sender's key, sender's nick[, sender's room key]):
+        # the session here a private message from another node is for (None: none),
+        # which /r answers then
+        self.heard: Callable[..., int | None] | None = None
+        self.acts = self.reach = self.gone = None  # the games' (see attach)
         self.last_id = 0
         self.paused = False
         self._lines: list[tuple[str, bytes, int, str, str]] = []
@@ -181,16 +204,23 @@ class RedisBus:
         return self.prefix + ":".join(parts)
 
     # ------------------------------------------------------------------ wiring
-    def attach(self, selector, deliver, tell_all, heard=None) -> None:
-        """Start reading in the loop's selector (the loop calls this once)."""
+    def attach(self, selector, deliver, tell_all, heard=None, acts=None, reach=None,
+               gone=None) -> None:
+        """Start reading in the loop's selector (the loop calls this once).  Games:
+        `acts(room key, node, key, nick, text)` does a game act forwarded here (the
+        loop applies what it makes), `reach(room key, key)` is the session here of that
+        key, `gone(node, freed)` the sends a dead node's games' ends make."""
         self.deliver, self.tell_all, self.heard = deliver, tell_all, heard
+        self.acts, self.reach, self.gone = acts, reach, gone
         link = self.link = RedisLink(self.client.host, self.client.port, self.client.db,
                                      selector, self._on_up, self._on_down)
         link.connect()
 
     def close(self) -> None:
         try:
-            self.client.pipeline([(b"DEL", self._key("node", self.node))])
+            self.client.pipeline([(b"DEL", self._key("node", self.node)),
+                                  (b"SET", self._key("gone", self.node), f"{time.time():.3f}",
+                                   b"EX", GONE_KEPT)])
         except RedisDownError:
             pass
         if self.link is not None:
@@ -210,19 +240,38 @@ class RedisBus:
         slot = id_slot(msg)
         room_key = targets if targets.__class__ is str else None
         if room_key is None and slot is None:
-            return False
+            return self._publish_game(targets, msg)
         if slot is None:
             line, at, prov = p.encode(msg), 0, ""
         else:
             (line, at), prov = slot, str(msg.id)
         if room_key is not None:
             to = ""
-        elif targets[0].__class__ is str:  # (node, key, sender's key, sender's nick)
-            node, key, sender_key, nick = targets
+        elif targets[0].__class__ is str:  # (node, key, sender's key, sender's nick, room)
+            node, key, sender_key, nick, far_room = targets
             to = f"{node} @{key} {self.node} {sender_key} {nick}"
+            if far_room:  # in another room: its stream, and where the sender is, for /r
+                room_key, to = far_room, f"{to} {msg.room.casefold()}"
         else:
             to = f"{self.node} {','.join(map(str, targets))}"
         self._lines.append((room_key or getattr(msg, "room", "").casefold(), line, at, prov, to))
+        if len(self._lines) > MAX_PENDING:
+            del self._lines[0]
+        return True
+
+    def _publish_game(self, targets: tuple, msg: object) -> bool:
+        """A game act for the node that runs the game (Outbox.forward), or a line for a
+        session of another node from a game run here (Outbox.far); False: neither."""
+        kind = targets[0] if targets else None
+        if kind == "!":
+            _, room_key, node, sender, key, nick = targets
+            line, to = msg.encode("utf-8"), f"{node} !{sender or self.node} {key} {nick}"
+        elif kind == "#":
+            _, room_key, node, key = targets
+            line, to = p.encode(msg), f"{node} #{key}"
+        else:
+            return False
+        self._lines.append((room_key, line, 0, "", to))
         if len(self._lines) > MAX_PENDING:
             del self._lines[0]
         return True
@@ -355,14 +404,27 @@ class RedisBus:
         node, _, ids = to.partition(" ")
         if node != self.node:
             return
+        if ids[:1] in ("!", "#"):
+            self._deliver_game(room_key, line, ids, data)
+            return
         if ids.startswith("@"):  # one session here, by its key, from another node
             parts = ids[1:].split(" ")
-            if len(parts) == 4 and self.heard is not None:
+            if len(parts) in (4, 5) and self.heard is not None:
                 session_id = self.heard(room_key, *parts)
                 if session_id is not None:
                     self.deliver(room_key, data, (session_id,))
             return
         self.deliver(room_key, data, tuple(int(i) for i in ids.split(",") if i.isdigit()))
+
+    def _deliver_game(self, room_key: str, line: str, ids: str, data: bytes) -> None:
+        parts = ids[1:].split(" ")
+        if ids[0] == "!" and len(parts) == 3 and self.acts is not None:
+            for text in line.split("\n"):  # (a run of acts is one entry)
+                self.acts(room_key, *parts, text)
+        elif ids[0] == "#" and len(parts) == 1 and self.reach is not None:
+            session_id = self.reach(room_key, parts[0])
+            if session_id is not None:
+                self.deliver(room_key, data, (session_id,))
 
     def _on_up(self) -> None:
         self._up_since = time.monotonic()
@@ -423,21 +485,26 @@ class RedisBus:
         for other in replies[2] if isinstance(replies[2], list) else []:
             if other == self.node or not isinstance(other, str):
                 continue
-            freed = self.client.call(b"EVAL", REAP, 0, self.prefix, other)
+            freed = self.client.call(b"EVAL", REAP, 0, self.prefix, other, f"{time.time():.3f}")
             freed = [f for f in freed if isinstance(f, str)] if isinstance(freed, list) else []
             if freed:
                 log.info("node %s is gone: %d nicks freed", other, len(freed) // 3)
             for i in range(0, len(freed) - 2, 3):
                 gone.append((freed[i], p.Left(freed[i + 1], freed[i + 2], GONE)))
+            if freed and self.gone is not None:
+                gone.extend(self.gone(other, [tuple(freed[i:i + 3])
+                                              for i in range(0, len(freed) - 2, 3)]))
         return gone
 
     # ------------------------------------------------------------------ presence
-    def claim(self, room_key: str, room: str, nick: str, owner: str) -> str | None:
+    def claim(self, room_key: str, room: str, nick: str, owner: str,
+              gone: str = "") -> str | None:
         owner = f"{self.node} {owner}"
         try:
-            got = self.client.call(b"EVAL", CLAIM, 2, self._key("nicks", room_key),
-                                   self._key("claims", self.node), nick.casefold(), owner, nick,
-                                   f"{room_key} {nick.casefold()}", f"{room} {nick}")
+            got = self.client.call(b"EVAL", CLAIM, 3, self._key("nicks", room_key),
+                                   self._key("claims", self.node), self._key("at", nick.casefold()),
+                                   nick.casefold(), owner, nick, f"{room_key} {nick.casefold()}",
+                                   f"{room} {nick}", room_key, gone)
         except RedisDownError:
             return NO_CLAIM
         if got == 1:
@@ -451,9 +518,10 @@ class RedisBus:
             self._releases.append((room_key, nick, owner))
 
     def _release(self, room_key: str, nick: str, owner: str) -> None:
-        self.client.call(b"EVAL", RELEASE, 2, self._key("nicks", room_key),
-                         self._key("claims", self.node), nick.casefold(),
-                         f"{self.node} {owner}", f"{room_key} {nick.casefold()}")
+        self.client.call(b"EVAL", RELEASE, 3, self._key("nicks", room_key),
+                         self._key("claims", self.node), self._key("at", nick.casefold()),
+                         nick.casefold(), f"{self.node} {owner}", f"{room_key} {nick.casefold()}",
+                         room_key)
 
     def _retry_releases(self) -> None:
         while self._releases:
@@ -474,6 +542,19 @@ class RedisBus:
             _room_counts(got if isinstance(got, list) else [], counts)
         return {room_key: (name, n) for room_key, (name, n) in counts.items()}
 
+    def find(self, nick: str) -> tuple[str, str, str, str] | None:
+        """Someone of nick `nick` in any room on another node: (node, session key, nick,
+        room key); None: nobody there."""
+        try:
+            rooms = self.client.call(b"SMEMBERS", self._key("at", nick.casefold()))
+        except RedisDownError:
+            return None
+        for room_key in sorted(rooms) if isinstance(rooms, list) else ():
+            found = self.where(room_key, nick) if isinstance(room_key, str) else None
+            if found is not None:
+                return (*found, room_key)
+        return None
+
     def where(self, room_key: str, nick: str) -> tuple[str, str, str] | None:
         try:
             held = self.client.call(b"HGET", self._key("nicks", room_key), nick.casefold())
@@ -483,6 +564,48 @@ class RedisBus:
         if len(parts) != 3 or parts[0] == self.node or not all(parts):
             return None  # (nobody's, this node's own, or not ours to trust)
         return parts[0], parts[1], parts[2]
+
+    def gone_since(self, node: str) -> float | None:
+        try:
+            alive, since = self.client.pipeline([(b"EXISTS", self._key("node", node)),
+                                                 (b"GET", self._key("gone", node))])
+        except RedisDownError:
+            return None  # (it may be up: nothing of it is taken over)
+        if alive != 0:
+            return None
+        try:  # (its heartbeat ran out, and nobody has reaped it yet: just now)
+            return float(since) if isinstance(since, str) else time.time()
+        except ValueError:
+            return time.time()
+
+    def game_id(self) -> str | None:
+        try:
+            got = self.client.call(b"INCR", self._key("game_ids"))
+        except RedisDownError:
+            return None
+        return f"g{got}" if isinstance(got, int) else None
+
+    def claim_seat(self, game_id: str, nick: str) -> str | None:
+        return self._hold(self._key("seat", game_id), nick)
+
+    def claim_player(self, room_key: str, nick: str, game_id: str) -> str | None:
+        return self._hold(self._key("playing", room_key, nick.casefold()), game_id)
+
+    def release_player(self, room_key: str, nick: str, game_id: str) -> None:
+        try:
+            self.client.call(b"EVAL", LET_GO, 1, self._key("playing", room_key, nick.casefold()),
+                             game_id)
+        except RedisDownError:
+            pass  # (it runs out in a day)
+
+    def _hold(self, key: str, value: str) -> str | None:
+        try:
+            got = self.client.call(b"EVAL", HOLD, 1, key, value)
+        except RedisDownError:
+            return ""
+        if got == "":
+            return None
+        return got if isinstance(got, str) and not isinstance(got, ReplyError) else ""
 
     def others(self, room_key: str) -> list[str]:
         try:

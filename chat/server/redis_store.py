@@ -20,6 +20,7 @@ import json
 import logging
 import time as clock
 
+from chat.server.presence import node_table
 from chat.server.redis_client import RedisClient, RedisDownError
 from chat.server.resp import ReplyError
 from chat.server.store import (MAX_DAYS, MAX_MESSAGES, MAX_READ, Entry, Pending,
@@ -44,7 +45,7 @@ class RedisStore:
                  max_days: float | None = MAX_DAYS, bus=None,
                  local_tables: frozenset[str] = frozenset()) -> None:
         self.client, self.prefix, self.bus = client, prefix, bus
-        self._local = {t: f"{t}@{bus.node}" for t in local_tables} if bus is not None else {}
+        self._local = {t: node_table(t, bus.node) for t in local_tables} if bus is not None else {}
         self.max_messages, self.max_days = max_messages, max_days
         self.problem: str | None = None
         self._pending = Pending()

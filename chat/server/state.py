@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat import protocol as p
+from chat.server.accounts import TABLE as ACCOUNTS
 from chat.server.direct import YOU, Absence, Direct, Elsewhere, end_key
 from chat.server.history import REPLAY, History
 from chat.server.identity import Identity
 from chat.server.limits import GRACE
 from chat.server.memory_store import MemoryStore
 from chat.server.moderation import Moderation
-from chat.server.presence import Alone, Presence
+from chat.server.presence import Alone, Presence, node_table
 from chat.server.store import Store
 from chat.server.topics import Kept, Topics, topic_problem
 from chat.width import sanitize
@@ -34,6 +35,7 @@ log = logging.getLogger("parlor.server")
 LIST_LIMIT = 200  # rooms in one /list answer; more are left out, and counted
 REPLACED = "you connected again: this connection is replaced by the new one"
 SESSIONS = "session"  # the store's table of kept sessions
+RESUMABLE = "resumable"  # several servers: which server keeps a session, by its token
 GREETING = ("Welcome to Parlor. Type /list to see the rooms, /join ROOM to enter one, "
             "then /nick NAME to pick your name. /help lists every command.")
 
@@ -100,13 +102,28 @@ class Outbox:
         for msg in messages:
             self.sends.append(((session_id,), msg))
 
-    def to_elsewhere(self, node: str, key: str, sender: Session, msg: p.ServerMessage) -> None:
-        """To the session of key `key` on the server `node` (several servers), from
-        `sender` here (so that its /r answers): only the bus carries it."""
-        self.sends.append(((node, key, sender.key, sender.nick), msg))
+    def to_elsewhere(self, node: str, key: str, sender: Session, msg: p.ServerMessage,
+                     room_key: str = "") -> None:
+        """To the session of key `key` on the server `node` (several servers), in the
+        sender's room or, `room_key`, in that one, from `sender` here (so that its /r
+        answers): only the bus carries it."""
+        self.sends.append(((node, key, sender.key, sender.nick, room_key), msg))
 
     def to_room(self, room: Room, msg: p.ServerMessage) -> None:
         self.sends.append((key(room.name), msg))
+
+    # Several servers: only the bus carries these (chat.server.redis_bus).
+    def forward(self, room_key: str, node: str, session_key: str, nick: str, text: str,
+                sender_node: str = "") -> None:
+        """A game act (far_games) of the session `session_key`, `nick`, of the server
+        `sender_node` ("": this one), to the server `node`, which runs the game."""
+        self.sends.append((("!", room_key, node, sender_node, session_key, nick), text))
+
+    @staticmethod
+    def far(room_key: str, node: str, session_key: str) -> tuple[str, str, str, str]:
+        """The target for a send to the session `session_key` in the room on the server
+        `node`: what a game there hears back from a game run here."""
+        return ("#", room_key, node, session_key)
 
     def close(self, session_id: int) -> None:
         self.closes.append(session_id)
@@ -123,10 +140,6 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())  # (0.27 us a line: no faster test for "nothing to do")
 
 
-# (room key, nick) -> who holds it on another server (Presence.where), or None
-Where = Callable[[str, str], "tuple[str, str, str] | None"]
-
-
 class RoomGames(Protocol):
     """What ChatState asks of a game host (chat.server.games.GameHost)."""
     handles: frozenset[type]  # the command types it carries out
@@ -139,8 +152,11 @@ class RoomGames(Protocol):
     def on_leave(self, session: Session, room: Room, reason: str, out: Outbox) -> None: ...
     def on_join(self, session: Session, room: Room, out: Outbox) -> None: ...
     def on_seat(self, session: Session, room: Room, out: Outbox) -> None: ...
+    def on_far(self, room_key: str, node: str, far_key: str, nick: str, text: str,
+               out: Outbox) -> None: ...
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]], out: Outbox) -> None: ...
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None: ...
+               tokens: dict[str, Session], presence: Presence | None = None) -> None: ...
 
 
 class NoGames:
@@ -167,8 +183,15 @@ class NoGames:
     def on_seat(self, session: Session, room: Room, out: Outbox) -> None:
         pass
 
+    def on_far(self, room_key: str, node: str, far_key: str, nick: str, text: str,
+               out: Outbox) -> None:
+        pass
+
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]], out: Outbox) -> None:
+        pass
+
     def attach(self, history: History, rooms: dict[str, Room],
-               tokens: dict[str, Session], where: Where = lambda r, n: None) -> None:
+               tokens: dict[str, Session], presence: Presence | None = None) -> None:
         pass
 
 
@@ -200,7 +223,7 @@ class ChatState:
         self.help_lines = [*HELP, *self.games.help_lines]
         self.direct = Direct(self.history, clock, self._chat_text,
                              lambda s: self.sessions.get(s.id) is s, self.keep, self._reach,
-                             self.presence.where)
+                             self.presence.where, self._find)
         self.identity = Identity(self, require_login)
         self.moderation = Moderation(self, frozenset(a.casefold() for a in admins))
         self._handlers: dict[type, Handler] = {
@@ -215,10 +238,32 @@ class ChatState:
         }
         self._restore()
 
-    def heard(self, room_key: str, key: str, node: str, sender_key: str, nick: str) -> int | None:
+    def heard(self, room_key: str, key: str, node: str, sender_key: str, nick: str,
+              sender_room: str = "") -> int | None:
         """A private message from another server came for the session of key `key` in
-        the room: its id, or None if it is not here now (Direct.heard)."""
-        return self.direct.heard(self.rooms.get(room_key), key, node, sender_key, nick)
+        the room (from `sender_room`, if another): its id, or None if it is not here
+        now (Direct.heard)."""
+        return self.direct.heard(self.rooms.get(room_key), key, node, sender_key, nick,
+                                 sender_room)
+
+    def game_act(self, room_key: str, node: str, far_key: str, nick: str, text: str) -> Outbox:
+        """A game act forwarded from another server (GameHost.on_far): what to do."""
+        out = Outbox()
+        self.games.on_far(room_key, node, far_key, nick, text, out)
+        return out
+
+    def session_in(self, room_key: str, session_key: str) -> int | None:
+        """The id of the session here of key `session_key` in the room, if it is there."""
+        room = self.rooms.get(room_key)
+        return next((s.id for s in room.sessions.values() if s.key == session_key), None) \
+            if room is not None else None
+
+    def node_gone(self, node: str, freed: list[tuple[str, str, str]]) -> list:
+        """The server `node` is gone and its nicks were freed (room key, room, nick):
+        the sends its games' ends make."""
+        out = Outbox()
+        self.games.node_gone(node, freed, out)
+        return out.sends
 
     def room_members(self, room_key: str) -> Iterable[int]:
         """The session ids a send to the room `room_key` reaches now."""
@@ -252,6 +297,9 @@ class ChatState:
                  **({"account": session.account} if session.account else {})}))
         else:
             self.history.put(SESSIONS, session.token, None)
+        if self.presence.node:  # (several servers: which one keeps it, for a /resume)
+            self.history.put(RESUMABLE, session.token, self.presence.node
+                             if session.room is not None and session.nick else None)
 
     def _restore(self) -> None:
         """The sessions the store kept, held for the grace from now (under ids below
@@ -274,7 +322,7 @@ class ChatState:
                 session.account = kept["account"]
         for room_key in [k for k, room in self.rooms.items() if not room.nicks]:
             del self.rooms[room_key]
-        self.games.attach(self.history, self.rooms, self.tokens, self.presence.where)
+        self.games.attach(self.history, self.rooms, self.tokens, self.presence)
         if self._held:
             log.info("%d sessions wait %g s for their clients to come back", len(self._held),
                      self.grace)
@@ -573,6 +621,16 @@ class ChatState:
         self._end_held(holder, "came back on another connection", out)
         return True
 
+    def _find(self, nick: str) -> tuple[str, str, str, str] | None:
+        """The logged-in user who is `nick` on another server, in some room (node,
+        session key, nick, room key); their account may be newer than this server's
+        last look at the accounts."""
+        nick_key = key(nick)
+        if not self.identity.accounts.exists(nick_key) and \
+                not (self.history.fresh(ACCOUNTS, [nick_key]) or {}).get(nick_key):
+            return None
+        return self.presence.find(nick)
+
     def _reach(self, nick: str) -> Session | None:
         """The logged-in user who is `nick`, their account's nick, in some room."""
         if not self.identity.accounts.exists(key(nick)):
@@ -687,6 +745,8 @@ class ChatState:
         nick and seats (a connection still serving it is replaced)."""
         old = self.tokens.get(msg.token) if msg.token else None
         if old is None or old is session:
+            if session.room is None and self._resume_elsewhere(session, msg, out):
+                return
             out.to(session.id, p.reply(msg, 1, "that session is over (it ended longer ago "
                                                "than the server waits, or never was); "
                                                "join again with /join ROOM"))
@@ -710,6 +770,50 @@ class ChatState:
         self._send_members(old, room, out)
         if back:
             self.games.on_seat(old, room, out)
+
+    def _resume_elsewhere(self, session: Session, msg: p.Resume, out: Outbox) -> bool:
+        """Several servers: `msg.token` names a session another server kept, and that
+        server is gone (stopped, or dead): this connection becomes it, in its room
+        under its nick (its games ended with that server).  Whether it was one."""
+        node = (self.history.fresh(RESUMABLE, [msg.token]) or {}).get(msg.token) \
+            if self.presence.node and msg.token else None
+        table = node_table(SESSIONS, node or "")
+        kept = (self.history.fresh(table, [msg.token]) or {}).get(msg.token) \
+            if node and node != self.presence.node else None
+        try:
+            kept = json.loads(kept) if kept is not None else None
+            name, nick, token = str(kept["in"]), str(kept["as"]), msg.token
+        except (ValueError, TypeError, LookupError):
+            return False  # (none, or not one to trust)
+        gone, room = self.presence.gone_since(node), self.rooms.get(key(name))
+        if gone is not None and self.clock() - gone > self.grace:
+            return False  # (its grace ran out with that server)
+        problem = ("it waits on another server of this chat, which is still up: it is "
+                   "yours there once you connect to it again") if gone is None \
+            else f"{nick} is taken in {name} meanwhile" if room and key(nick) in room.nicks \
+            else self.presence.claim(key(name), name, nick, end_key(token), gone=node)
+        if problem:
+            out.to(session.id, p.reply(msg, 1, f"that session cannot come back here: {problem}"))
+            return True
+        self.history.put(table, token, None)  # (it is this server's now)
+        self.tokens.pop(session.token, None)
+        session.token, self.tokens[token] = token, session
+        if self.identity.accounts.exists(kept.get("account", "")):
+            session.account = kept["account"]
+        room = self.rooms.setdefault(key(name), Room(name))
+        room.add(session)
+        session.room, session.nick = room, nick
+        room.nicks[key(nick)] = session
+        self.keep(session)
+        log.info("resume #%d %s in %s, from server %s", session.id, nick, name, node)
+        out.to(session.id, p.reply(msg, 0, f"welcome back: you are {nick} in {name}"),
+               self._session_line(session), p.Here(name, nick))
+        self._send_topic(session, room, p.TOPIC_ON_JOIN, out)
+        out.to_room(room, p.Joined(name, nick, p.BACK))
+        self.games.node_gone(node, [(key(name), name, nick)], out)  # (as its reaper would)
+        self._send_members(session, room, out)
+        self.games.on_join(session, room, out)
+        return True
 
     def _send_topic(self, session: Session, room: Room, why: str, out: Outbox) -> bool:
         """The room's topic to `session`, if it has one; whether it had."""
