@@ -142,7 +142,9 @@ def test_limits_past_half_the_queue_warns_once(start_server, connect):
 
 
 def test_limits_a_flooder_does_not_slow_the_others(start_server, connect):
-    server = start_server(Limits(max_rate=2, burst=2, max_queue=1000))
+    # A burst of 4: /join and /nick, then two lines at once (a burst of 2 made ann's
+    # first two lines wait a second for nothing).
+    server = start_server(Limits(max_rate=2, burst=4, max_queue=1000))
     ann, bob, cy = connect(server), connect(server), connect(server)
     ann.enter("red", "ann")
     bob.enter("red", "bob")
