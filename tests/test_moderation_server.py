@@ -75,4 +75,7 @@ def test_moderation_admin_shuts_the_server_down(servers, tmp_path):
     bye = other.expect(p.Bye)
     assert bye.text == "the server is shutting down (maintenance, said root)"
     other.expect_closed()
+    root.expect_closed()
+    for client in (root, other):
+        client.close()  # as a client does: the server waits (2 s at most) for that
     assert server.popen.wait(TIMEOUT) == 0

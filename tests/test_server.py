@@ -240,6 +240,7 @@ def test_server_process_chat_and_sigterm(spawn, connect):
     for peer in (ann, bob):
         assert isinstance(peer.expect(p.Bye), p.Bye)
         peer.expect_closed()
+        peer.close()  # as a client does: the server waits (2 s at most) for that
     assert proc.wait() == 0
     assert "Traceback" not in "\n".join(proc.stderr.read_rest())
 
