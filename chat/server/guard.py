@@ -143,7 +143,7 @@ class Guard:
         lighter ones in the loop's backlog.  In debt, its next lines wait until the
         debt is paid."""
         work, self.last_cost = self.work, cost / max(lines, 1)
-        cost -= exempt
+        cost = max(0.0, cost - exempt)
         if work.rate <= 0:
             return
         if work.level(now) >= work.burst and not self.held:
