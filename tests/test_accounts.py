@@ -357,3 +357,15 @@ def test_login_takes_back_the_nick_its_own_dropped_session_holds():
     assert server.reply(again, f"/login alice {PASSWORD}").code == 0
     assert p.Here("general", "alice") in server.say(again, "/join general")
     assert dropped not in server.state.sessions  # the held one is over
+
+
+def test_accounts_a_damaged_record_in_the_store_is_skipped_not_a_crash():
+    store = MemoryStore()
+    good = json.dumps({"as": "Ann", "hashed": a.hash_password("a long enough password")})
+    store.put(a.TABLE, "ann", good)
+    store.put(a.TABLE, "bob", "{not json")
+    store.put(a.TABLE, "dee", json.dumps({"as": "dee"}))  # (no hash)
+    store.flush()
+    accounts = a.Accounts(store)
+    assert accounts.exists("ann") and accounts.check("ann", "a long enough password")
+    assert not accounts.exists("bob") and not accounts.exists("dee")

@@ -356,3 +356,22 @@ def test_redis_nodes_a_session_resumes_on_another_node_once_its_node_is_gone(spa
     bob.send("/who")  # once, on node B now, whatever A's reaper does
     members = bob.expect(p.Members)
     assert sorted(bob.next().nick for _ in range(members.count)) == ["ann", "bob"]
+
+
+def test_redis_nodes_an_account_registered_on_one_node_is_known_on_the_other(spawn, redis_server):
+    """Accounts live in Redis: one registered on node B after node A started protects
+    its nick on A and logs in there."""
+    a, b = two_nodes(spawn, redis_server)
+    bob = joined(b.address, "den", "bob")
+    bob.send("/register a long enough password")
+    assert bob.expect(lambda m: isinstance(m, p.Reply) and m.command == "register").code == 0
+    bob.send("/nick robert")  # (bob, the nick, is free for a moment: the account keeps it)
+    assert bob.expect(lambda m: isinstance(m, p.Reply) and m.command == "nick").code == 0
+    eve = joined(a.address, "lounge", "eve")
+    eve.send("/nick bob")
+    refused = eve.expect(lambda m: isinstance(m, p.Reply) and m.command == "nick")
+    assert refused.code != 0 and "registered" in refused.text
+    ann = joined(a.address, "lounge", "ann")
+    ann.send("/login bob a long enough password")
+    assert ann.expect(lambda m: isinstance(m, p.Reply) and m.command == "login").code == 0
+    ann.close()

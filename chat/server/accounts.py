@@ -65,7 +65,8 @@ class Account:
 
 
 class Accounts:
-    """Every account, read from `store` when built; what changes is put back (with
+    """Every account, read from `store` when built, and one again whenever it is
+    looked up where other servers share the store; what changes is put back (with
     the turn).  `spent` adds up the seconds the hashes took, for the shell to know
     that time was the password check's, not the line's."""
 
@@ -74,17 +75,37 @@ class Accounts:
         self._accounts: dict[str, Account] = {}
         self.spent = 0.0
         for nick_key, value in store.items(TABLE).items():
-            kept = json.loads(value)
-            self._accounts[nick_key] = Account(kept["as"], kept["hashed"])
+            self._keep(nick_key, value)
 
     def __repr__(self) -> str:  # (never a hash in a log line)
         return f"Accounts({len(self._accounts)})"
 
     def get(self, nick_key: str) -> Account | None:
+        self._fresh(nick_key)
         return self._accounts.get(nick_key)
 
     def exists(self, nick_key: str) -> bool:
+        self._fresh(nick_key)
         return nick_key in self._accounts
+
+    def _fresh(self, nick_key: str) -> None:
+        """Read the account again where other servers register and drop them too (a
+        store shared through Redis; any other store says None: nothing to read)."""
+        now = self.store.fresh(TABLE, [nick_key])
+        if now is None or nick_key not in now:
+            return
+        value = now[nick_key]
+        if value is None:
+            self._accounts.pop(nick_key, None)
+            return
+        self._keep(nick_key, value)
+
+    def _keep(self, nick_key: str, value: str) -> None:
+        try:
+            kept = json.loads(value)
+            self._accounts[nick_key] = Account(kept["as"], kept["hashed"])
+        except (ValueError, KeyError, TypeError):
+            pass  # damaged in the store: what this server knew of it stands
 
     def register(self, nick: str, secret: str) -> None:
         self._put(nick, self._timed(hash_password, secret))
@@ -95,7 +116,7 @@ class Accounts:
     def check(self, nick_key: str, secret: str) -> bool:
         """Whether `secret` is the password of the account `nick_key`.  With no such
         account a hash is made all the same, so the answer takes as long."""
-        account = self._accounts.get(nick_key)
+        account = self.get(nick_key)
         if account is None:
             self._timed(hash_password, secret)
             return False
