@@ -708,6 +708,7 @@ class Server:
                 self._adopt(conn_id, session_id)
         conns, limit, dirty = self.conns, self.limits.max_pending, self._dirty
         room_members, bus = self.state.room_members, self.bus
+        course = self.compat is not None  # (without a course port, no connection is one)
         copies = 0
         for targets, msg in out.sends:
             if bus is not None and bus.publish(targets, msg):  # it comes back to be delivered
@@ -722,7 +723,7 @@ class Server:
                 conn = conns.get(target)
                 if conn is None:
                     continue
-                if conn.course is not None:
+                if course and conn.course is not None:
                     self._queue_course(conn, msg)
                     continue
                 pending = conn.out
