@@ -73,13 +73,6 @@ SELECT_LINGER_CAP = WINDOWS_SPARE // 2  # lingering sockets at most on a select(
 UNACKED_RECHECK = 0.01  # seconds between looks at a course send the peer has not acknowledged
 
 
-# The CPU time of this thread (where the platform has none: the wall clock); ~0.7 us
-# a call here against perf_counter's 0.06, so it is read twice a handling, not a line.
-try:
-    time.thread_time()
-    THREAD_TIME = time.thread_time
-except (AttributeError, OSError):
-    THREAD_TIME = time.perf_counter
 GC_TIME = [0.0, 0.0]  # seconds the garbage collector has run in all; when it last began
 
 
@@ -255,7 +248,6 @@ class Server:
         """End of a loop turn: drop doomed connections, then one send per dirty one,
         for SETTLE_WORK at most in all of a loop turn's settles (a message to a full
         room is a thousand sends): the connections left go first next time."""
-        stop = None
         if self.bus is not None:
             self.bus.watch(self.state.rooms)
         if self.state.history.unsaved:
@@ -276,8 +268,9 @@ class Server:
                     if conn.id in self.conns:
                         self._write(conn)
                 continue
-            if stop is None:
-                stop = self._settle_until = self._settle_until or time.perf_counter() + SETTLE_WORK
+            if not self._settle_until:
+                self._settle_until = time.perf_counter() + SETTLE_WORK
+            stop = self._settle_until
             order = self._write_order(dirty, talkers)
             for i, conn in enumerate(order):
                 if conn.id in self.conns:
@@ -581,7 +574,9 @@ class Server:
         # The turn is bounded by the clock on the wall; the connection is charged the
         # CPU its lines took: time this process was preempted (a busy machine) or waited
         # on Redis is not its doing, and charged it would hold a light user back.
-        cpu = THREAD_TIME()
+        # (thread_time costs ~0.7 us a call against perf_counter's 0.06: read twice a
+        # handling, not once a line.)
+        cpu = time.thread_time()
         start = clock()
         stop = start + min(self._turn_left, conn.guard.work_left(self.now)) if bounded else NEVER
         for item in lines[done:] if done else lines:
@@ -597,7 +592,7 @@ class Server:
         self._apply(out)  # answers to what was handled go out before any flood BYE
         sends, paused = (self._copies - copies) * COPY_COST, GC_TIME[0] - collected
         self._turn_left -= max(0.0, clock() - start + sends - paused)
-        cost = max(0.0, THREAD_TIME() - cpu + sends - paused)
+        cost = max(0.0, time.thread_time() - cpu + sends - paused)
         conn.guard.charge(cost, self.now, done - first, exempt=self.state.hashing_time - hashed)
         return done
 
