@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat import protocol as p
-from chat.server.accounts import TABLE as ACCOUNTS
 from chat.server.direct import YOU, Absence, Direct, Elsewhere, end_key
 from chat.server.history import REPLAY, History
 from chat.server.identity import Identity
@@ -623,11 +622,9 @@ class ChatState:
 
     def _find(self, nick: str) -> tuple[str, str, str, str] | None:
         """The logged-in user who is `nick` on another server, in some room (node,
-        session key, nick, room key); their account may be newer than this server's
-        last look at the accounts."""
-        nick_key = key(nick)
-        if not self.identity.accounts.exists(nick_key) and \
-                not (self.history.fresh(ACCOUNTS, [nick_key]) or {}).get(nick_key):
+        session key, nick, room key); `exists` reads their account again from the
+        shared store, so one registered on another server after this one started counts."""
+        if not self.identity.accounts.exists(key(nick)):
             return None
         return self.presence.find(nick)
 
