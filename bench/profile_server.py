@@ -32,6 +32,7 @@ PLANS = {  # 5x the benchmark's messages for the max-rate runs, so there are eno
     "fan1x50": lambda: Plan("", "", 0, rooms=1, per_room=50, msgs=1000),
     "fan20x10": lambda: Plan("", "", 0, rooms=20, per_room=10, msgs=1000),
     "paced": lambda: Plan("", "", 0, rooms=1, per_room=50, msgs=200, rate=20.0),
+    "pingpong": lambda: "pingpong",  # 5,000 round trips as placed, then 5,000 on one CPU
 }
 
 
@@ -61,7 +62,7 @@ def profile_py_spy(cmd: list[str], plan: Plan, top: int) -> None:
         spy = subprocess.Popen([spy_bin, "record", "--pid", str(server.pid), "--rate", "1000", "--format", "raw",
                                 "--nonblocking", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.0)  # py-spy attaches asynchronously; a second is plenty
-        result = runs.run_fanout(server, plan)
+        result = _run(server, plan)
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=30)
         print(_figures(result))
@@ -74,12 +75,21 @@ def profile_cprofile(cmd: list[str], plan: Plan, top: int) -> None:
         script = cmd.index(next(c for c in cmd if c.endswith("server.py")))
         wrapped = cmd[:script] + ["-m", "cProfile", "-o", str(stats)] + cmd[script:]
         with start_parlor(wrapped) as server:
-            result = runs.run_fanout(server, plan)
+            result = _run(server, plan)
         print(_figures(result) + "  (slowed down by cProfile)")
         pstats.Stats(str(stats)).sort_stats("tottime").print_stats(top)
 
 
+def _run(server, plan) -> dict:
+    if plan == "pingpong":
+        return runs.run_pingpong(server, 5000, 500)
+    return runs.run_fanout(server, plan)
+
+
 def _figures(r: dict) -> str:
+    if "rtt_p50_ms" in r:
+        return (f"ping-pong p50 {r['rtt_p50_ms']:.3f} ms, on one CPU {r['pinned_rtt_p50_ms']:.3f} ms "
+                f"({r['pinned_sched_ms_per_1k']:.1f} server CPU ms / 1k deliveries), lost {r['lost']}")
     return (f"server CPU {r['sched_ms_per_1k']:.3f} ms / 1k deliveries, latency p50 {r['p50_ms']:.2f} "
             f"p99 {r['p99_ms']:.2f} ms, lost {r['lost']}")
 

@@ -250,23 +250,27 @@ class Server:
         room is a thousand sends): the connections left go first next time."""
         if self.bus is not None:
             self.bus.watch(self.state.rooms)
-        if self.state.history.unsaved:
+        history = self.state.history
+        if history.unsaved:  # (with a bus, what it was handed goes out on this too)
             self._commit()
         while self._doomed or self._dirty:
             while self._doomed:
                 conn, reason = self._doomed.popitem()
-                self._drop(conn, reason)
+                self._drop(conn, reason)  # (its room hears it: kept, so committed below)
+            if history.unsaved:
+                self._commit()
             dirty, self._dirty = self._dirty, set()
             talkers, self._talkers = self._talkers, set()
             if len(dirty) <= FEW_WRITES and not self._unwritten:
                 # Those who sent this turn's lines get their echo last: everyone else's
                 # copy goes out one send (~10 us on loopback) sooner.
+                conns, send = self.conns, self._send
                 for conn in dirty:
-                    if conn not in talkers and conn.id in self.conns:
-                        self._write(conn)
+                    if conn not in talkers and conn.id in conns:
+                        send(conn)
                 for conn in talkers & dirty:
-                    if conn.id in self.conns:
-                        self._write(conn)
+                    if conn.id in conns:
+                        send(conn)
                 continue
             if not self._settle_until:
                 self._settle_until = time.perf_counter() + SETTLE_WORK
@@ -274,7 +278,7 @@ class Server:
             order = self._write_order(dirty, talkers)
             for i, conn in enumerate(order):
                 if conn.id in self.conns:
-                    self._write(conn)
+                    self._send(conn)
                 if i & 15 == 15 and time.perf_counter() > stop and i + 1 < len(order):
                     self._unwritten = order[i + 1:]
                     self._dirty.update(self._unwritten)
@@ -638,11 +642,15 @@ class Server:
         if conn.course is not None:
             self._handle_course(conn, item, out)
             return
-        if conn.locked or (item.__class__ is str and p.is_password_line(item)):
+        chat = item.__class__ is str and item[:1] != "/"
+        if conn.locked or (not chat and item.__class__ is str and p.is_password_line(item)):
             self._unlock(conn, item, out)  # (a password line never reaches the state)
             return
         try:
-            self.state.handle(conn.id, item, out)
+            if chat:
+                self.state.say(conn.id, item, out)  # the hot path: nothing to parse
+            else:
+                self.state.handle(conn.id, item, out)
         except Exception:  # the per-connection boundary: log it, tell them, go on
             log.exception("error handling a line from #%d: %r", conn.id,
                           "<a line with a password>" if item.__class__ is str
@@ -856,10 +864,17 @@ class Server:
             self._apply(out)
 
     def _write(self, conn: Connection) -> None:
-        if self.state.history.unsaved:  # a writable socket's turn can come before _settle
+        """What is queued for `conn`, sent as far as it goes (outside `_settle`, which
+        commits once for all its sends: a writable socket's turn can come before it)."""
+        if self.state.history.unsaved:
             self._commit()
-        if conn.out:
-            data = conn.out[0] if len(conn.out) == 1 else b"".join(conn.out)
+        self._send(conn)
+
+    def _send(self, conn: Connection) -> None:
+        """One send of what is queued for `conn` (the turn's kept lines are committed)."""
+        out = conn.out
+        if out:
+            data = out[0] if len(out) == 1 else b"".join(out)
             try:
                 sent = conn.sock.send(data)
             except (BlockingIOError, InterruptedError, *tls.WANTS):
@@ -868,11 +883,15 @@ class Server:
                 self._doomed[conn] = f"connection error: {exc.strerror or exc}" \
                     if conn.reading else conn.guard.reason
                 return
-            conn.out = [data[sent:]] if sent < len(data) else []
-            conn.out_size = len(data) - sent
-            if not conn.out and conn.spacer is not None:  # it has left: the gap starts now
-                conn.spacer.sent(time.monotonic())
-                self._release(conn, time.monotonic())
+            if sent == len(data):
+                out.clear()
+                conn.out_size = 0
+                if conn.spacer is not None:  # it has left: the gap starts now
+                    conn.spacer.sent(time.monotonic())
+                    self._release(conn, time.monotonic())
+            else:
+                conn.out = [data[sent:]]
+                conn.out_size = len(data) - sent
         if conn.out:
             self._watch(conn, READ | WRITE)
         elif conn.spacer is not None and len(conn.spacer) and conn.guard.closing:
@@ -880,7 +899,7 @@ class Server:
         elif conn.guard.closing:
             self._graceful.add(conn)
             self._doomed[conn] = conn.guard.reason
-        else:
+        elif conn.events != READ or not conn.reading:  # (else watched as it should be)
             self._watch(conn, READ)
 
     def _watch(self, conn: Connection, events: int) -> None:

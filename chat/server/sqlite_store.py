@@ -175,11 +175,12 @@ class SqliteStore:
         waiting to retry a failed SQLite write, that is not tried; the answer is False
         as long as the last SQLite write failed."""
         now = clock.monotonic()
-        if self._log is not None and now >= self._retry_at \
-                and self._unlogged_rows() >= DIRECT_ROWS and self._save():
-            return True  # many rows: one transaction costs less than the log
-        if self._log is not None and not self._append():
-            self._drop_log()  # a full disk, say: SQLite's own transactions are the fallback
+        if self._log is not None:
+            fresh = self._fresh()
+            if fresh >= DIRECT_ROWS and now >= self._retry_at and self._save():
+                return True  # many rows: one transaction costs less than the log
+            if (fresh or self._unlogged) and not self._append(fresh):
+                self._drop_log()  # a full disk, say: SQLite's own transactions are the fallback
         if not self._pending or now < self._retry_at:
             return self.problem is None
         if self._waiting_since is None:
@@ -189,35 +190,28 @@ class SqliteStore:
             return self.problem is None
         return self._save()
 
-    def _unlogged_rows(self) -> int:
-        """How many buffered entries the log lacks (counted up to DIRECT_ROWS)."""
-        n = 0
-        for entry in reversed(self._pending.entries):
-            if entry.id <= self._logged or n >= DIRECT_ROWS:
-                break
-            n += 1
-        return n
+    def _fresh(self) -> int:
+        """How many buffered entries the log lacks: the newest (ids are given in order)."""
+        return min(self._last_id - self._logged, len(self._pending.entries))
 
-    def _append(self) -> bool:
-        """The buffered rows the log lacks, appended with one write(); False if it failed."""
-        records = []
-        for entry in reversed(self._pending.entries):
-            if entry.id <= self._logged:
-                break
-            records.append(repr(("e", *entry)))
-        records.reverse()
-        records.extend(repr(("p", table, key, value))
-                       for (table, key), value in self._unlogged.items())
-        if not records:
-            return True
-        data = ("\n".join(records) + "\n").encode()
+    def _append(self, fresh: int) -> bool:
+        """The newest `fresh` buffered entries and the puts the log lacks, appended
+        with one write(); False if it failed."""
+        entries = self._pending.entries
+        if fresh == 1 and not self._unlogged:  # (a chat line a turn: the common case)
+            data = f"{('e', *entries[-1])!r}\n".encode()
+        else:
+            records = [repr(("e", *entries[-i])) for i in range(fresh, 0, -1)]
+            records.extend(repr(("p", table, key, value))
+                           for (table, key), value in self._unlogged.items())
+            data = ("\n".join(records) + "\n").encode()
         try:
             if os.write(self._log, data) != len(data):
                 return False
         except OSError:
             return False
-        if self._pending.entries:
-            self._logged = self._pending.entries[-1].id
+        if entries:
+            self._logged = entries[-1].id
         self._unlogged.clear()
         return True
 
@@ -410,7 +404,7 @@ class SqliteStore:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         if self._log is not None:
-            self._append()
+            self._append(self._fresh())
         if self._pending:
             self._retry_at = -math.inf
             self._save()

@@ -419,8 +419,15 @@ class ChatState:
         out.to(session.id, p.reply(msg, 1, f"there is no command /{sanitize(name[:20])}; "
                                            "/help lists the commands"))
 
+    def say(self, session_id: int, text: str, out: Outbox) -> None:
+        """A chat line that is not a command (it does not start with '/'): `handle`'s
+        Say without the parsing, for the shell's hot path."""
+        self._say(self.sessions[session_id], text, out)
+
     def _on_say(self, session: Session, msg: p.Say, out: Outbox) -> None:
-        text = msg.text
+        self._say(session, msg.text, out)
+
+    def _say(self, session: Session, text: str, out: Outbox) -> None:
         if not text.strip():
             return  # a blank line is a no-op, in the lobby too
         shown, problem = self._chat_text(session, text)
@@ -447,7 +454,9 @@ class ChatState:
         if session.nick is None:
             return f"pick a nick before you talk in {session.room.name}: /nick NAME"
         # Measure what is relayed: sanitizing can grow the text (ESC -> '^['), and the
-        # relayed MSG line must still fit in MAX_LINE.
+        # relayed MSG line must still fit in MAX_LINE.  (Four bytes a character at most.)
+        if len(shown) * 4 <= p.MAX_TEXT:
+            return None
         size = len(shown.encode("utf-8", "replace"))
         if size > p.MAX_TEXT:
             grown = ("" if size <= len(text.encode("utf-8", "replace"))
