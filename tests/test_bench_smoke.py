@@ -62,6 +62,17 @@ def test_bench_pingpong_counts_both_directions(parlor):
     assert result["rtt_p50_ms"] is not None and result["pinned_rtt_p50_ms"] is not None
 
 
+def test_bench_floor_relay_passes_the_ping_pong_accounting():
+    """bench/floor_relay.py (the no-logic relay BENCHMARKS.md measures as the floor)
+    speaks enough of the protocol for the ping-pong's clients: every line delivered
+    and echoed once, in order."""
+    with start_parlor([sys.executable, "bench/floor_relay.py", "--port", "0"]) as relay:
+        result = runs.run_pingpong(relay, rounds=20, warmup=2)
+    assert_clean(result)
+    assert result["delivered"] == result["expected"] == 2 * 2 * 22
+    assert result["echoed"] == 2 * 2 * 22
+
+
 def test_bench_idle_connections_are_registered_and_held(parlor):
     result = runs.run_idle(parlor, connections=40)
     assert result["registered"] == result["held"] == 40
