@@ -1015,13 +1015,14 @@ def format_time(t: float) -> str:
     whole, ms = divmod(round(t * 1000), 1000)
     if whole != _last_second[0]:
         _last_second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
-    text = f"{_last_second[1]}.{ms:03d}Z"
+    text = _last_second[1] + _MILLIS[ms]
     _last_stamp[:] = [t, text]
     return text
 
 
 _last_second: list = [None, ""]
 _last_stamp: list = [None, ""]
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 def parse_time(text: str) -> float:

@@ -415,6 +415,19 @@ def test_sqlite_store_flush_appends_to_the_log_and_sqlite_gets_batches(db, opene
     assert os.path.getsize(db + ss.LOG) == 0
 
 
+def test_sqlite_store_logs_a_lone_row_as_the_replay_reads_it(db, opened):
+    """A turn's one row is written to the log by hand (the hot path), as repr() of the
+    record would write it: every field, quotes, backslashes and newlines kept."""
+    import ast
+    store = opened(db)
+    entry = store.add("#a", "say", "o'brien", T0 + 0.125, 'a "quoted" \\ back\nslash')
+    assert store.flush()
+    with open(db + ss.LOG, "rb") as f:
+        line = f.read()
+    assert line == (repr(("e", *entry)) + "\n").encode()
+    assert ast.literal_eval(line.decode()) == ("e", *entry)
+
+
 def test_sqlite_store_a_turn_of_many_rows_goes_straight_into_sqlite(db, opened):
     store = opened(db)
     few = say(store, 2)

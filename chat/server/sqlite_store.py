@@ -199,7 +199,9 @@ class SqliteStore:
         with one write(); False if it failed."""
         entries = self._pending.entries
         if fresh == 1 and not self._unlogged:  # (a chat line a turn: the common case)
-            data = f"{('e', *entries[-1])!r}\n".encode()
+            e = entries[-1]  # (the repr of ('e', *e), written out: a third faster)
+            data = (f"('e', {e[0]!r}, {e[1]!r}, {e[2]!r}, {e[3]!r}, {e[4]!r}, {e[5]!r}, "
+                    f"{e[6]!r}, {e[7]!r})\n").encode()
         else:
             records = [repr(("e", *entries[-i])) for i in range(fresh, 0, -1)]
             records.extend(repr(("p", table, key, value))
