@@ -210,9 +210,11 @@ class Server:
                 # Right after activity, poll instead of sleeping for `spin` seconds: the
                 # next line of a conversation usually comes within that, and waking a
                 # sleeping process on another CPU costs more than the line itself.
-                busy = self.now < spin_until or self._backlog or self._dirty
-                events = self.selector.select(0 if busy else self._timeout())
+                work = self._backlog or self._dirty
+                events = self.selector.select(0 if work or self.now < spin_until else self._timeout())
                 self.now = time.monotonic()  # before anything is stamped with it
+                if not events and not work and self.now < spin_until:
+                    continue  # spinning: the timers wait for its end (--spin, 100 us)
                 self._turn_left, self._slices, self._settle_until = TURN_WORK, 1, 0.0
                 if self.handshakes is not None:
                     self.handshakes.new_turn()
