@@ -73,6 +73,15 @@ def test_bench_floor_relay_passes_the_ping_pong_accounting():
     assert result["echoed"] == 2 * 2 * 22
 
 
+def test_bench_line_cost_times_the_real_loop_turn(tmp_path):
+    """bench/line_cost.py drives the server's own turn over real sockets: every line
+    relayed and echoed (it raises otherwise), each figure measured."""
+    from bench import line_cost
+    r = line_cost.measure(str(tmp_path / "history.db"), lines=50)
+    assert all(r[k] > 0 for k in ("turn", "commit", "send"))
+    assert line_cost.floor(50) > 0
+
+
 def test_bench_idle_connections_are_registered_and_held(parlor):
     result = runs.run_idle(parlor, connections=40)
     assert result["registered"] == result["held"] == 40

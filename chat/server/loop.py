@@ -180,6 +180,7 @@ class Server:
         self._seq = count()
         self._slices = 1           # TURN_WORKs this loop turn has had
         self._settle_until = 0.0  # when this turn's sends stop (0: none done yet)
+        self._spin_until = 0.0  # until then the loop polls instead of sleeping
         self._backlog_skipped = False  # the last turn's fresh lines left none for the backlog
         # Several servers as one (chat.server.redis_bus): room lines go out through it
         # and come back to be delivered here; None for a server on its own.
@@ -205,31 +206,36 @@ class Server:
     # -------------------------------------------------------------- the loop
     def serve_forever(self) -> None:
         try:
-            spin_until = 0.0
             while not self._stopping:
-                # Right after activity, poll instead of sleeping for `spin` seconds: the
-                # next line of a conversation usually comes within that, and waking a
-                # sleeping process on another CPU costs more than the line itself.
-                work = self._backlog or self._dirty
-                events = self.selector.select(0 if work or self.now < spin_until else self._timeout())
-                self.now = time.monotonic()  # before anything is stamped with it
-                if not events and not work and self.now < spin_until:
-                    continue  # spinning: the timers wait for its end (--spin, 100 us)
-                self._turn_left, self._slices, self._settle_until = TURN_WORK, 1, 0.0
-                if self.handshakes is not None:
-                    self.handshakes.new_turn()
-                for key, mask in events:
-                    key.data(key.fileobj, mask)
-                if events:
-                    spin_until = self.now + self.spin
-                    self._settle()  # what fresh lines said goes out before held lines' work
-                self._on_timers()
-                if self._backlog:
-                    self._serve_backlog()
-                self._settle()
+                self.turn()
             self._shutdown()
         finally:
             self._close_all()
+
+    def turn(self) -> int:
+        """One turn of the loop: wait for the sockets (or poll them, spinning), handle
+        what they say, then the timers, the backlog and the sends.  How many were ready."""
+        # Right after activity, poll instead of sleeping for `spin` seconds: the next
+        # line of a conversation usually comes within that, and waking a sleeping
+        # process on another CPU costs more than the line itself.
+        work = self._backlog or self._dirty
+        events = self.selector.select(0 if work or self.now < self._spin_until else self._timeout())
+        self.now = time.monotonic()  # before anything is stamped with it
+        if not events and not work and self.now < self._spin_until:
+            return 0  # spinning: the timers wait for its end (--spin, 100 us)
+        self._turn_left, self._slices, self._settle_until = TURN_WORK, 1, 0.0
+        if self.handshakes is not None:
+            self.handshakes.new_turn()
+        for key, mask in events:
+            key.data(key.fileobj, mask)
+        if events:
+            self._spin_until = self.now + self.spin
+            self._settle()  # what fresh lines said goes out before held lines' work
+        self._on_timers()
+        if self._backlog:
+            self._serve_backlog()
+        self._settle()
+        return len(events)
 
     def stop(self, reason: str | None = None) -> None:
         """Ask the loop to shut down; safe from a signal handler or another thread."""
