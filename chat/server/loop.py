@@ -542,8 +542,11 @@ class Server:
         ready, actions = conn.guard.receive(lines, self.now)
         if actions or ready is not lines:
             self._carry_out(conn, ready, actions)
+        elif len(lines) == 1 and lines[0].__class__ is str and lines[0][:1] != "/" \
+                and conn.course is None and not conn.locked and not self._must_wait(conn):
+            self._say_one(conn, lines[0])  # the hot path: one chat line, nothing held
         else:
-            self._consume(conn, lines)  # the fast path: nothing held, nothing to say
+            self._consume(conn, lines)  # nothing held, nothing to say
 
     def _end_of_input(self, conn: Connection) -> None:
         """The peer ended its input (`cat file | nc -N` half-closes): the lines the
@@ -601,15 +604,37 @@ class Server:
             if clock() + (self._copies - copies) * COPY_COST > stop:
                 break
         self._apply(out)  # answers to what was handled go out before any flood BYE
+        self._charge(conn, done - first, start, cpu, copies, collected,
+                     exempt=state.hashing_time - hashed)
+        return done
+
+    def _say_one(self, conn: Connection, line: str) -> None:
+        """One chat line read alone (what most reads are): `_handle_some` without its
+        loop, its checks for commands and passwords, and its turn bound (one line
+        always goes)."""
+        copies, collected, out = self._copies, GC_TIME[0], Outbox()
+        cpu = time.thread_time()
+        start = time.perf_counter()
+        try:
+            self.state.say(conn.id, line, out)
+        except Exception:  # the per-connection boundary, as in _handle_line
+            self._failed(conn, line, out)
+        self._apply(out)
+        self._charge(conn, 1, start, cpu, copies, collected)
+
+    def _charge(self, conn: Connection, lines: int, start: float, cpu: float, copies: int,
+                collected: float, exempt: float = 0.0) -> None:
+        """Handling `lines` of its lines took from `start` (perf_counter) and `cpu`
+        (thread_time) to now, and queued the copies since `copies`: that is spent
+        from the turn (wall time) and charged to `conn` (CPU time), but for a garbage
+        collection that ran meanwhile (`collected`: GC_TIME[0] then) and `exempt`."""
         sends, paused = (self._copies - copies) * COPY_COST, GC_TIME[0] - collected
-        wall = clock() - start
+        wall = time.perf_counter() - start
         self._turn_left -= max(0.0, wall + sends - paused)
         # (thread_time is a system call, ~0.7 us: a handling too short to have been
         # preempted much is charged its wall time, CPU_CLOCK at most)
         used = wall if wall < CPU_CLOCK else time.thread_time() - cpu
-        cost = max(0.0, used + sends - paused)
-        conn.guard.charge(cost, self.now, done - first, exempt=state.hashing_time - hashed)
-        return done
+        conn.guard.charge(max(0.0, used + sends - paused), self.now, lines, exempt=exempt)
 
     def _must_wait(self, conn: Connection) -> bool:
         """Its lines wait for a later turn if this one is full, or if the backlog holds
@@ -663,10 +688,15 @@ class Server:
             else:
                 self.state.handle(conn.id, item, out)
         except Exception:  # the per-connection boundary: log it, tell them, go on
-            log.exception("error handling a line from #%d: %r", conn.id,
-                          "<a line with a password>" if item.__class__ is str
-                          and p.is_secret_line(item) else item)
-            out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
+            self._failed(conn, item, out)
+
+    @staticmethod
+    def _failed(conn: Connection, item: Line, out: Outbox) -> None:
+        """Handling `item` raised (our bug): logged with its traceback, and its sender told."""
+        log.exception("error handling a line from #%d: %r", conn.id,
+                      "<a line with a password>" if item.__class__ is str
+                      and p.is_secret_line(item) else item)
+        out.to(conn.id, p.Error("the server failed to handle your last line; it was ignored"))
 
     def _handle_course(self, conn: Connection, item: str, out: Outbox) -> None:
         """A course client's message: what the state says to it so far goes out first
