@@ -482,6 +482,36 @@ def test_sqlite_store_replay_stops_at_a_torn_record(db):
     again.close()
 
 
+def test_sqlite_store_rows_logged_after_a_torn_record_come_back_after_the_next_crash(db):
+    """Nothing whole to replay, so nothing to save at the start: the torn record is cut
+    off the log, else the rows logged after it would sit behind it, where the next
+    replay stops."""
+    store = ss.open_store(db)
+    crash(store)
+    with open(db + ss.LOG, "ab") as log:
+        log.write(b"('e', 1, '#a', 'say', 'alice', 1.0, 'cut sh")
+    store = ss.open_store(db)
+    logged = say(store, 2)
+    assert store.flush()
+    crash(store)
+    again = ss.open_store(db)
+    assert again.recent("#a", 50) == logged
+    again.close()
+
+
+def test_sqlite_store_a_close_with_nothing_new_leaves_the_log_empty(db):
+    store = ss.open_store(db)
+    store.close()
+    assert os.path.getsize(db + ss.LOG) == 0  # (a stray newline would end the next replay)
+    store = ss.open_store(db)
+    logged = say(store, 2)
+    assert store.flush()
+    crash(store)
+    again = ss.open_store(db)
+    assert again.recent("#a", 50) == logged
+    again.close()
+
+
 def test_sqlite_store_rows_both_in_sqlite_and_in_the_log_come_back_once(db):
     """A crash between SQLite's commit and emptying the log: the log's rows are skipped."""
     store = ss.open_store(db)

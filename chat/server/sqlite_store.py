@@ -198,6 +198,8 @@ class SqliteStore:
         """The newest `fresh` buffered entries and the puts the log lacks, appended
         with one write(); False if it failed."""
         entries = self._pending.entries
+        if not fresh and not self._unlogged:
+            return True  # (nothing: not even a newline, which would end a replay there)
         if fresh == 1 and not self._unlogged:  # (a chat line a turn: the common case)
             e = entries[-1]  # (the repr of ('e', *e), written out: a third faster)
             data = (f"('e', {e[0]!r}, {e[1]!r}, {e[2]!r}, {e[3]!r}, {e[4]!r}, {e[5]!r}, "
@@ -422,6 +424,7 @@ class SqliteStore:
         record cut short by a crash ends the replay), write it into SQLite if that
         works, and log from now on.  Raises OSError if the log cannot be opened."""
         fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        whole = 0  # bytes of whole records from the start
         with os.fdopen(os.dup(fd), "rb") as f:
             for line in f:
                 try:  # a record is the repr() of a tuple of str, int, float and None
@@ -431,6 +434,7 @@ class SqliteStore:
                     record = None
                 if not isinstance(record, tuple) or not record:
                     break
+                whole += len(line)
                 if record[0] == "e" and 8 <= len(record) <= 1 + len(Entry._fields) \
                         and type(record[1]) is int \
                         and record[1] > self._last_id:
@@ -438,6 +442,8 @@ class SqliteStore:
                     self._last_id = record[1]
                 elif record[0] == "p" and len(record) == 4:
                     self._pending.puts[(record[1], record[2])] = record[3]
+        if os.fstat(fd).st_size > whole:  # a torn record: what comes next must not
+            os.ftruncate(fd, whole)          # follow it, where a replay would stop
         self._log, self._log_path, self._logged = fd, log_path, self._last_id
         self._batched = True
         if self._pending:
