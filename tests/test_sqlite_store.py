@@ -490,19 +490,17 @@ def test_sqlite_store_rows_logged_after_a_torn_record_come_back_after_the_next_c
     crash(store)
     with open(db + ss.LOG, "ab") as log:
         log.write(b"('e', 1, '#a', 'say', 'alice', 1.0, 'cut sh")
-    store = ss.open_store(db)
-    logged = say(store, 2)
-    assert store.flush()
-    crash(store)
-    again = ss.open_store(db)
-    assert again.recent("#a", 50) == logged
-    again.close()
+    assert_logged_rows_survive_a_crash(db)
 
 
 def test_sqlite_store_a_close_with_nothing_new_leaves_the_log_empty(db):
     store = ss.open_store(db)
     store.close()
     assert os.path.getsize(db + ss.LOG) == 0  # (a stray newline would end the next replay)
+    assert_logged_rows_survive_a_crash(db)
+
+
+def assert_logged_rows_survive_a_crash(db) -> None:
     store = ss.open_store(db)
     logged = say(store, 2)
     assert store.flush()
