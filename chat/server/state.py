@@ -442,6 +442,7 @@ class ChatState:
     def _stamp(self) -> float:
         """Now, to the millisecond, as on the wire."""
         return int(self.clock() * 1000) / 1000
+
     def _chat_text(self, session: Session, text: str) -> tuple[str, str | None]:
         """Chat text as it is relayed, and why `session` may not say it (None: it may)."""
         shown = collapse_spaces(sanitize(text))
