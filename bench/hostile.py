@@ -23,6 +23,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -295,9 +296,10 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=500, help="per well-behaved client")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    proc = None
-    if args.port is None:
+    proc, db = None, tempfile.TemporaryDirectory(prefix="parlor-bench-db-")
+    if args.port is None:  # (a history file of its own: the default one is the user's)
         proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", "0", "--quiet",
+                                 "--db", os.path.join(db.name, "history.db"),
                                  "--max-rate", "1000", "--burst", "1000",
                                  "--max-per-address", "0", "--connect-rate", "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -318,6 +320,7 @@ def main() -> int:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
         result["tracebacks"] = err.count("Traceback")
+    db.cleanup()
     for name, value in result.items():
         print(f"{name:14} {value}")
     ok = result["ann_ok"] and result["bob_ok"] and not result.get("tracebacks")

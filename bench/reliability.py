@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +30,12 @@ ONE_ADDRESS = ("--max-per-address", "0", "--connect-rate", "0")
 
 class ServerProc:
     def __init__(self, *flags: str) -> None:
+        # A history file of its own: the default one is the user's (and would bring back
+        # an earlier run's sessions, whose nicks are held for /resume).
+        self.db = tempfile.TemporaryDirectory(prefix="parlor-bench-db-")
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", "0",
-                                      "--quiet", *ONE_ADDRESS, *flags],
+                                      "--quiet", "--db", os.path.join(self.db.name, "history.db"),
+                                      *ONE_ADDRESS, *flags],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         atexit.register(self._kill)  # even when a part fails half-way
         line = self.proc.stdout.readline().strip()
@@ -41,9 +46,18 @@ class ServerProc:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.db.cleanup()
 
     def fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+        """The server's open sockets (its store's files are left out: SQLite opens the
+        write-ahead log again, once, when the first checkpoint runs)."""
+        folder, count = f"/proc/{self.proc.pid}/fd", 0
+        for fd in os.listdir(folder):
+            try:
+                count += os.readlink(f"{folder}/{fd}").startswith("socket:")
+            except OSError:  # (closed meanwhile)
+                pass
+        return count
 
     def kib(self, field: str = "VmRSS") -> int:
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -59,6 +73,7 @@ class ServerProc:
         alive = self.proc.poll() is None
         self.proc.terminate()
         _, err = self.proc.communicate(timeout=10)
+        self.db.cleanup()
         return {"alive": alive, "exit": self.proc.returncode, "tracebacks": err.count("Traceback")}
 
 
@@ -118,8 +133,10 @@ def storm(connections: int) -> dict:
 
 
 def slow_consumer(megabytes: int) -> dict:
-    """One member never reads while another sends `megabytes` through the room."""
-    server = ServerProc("--max-rate", "0")
+    """One member never reads while another sends `megabytes` through the room (no
+    flood limit and no work budget for the talker: what is measured is the server's
+    memory while the reader falls behind, not how fast one sender may go)."""
+    server = ServerProc("--max-rate", "0", "--max-work", "0")
     talker = socket.create_connection(server.address)
     slow = socket.socket()
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -129,7 +146,7 @@ def slow_consumer(megabytes: int) -> dict:
     talker.sendall(b"/join red\n/nick talker\n")
     _line(talker, tbuf, b"JOIN red talker")
     before = server.kib()
-    payload = "p" * 900
+    payload = "p" * 860  # (with its "BATCH-I " prefix, within the 900 bytes a message may have)
     sent, batch, cut_at = 0, 0, None
     while sent < megabytes << 20:
         lines = "".join(f"{batch}-{i} {payload}\n" for i in range(32)).encode()
