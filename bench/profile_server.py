@@ -29,10 +29,12 @@ from bench.load import Plan  # noqa: E402
 from bench.servers import default_parlor_cmd, parlor_flags, start_parlor  # noqa: E402
 
 PLANS = {  # 5x the benchmark's messages for the max-rate runs, so there are enough samples
-    "fan1x50": lambda: Plan("", "", 0, rooms=1, per_room=50, msgs=1000),
-    "fan20x10": lambda: Plan("", "", 0, rooms=20, per_room=10, msgs=1000),
-    "paced": lambda: Plan("", "", 0, rooms=1, per_room=50, msgs=200, rate=20.0),
-    "pingpong": lambda: "pingpong",  # 5,000 round trips as placed, then 5,000 on one CPU
+    "fan1x50": lambda server: runs.run_fanout(server, Plan("", "", 0, rooms=1, per_room=50, msgs=1000)),
+    "fan20x10": lambda server: runs.run_fanout(server, Plan("", "", 0, rooms=20, per_room=10, msgs=1000)),
+    "paced": lambda server: runs.run_fanout(server, Plan("", "", 0, rooms=1, per_room=50, msgs=200,
+                                                         rate=20.0)),
+    # 5,000 round trips as placed, then 5,000 on one CPU
+    "pingpong": lambda server: runs.run_pingpong(server, 5000, 500),
 }
 
 
@@ -53,7 +55,7 @@ def folded_hot_spots(path: Path, top: int) -> list[str]:
     return out
 
 
-def profile_py_spy(cmd: list[str], plan: Plan, top: int) -> None:
+def profile_py_spy(cmd: list[str], run, top: int) -> None:
     spy_bin = shutil.which("py-spy")
     if spy_bin is None:
         sys.exit("py-spy not found: pip install py-spy (or use --tool cprofile)")
@@ -62,28 +64,22 @@ def profile_py_spy(cmd: list[str], plan: Plan, top: int) -> None:
         spy = subprocess.Popen([spy_bin, "record", "--pid", str(server.pid), "--rate", "1000", "--format", "raw",
                                 "--nonblocking", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.0)  # py-spy attaches asynchronously; a second is plenty
-        result = _run(server, plan)
+        result = run(server)
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=30)
         print(_figures(result))
         print("\n".join(folded_hot_spots(out, top)))
 
 
-def profile_cprofile(cmd: list[str], plan: Plan, top: int) -> None:
+def profile_cprofile(cmd: list[str], run, top: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stats = Path(tmp) / "server.prof"
         script = cmd.index(next(c for c in cmd if c.endswith("server.py")))
         wrapped = cmd[:script] + ["-m", "cProfile", "-o", str(stats)] + cmd[script:]
         with start_parlor(wrapped) as server:
-            result = _run(server, plan)
+            result = run(server)
         print(_figures(result) + "  (slowed down by cProfile)")
         pstats.Stats(str(stats)).sort_stats("tottime").print_stats(top)
-
-
-def _run(server, plan) -> dict:
-    if plan == "pingpong":
-        return runs.run_pingpong(server, 5000, 500)
-    return runs.run_fanout(server, plan)
 
 
 def _figures(r: dict) -> str:
@@ -102,8 +98,7 @@ def main() -> int:
     args = parser.parse_args()
     cmd = default_parlor_cmd()
     cmd += parlor_flags(cmd)[0]
-    plan = PLANS[args.scenario]()
-    (profile_py_spy if args.tool == "py-spy" else profile_cprofile)(cmd, plan, args.top)
+    (profile_py_spy if args.tool == "py-spy" else profile_cprofile)(cmd, PLANS[args.scenario], args.top)
     return 0
 
 
