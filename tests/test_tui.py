@@ -7,6 +7,7 @@ Every wait has a deadline and fails with the screen dumped; nothing sleeps.
 from __future__ import annotations
 
 import re
+import select
 import socket
 import termios
 import time
@@ -818,3 +819,44 @@ def test_tui_status_bar_counts_private_messages_while_scrolled_back(chat_server,
     alice.send(CTRL_E)
     alice.wait_for(lambda t: "(private) bob -> you: psst again" in t.text()
                    and "MORE BELOW" not in t.status(), why="back at the bottom")
+
+
+def test_tui_takes_in_one_turns_budget_of_a_burst_at_most():
+    """A turn reads MAX_READ_PER_TURN of what the server sent, however much waits, so
+    a key typed during a burst is drawn after a short turn (a recv of 64 KiB took in
+    four turns' worth at once: the slowest keystroke echo in a 5,000-line burst went
+    from 11.7 to 4-6 ms when the recv was bounded).  A real socket, a real core."""
+    import socket as socket_module
+    from chat.client import core as c
+    from chat.client.net import Link
+    from chat.client.tui import MAX_READ_PER_TURN, Tui
+    from conftest import TIMEOUT
+    listener = socket_module.create_server(("127.0.0.1", 0))
+    client = socket_module.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    try:
+        burst = b"HELLO parlor/4 hi\n" + b"".join(
+            b"MSG lounge %d bob 2026-12-01T10:00:00.000Z line %d of a burst\n" % (i, i)
+            for i in range(4000))
+        server.sendall(burst[:60000])  # (more than the budget, less than a socket buffer)
+        # (no screen here, so no Tui.__init__, whose styles need curses: what a turn's
+        # read uses is the connection and the core)
+        tui = Tui.__new__(Tui)
+        tui.link, tui.core = Link(client), c.ClientCore("127.0.0.1:1")
+        deadline = time.monotonic() + TIMEOUT
+        while not select.select([client], [], [], 0.05)[0]:  # all of it arrived
+            assert time.monotonic() < deadline
+        tui._on_readable()
+        client.setblocking(False)
+        left = b""
+        while True:
+            try:
+                chunk = client.recv(65536)
+            except BlockingIOError:
+                break
+            left += chunk
+        assert 60000 - len(left) <= MAX_READ_PER_TURN
+        assert len(left) > 0
+    finally:
+        for sock in (client, server, listener):
+            sock.close()

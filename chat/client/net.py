@@ -121,12 +121,13 @@ class Link:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def recv(self) -> bytes | None:
-        """What arrived; b"" at end of file; None if nothing is ready.  Raises OSError."""
+    def recv(self, size: int = 65536) -> bytes | None:
+        """What arrived, about `size` bytes at most; b"" at end of file; None if nothing
+        is ready.  Raises OSError."""
         try:
             if isinstance(self.sock, ssl.SSLSocket):
-                return t.receive(self.sock, 65536)  # (every record, and what is pending)
-            return self.sock.recv(65536)
+                return t.receive(self.sock, size)  # (every record, and what is pending)
+            return self.sock.recv(size)
         except (BlockingIOError, InterruptedError):
             return None
 

@@ -272,7 +272,7 @@ class Tui:
         total = 0
         while self.link is not None and total < MAX_READ_PER_TURN:
             try:
-                data = self.link.recv()
+                data = self.link.recv(MAX_READ_PER_TURN - total)  # (a turn's budget, not more)
             except OSError as exc:
                 self._lost(exc.strerror or str(exc))
                 return
