@@ -844,7 +844,7 @@ def test_tui_takes_in_one_turns_budget_of_a_burst_at_most():
         tui = Tui.__new__(Tui)
         tui.link, tui.core = Link(client), c.ClientCore("127.0.0.1:1")
         deadline = time.monotonic() + TIMEOUT
-        while not select.select([client], [], [], 0.05)[0]:  # all of it arrived
+        while not select.select([client], [], [], 0.05)[0]:  # (on loopback all of it is there)
             assert time.monotonic() < deadline
         tui._on_readable()
         client.setblocking(False)
